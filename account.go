@@ -1,0 +1,199 @@
+package milogin
+
+import (
+	"strings"
+	"time"
+)
+
+// AccountStatus is where an account stands.
+type AccountStatus string
+
+const (
+	StatusActive AccountStatus = "active"
+	// StatusDisabled is set by the inactivity sweep (no sign-in for 18 months);
+	// only the help desk can reactivate it.
+	StatusDisabled AccountStatus = "disabled"
+	// StatusDeactivated is set by the help desk or at the user's request.
+	StatusDeactivated AccountStatus = "deactivated"
+)
+
+// Account is one person's identity in one portal.
+type Account struct {
+	ID     string // stable, random, never reused: the OIDC "sub"
+	Portal PortalID
+	UserID string // the MILogin ID as chosen; looked up case-insensitively
+
+	FirstName     string
+	MiddleInitial string
+	LastName      string
+	Suffix        string
+	Email         string // unique within the portal, case-insensitive
+	EmailVerified bool
+	WorkPhone     string
+	Mobile        string
+
+	// Recovery options chosen at sign-up or in Security Options.
+	RecoverByEmail  bool
+	RecoverByMobile bool
+
+	PasswordHash      string // PHC string with its parameters
+	PasswordChangedAt time.Time
+	PasswordHistory   []string // previous hashes, newest first
+
+	Status         AccountStatus
+	FailedLogins   int       // consecutive failures since the last success
+	LockedUntil    time.Time // zero when not locked
+	FailureWindow  time.Time // start of the current one-hour window
+	WindowFailures int       // failures in that window (hard cap)
+	LastLoginAt    time.Time
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// DisplayName is the name shown on pages: "John Smith".
+func (a *Account) DisplayName() string {
+	return strings.TrimSpace(strings.Join(strings.Fields(a.FirstName+" "+a.LastName+" "+a.Suffix), " "))
+}
+
+// Locked reports whether the account is locked at now.
+func (a *Account) Locked(now time.Time) bool { return now.Before(a.LockedUntil) }
+
+// LastActive is the later of the last sign-in and the creation time.
+func (a *Account) LastActive() time.Time {
+	if a.LastLoginAt.After(a.CreatedAt) {
+		return a.LastLoginAt
+	}
+	return a.CreatedAt
+}
+
+// Inactive reports whether the account has gone unused longer than the policy allows.
+func (a *Account) Inactive(p Policy, now time.Time) bool {
+	if p.InactivityMonths <= 0 {
+		return false
+	}
+	return !now.Before(a.LastActive().AddDate(0, p.InactivityMonths, 0))
+}
+
+// PasswordExpiresAt returns when the password expires; zero if it never does.
+func (a *Account) PasswordExpiresAt(p Policy) time.Time {
+	if p.PasswordMaxAge <= 0 || a.PasswordChangedAt.IsZero() {
+		return time.Time{}
+	}
+	return a.PasswordChangedAt.Add(p.PasswordMaxAge)
+}
+
+// PasswordExpired reports whether the password must be changed before use.
+func (a *Account) PasswordExpired(p Policy, now time.Time) bool {
+	exp := a.PasswordExpiresAt(p)
+	return !exp.IsZero() && !now.Before(exp)
+}
+
+// PasswordDaysLeft is the number of whole days until the password expires,
+// -1 when it never does.
+func (a *Account) PasswordDaysLeft(p Policy, now time.Time) int {
+	exp := a.PasswordExpiresAt(p)
+	if exp.IsZero() {
+		return -1
+	}
+	if !now.Before(exp) {
+		return 0
+	}
+	return int(exp.Sub(now) / (24 * time.Hour))
+}
+
+// RecordFailure counts a wrong password. It returns true when this failure
+// locks the account. The consecutive counter locks per policy; the hourly
+// window caps failures under any policy.
+func (a *Account) RecordFailure(p Policy, now time.Time) bool {
+	wasLocked := a.Locked(now)
+	a.FailedLogins++
+	if now.Sub(a.FailureWindow) >= time.Hour || a.FailureWindow.IsZero() {
+		a.FailureWindow = now
+		a.WindowFailures = 0
+	}
+	a.WindowFailures++
+	if p.LockoutThreshold > 0 && a.FailedLogins >= p.LockoutThreshold {
+		if until := now.Add(p.LockoutDuration); until.After(a.LockedUntil) {
+			a.LockedUntil = until
+		}
+	}
+	if limit := p.MaxFailuresPerHour; limit > 0 && a.WindowFailures >= limit {
+		if until := a.FailureWindow.Add(time.Hour); until.After(a.LockedUntil) {
+			a.LockedUntil = until
+		}
+	}
+	return !wasLocked && a.Locked(now)
+}
+
+// RecordSuccess resets the failure counter after a correct password.
+func (a *Account) RecordSuccess(now time.Time) {
+	a.FailedLogins = 0
+	a.LockedUntil = time.Time{}
+	a.LastLoginAt = now
+}
+
+// Unlock clears a lock (help desk, completed password reset).
+func (a *Account) Unlock() {
+	a.FailedLogins = 0
+	a.LockedUntil = time.Time{}
+}
+
+// SetPassword replaces the password hash and keeps history as the policy asks.
+func (a *Account) SetPassword(hash string, p Policy, now time.Time) {
+	if a.PasswordHash != "" {
+		a.PasswordHistory = append([]string{a.PasswordHash}, a.PasswordHistory...)
+	}
+	keep := p.PasswordHistory
+	if keep < 0 {
+		keep = 0
+	}
+	if len(a.PasswordHistory) > keep {
+		a.PasswordHistory = a.PasswordHistory[:keep]
+	}
+	a.PasswordHash = hash
+	a.PasswordChangedAt = now
+}
+
+// RecentPasswordHashes returns the current hash and the history the policy
+// forbids reusing ("not one of the last 3 passwords" includes the current one).
+func (a *Account) RecentPasswordHashes(p Policy) []string {
+	hs := []string{}
+	if a.PasswordHash != "" {
+		hs = append(hs, a.PasswordHash)
+	}
+	for _, h := range a.PasswordHistory {
+		if len(hs) >= p.PasswordHistory {
+			break
+		}
+		hs = append(hs, h)
+	}
+	return hs
+}
+
+// MaskEmail hides most of an address: jsmith@example.org → j*****h@example.org.
+func MaskEmail(email string) string {
+	at := strings.LastIndexByte(email, '@')
+	if at <= 0 {
+		return strings.Repeat("*", len(email))
+	}
+	local := []rune(email[:at])
+	if len(local) <= 2 {
+		return string(local[:1]) + "*" + email[at:]
+	}
+	return string(local[0]) + strings.Repeat("*", len(local)-2) + string(local[len(local)-1]) + email[at:]
+}
+
+// MaskPhone keeps the last four digits: (517) 555-1234 → ***-***-1234.
+func MaskPhone(phone string) string {
+	var digits []rune
+	for _, r := range phone {
+		if r >= '0' && r <= '9' {
+			digits = append(digits, r)
+		}
+	}
+	if len(digits) < 4 {
+		return "***"
+	}
+	return "***-***-" + string(digits[len(digits)-4:])
+}

@@ -1,0 +1,126 @@
+package milogin
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the storage contract. It is implemented on SQLite
+// (internal/sqlite) and PostgreSQL (internal/postgres), and both pass one
+// conformance suite (internal/storetest).
+//
+// All work happens inside Write or Read. Everything a Write callback does
+// commits together or not at all: that is how an audit event and an outbox
+// message are written with the change that causes them. Updates take a
+// function that receives the current row, locked for the rest of the
+// transaction, so read-modify-write (failure counters, single-use codes) is
+// exact under concurrency on every node.
+type Store interface {
+	// Write runs fn in one read-write transaction. If fn returns an error,
+	// nothing it wrote is kept.
+	Write(ctx context.Context, fn func(Tx) error) error
+	// Read runs fn without a transaction against a read replica or pool;
+	// fn must not write.
+	Read(ctx context.Context, fn func(Tx) error) error
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Tx groups the repositories of one unit of work, one interface per aggregate.
+type Tx interface {
+	Accounts() AccountStore
+	Sessions() SessionStore
+	Codes() CodeStore
+	Audit() AuditLog
+	Outbox() Outbox
+	Limits() LimitStore
+	Settings() SettingStore
+}
+
+// AccountStore stores accounts. Get methods return ENOTFOUND; Create returns
+// ECONFLICT with a message naming the field when a user ID or email is taken.
+type AccountStore interface {
+	Create(ctx context.Context, a *Account) error
+	Get(ctx context.Context, id string) (*Account, error)
+	GetByUserID(ctx context.Context, portal PortalID, userID string) (*Account, error)
+	GetByEmail(ctx context.Context, portal PortalID, email string) (*Account, error)
+	// CountByMobile counts accounts in the portal with that mobile number
+	// (digits compared), for the "profile is incomplete" rule.
+	CountByMobile(ctx context.Context, portal PortalID, mobile string) (int, error)
+	// UserIDsWithPrefix lists user IDs in the portal starting with prefix, for
+	// suggesting the next free one.
+	UserIDsWithPrefix(ctx context.Context, portal PortalID, prefix string) ([]string, error)
+	// Update loads the account locked, applies fn and saves the result.
+	Update(ctx context.Context, id string, fn func(*Account) error) (*Account, error)
+	List(ctx context.Context, f AccountFilter) ([]*Account, error)
+}
+
+// AccountFilter selects accounts; zero fields do not filter.
+type AccountFilter struct {
+	Portal           PortalID
+	Status           AccountStatus
+	LastActiveBefore time.Time // neither signed in nor created since
+	Limit            int
+}
+
+// SessionStore stores sign-in sessions by the hash of their token.
+type SessionStore interface {
+	Create(ctx context.Context, s *Session) error
+	Get(ctx context.Context, id string) (*Session, error)
+	ListByAccount(ctx context.Context, accountID string) ([]*Session, error)
+	Update(ctx context.Context, id string, fn func(*Session) error) (*Session, error)
+	Delete(ctx context.Context, id string) error
+	// DeleteByAccount ends every session of the account except keepID and
+	// returns the IDs it deleted.
+	DeleteByAccount(ctx context.Context, accountID, keepID string) ([]string, error)
+	DeleteExpired(ctx context.Context, before time.Time) (int, error)
+}
+
+// CodeStore stores one-time codes.
+type CodeStore interface {
+	Create(ctx context.Context, c *Code) error
+	Get(ctx context.Context, id string) (*Code, error)
+	Update(ctx context.Context, id string, fn func(*Code) error) (*Code, error)
+	DeleteExpired(ctx context.Context, before time.Time) (int, error)
+}
+
+// AuditLog is append-only: there is no update and no delete.
+type AuditLog interface {
+	Append(ctx context.Context, e *AuditEvent) error
+	List(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
+}
+
+// Outbox holds messages until a worker delivers them.
+type Outbox interface {
+	Enqueue(ctx context.Context, m *Message) error
+	// Claim returns up to limit messages due at now and pushes their next
+	// attempt to now+lease, so that concurrent workers (on any node) never
+	// claim the same message twice while one is delivering it.
+	Claim(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*Message, error)
+	MarkSent(ctx context.Context, id int64, at time.Time) error
+	// MarkFailed records a failed attempt; a zero next gives the message up.
+	MarkFailed(ctx context.Context, id int64, errText string, next time.Time, at time.Time) error
+	List(ctx context.Context, f MessageFilter) ([]*Message, error)
+}
+
+// LimitStore counts events per key in fixed windows, in the database so that
+// every node sees the same counts (per-IP sign-in limits, PIN resends).
+type LimitStore interface {
+	// Hit adds one to key's counter for the window that contains now and
+	// returns the new count.
+	Hit(ctx context.Context, key string, window time.Duration, now time.Time) (int, error)
+	// Count returns key's counter for the window that contains now, without
+	// changing it (0 when there is none).
+	Count(ctx context.Context, key string, window time.Duration, now time.Time) (int, error)
+	DeleteExpired(ctx context.Context, before time.Time) (int, error)
+}
+
+// SettingStore keeps small values shared by all nodes, such as generated
+// secrets (sealed by the caller before they are stored).
+type SettingStore interface {
+	Get(ctx context.Context, key string) ([]byte, error)
+	// PutIfAbsent stores value unless key exists, and returns what is stored
+	// afterwards: the first node to start wins and every node agrees.
+	PutIfAbsent(ctx context.Context, key string, value []byte) ([]byte, error)
+}
