@@ -1,0 +1,100 @@
+// Package authn authenticates people: password hashing and policy, sign-in
+// with lockout and inactivity rules, server-side sessions, one-time codes.
+//
+// Every state change it makes (a failure counted, a session started, a
+// password changed) is written in one transaction with its audit event and
+// any email it causes, so a crash never leaves one without the other.
+package authn
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"milogin"
+	"milogin/internal/notify"
+)
+
+// Meta describes the request behind an action, for the audit trail.
+type Meta struct {
+	IP        string
+	UserAgent string
+}
+
+// Service is the sign-in and session service.
+type Service struct {
+	Store   milogin.Store
+	Hasher  *Hasher
+	Codes   *CodeHasher
+	Portals map[milogin.PortalID]milogin.Portal
+	Now     func() time.Time
+	Logger  *slog.Logger
+	// Common reports whether a password is on the blocklist.
+	Common func(string) bool
+	// Kick wakes the outbox worker after a message is queued (may be nil).
+	Kick func()
+	// IPFailureLimit is how many failed sign-ins one IP address may make in
+	// IPFailureWindow before it is refused without a password check; 0 turns
+	// the per-IP limit off.
+	IPFailureLimit  int
+	IPFailureWindow time.Duration
+}
+
+// NewService returns a Service with the default portals, the common-password
+// list and a per-IP limit of 50 failures per 15 minutes.
+func NewService(store milogin.Store, hasher *Hasher, codes *CodeHasher) *Service {
+	ps := map[milogin.PortalID]milogin.Portal{}
+	for _, p := range milogin.DefaultPortals() {
+		ps[p.ID] = p
+	}
+	return &Service{
+		Store:           store,
+		Hasher:          hasher,
+		Codes:           codes,
+		Portals:         ps,
+		Now:             time.Now,
+		Logger:          slog.Default(),
+		Common:          Common,
+		IPFailureLimit:  50,
+		IPFailureWindow: 15 * time.Minute,
+	}
+}
+
+// Portal returns the portal with id or ENOTFOUND.
+func (s *Service) Portal(id milogin.PortalID) (milogin.Portal, error) {
+	p, ok := s.Portals[id]
+	if !ok {
+		return milogin.Portal{}, milogin.Errorf("authn.Portal", milogin.ENOTFOUND, "no such portal")
+	}
+	return p, nil
+}
+
+func (s *Service) now() time.Time { return s.Now().UTC() }
+
+func (s *Service) kick() {
+	if s.Kick != nil {
+		s.Kick()
+	}
+}
+
+// audit appends an event inside tx.
+func audit(ctx context.Context, tx milogin.Tx, now time.Time, typ string, portal milogin.PortalID, actor, subject string, m Meta, detail map[string]string) error {
+	return tx.Audit().Append(ctx, &milogin.AuditEvent{
+		Time: now, Type: typ, Portal: portal, ActorID: actor, SubjectID: subject,
+		IP: m.IP, UserAgent: m.UserAgent, Detail: detail,
+	})
+}
+
+// mail composes a templated email and queues it inside tx.
+func mail(ctx context.Context, tx milogin.Tx, now time.Time, to, name string, data any) error {
+	if to == "" {
+		return nil
+	}
+	m, err := notify.Compose(milogin.ChannelEmail, to, name, data)
+	if err != nil {
+		return err
+	}
+	m.CreatedAt = now
+	m.NextAttemptAt = now
+	return tx.Outbox().Enqueue(ctx, m)
+}

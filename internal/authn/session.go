@@ -1,0 +1,214 @@
+package authn
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"milogin"
+)
+
+// touchEvery bounds how often a session's last-seen time is written: often
+// enough for the idle time-out, rare enough that pages stay read-only.
+const touchEvery = time.Minute
+
+func (s *Service) newSession(a *milogin.Account, stage milogin.SessionStage, pol milogin.Policy, now time.Time, m Meta) (string, *milogin.Session) {
+	token, id := NewToken()
+	exp := now.Add(pol.SessionAbsolute)
+	if stage != milogin.StageActive {
+		exp = now.Add(pendingLife)
+	}
+	return token, &milogin.Session{
+		ID: id, AccountID: a.ID, Portal: a.Portal, Stage: stage,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: exp,
+		IP: m.IP, UserAgent: truncate(m.UserAgent, 256),
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// otherLiveSessions lists the account's active, live sessions other than keepID.
+func (s *Service) otherLiveSessions(ctx context.Context, tx milogin.Tx, pol milogin.Policy, accountID, keepID string, now time.Time) ([]*milogin.Session, error) {
+	all, err := tx.Sessions().ListByAccount(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	var live []*milogin.Session
+	for _, x := range all {
+		if x.ID != keepID && x.Stage == milogin.StageActive && x.Live(pol, now) {
+			live = append(live, x)
+		}
+	}
+	return live, nil
+}
+
+// Authenticate returns the live session for token in portal and its account.
+// It returns EUNAUTHORIZED when there is none (unknown, expired, idle, other
+// portal, or the account can no longer be used).
+func (s *Service) Authenticate(ctx context.Context, portalID milogin.PortalID, token string) (*milogin.Session, *milogin.Account, error) {
+	const op = "authn.Authenticate"
+	none := milogin.Errorf(op, milogin.EUNAUTHORIZED, "Your session has ended. Please sign in again.")
+	if token == "" {
+		return nil, nil, none
+	}
+	portal, err := s.Portal(portalID)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := s.now()
+	id := TokenID(token)
+	var sess *milogin.Session
+	var acct *milogin.Account
+	err = s.Store.Read(ctx, func(tx milogin.Tx) error {
+		x, err := tx.Sessions().Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		a, err := tx.Accounts().Get(ctx, x.AccountID)
+		if err != nil {
+			return err
+		}
+		sess, acct = x, a
+		return nil
+	})
+	if milogin.IsKind(err, milogin.ENOTFOUND) {
+		return nil, nil, none
+	}
+	if err != nil {
+		return nil, nil, milogin.Wrap(op, err)
+	}
+	if sess.Portal != portalID || sess.Stage != milogin.StageActive || !sess.Live(portal.Policy, now) || acct.Status != milogin.StatusActive {
+		return nil, nil, none
+	}
+	if now.Sub(sess.LastSeenAt) >= touchEvery {
+		err := s.Store.Write(ctx, func(tx milogin.Tx) error {
+			x, err := tx.Sessions().Update(ctx, id, func(x *milogin.Session) error {
+				x.LastSeenAt = now
+				return nil
+			})
+			if err == nil {
+				sess = x
+			}
+			return err
+		})
+		if milogin.IsKind(err, milogin.ENOTFOUND) {
+			return nil, nil, none // ended concurrently
+		}
+		if err != nil {
+			return nil, nil, milogin.Wrap(op, err)
+		}
+	}
+	return sess, acct, nil
+}
+
+// ConfirmTakeover completes a sign-in that found another active session.
+// With proceed, every other session of the account is ended and a fresh
+// active session (new token) replaces the pending one; without, the pending
+// session is dropped and the other session stays.
+func (s *Service) ConfirmTakeover(ctx context.Context, portalID milogin.PortalID, token string, proceed bool, m Meta) (*SignInResult, []string, error) {
+	const op = "authn.ConfirmTakeover"
+	portal, err := s.Portal(portalID)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := s.now()
+	id := TokenID(token)
+	var res *SignInResult
+	var ended []string
+	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
+		x, err := tx.Sessions().Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if x.Portal != portalID || x.Stage != milogin.StageConfirmTakeover || !now.Before(x.ExpiresAt) {
+			return milogin.Errorf(op, milogin.EUNAUTHORIZED, "Your sign-in has expired. Please sign in again.")
+		}
+		if err := tx.Sessions().Delete(ctx, id); err != nil {
+			return err
+		}
+		if !proceed {
+			return audit(ctx, tx, now, milogin.EventSignOut, portalID, x.AccountID, x.AccountID, m, map[string]string{"reason": "takeover cancelled"})
+		}
+		a, err := tx.Accounts().Get(ctx, x.AccountID)
+		if err != nil {
+			return err
+		}
+		ended, err = tx.Sessions().DeleteByAccount(ctx, a.ID, "")
+		if err != nil {
+			return err
+		}
+		token, sess := s.newSession(a, milogin.StageActive, portal.Policy, now, m)
+		if err := tx.Sessions().Create(ctx, sess); err != nil {
+			return err
+		}
+		res = &SignInResult{Token: token, Session: sess, Account: a}
+		return audit(ctx, tx, now, milogin.EventSessionTakeover, portalID, a.ID, a.ID, m, map[string]string{"ended": strconv.Itoa(len(ended))})
+	})
+	if milogin.IsKind(err, milogin.ENOTFOUND) {
+		return nil, nil, milogin.Errorf(op, milogin.EUNAUTHORIZED, "Your sign-in has expired. Please sign in again.")
+	}
+	if err != nil {
+		return nil, nil, milogin.Wrap(op, err)
+	}
+	return res, ended, nil
+}
+
+// PendingSession returns the session for token whatever its stage, if it is
+// unexpired and in portal.
+func (s *Service) PendingSession(ctx context.Context, portalID milogin.PortalID, token string) (*milogin.Session, *milogin.Account, error) {
+	const op = "authn.PendingSession"
+	none := milogin.Errorf(op, milogin.EUNAUTHORIZED, "Your sign-in has expired. Please sign in again.")
+	if token == "" {
+		return nil, nil, none
+	}
+	var sess *milogin.Session
+	var acct *milogin.Account
+	err := s.Store.Read(ctx, func(tx milogin.Tx) error {
+		x, err := tx.Sessions().Get(ctx, TokenID(token))
+		if err != nil {
+			return err
+		}
+		a, err := tx.Accounts().Get(ctx, x.AccountID)
+		sess, acct = x, a
+		return err
+	})
+	if milogin.IsKind(err, milogin.ENOTFOUND) {
+		return nil, nil, none
+	}
+	if err != nil {
+		return nil, nil, milogin.Wrap(op, err)
+	}
+	if sess.Portal != portalID || !s.now().Before(sess.ExpiresAt) {
+		return nil, nil, none
+	}
+	return sess, acct, nil
+}
+
+// SignOut ends the session for token. Ending an unknown session is not an error.
+func (s *Service) SignOut(ctx context.Context, token string, m Meta) error {
+	const op = "authn.SignOut"
+	if token == "" {
+		return nil
+	}
+	now := s.now()
+	id := TokenID(token)
+	err := s.Store.Write(ctx, func(tx milogin.Tx) error {
+		x, err := tx.Sessions().Get(ctx, id)
+		if milogin.IsKind(err, milogin.ENOTFOUND) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.Sessions().Delete(ctx, id); err != nil {
+			return err
+		}
+		return audit(ctx, tx, now, milogin.EventSignOut, x.Portal, x.AccountID, x.AccountID, m, nil)
+	})
+	return milogin.Wrap(op, err)
+}

@@ -1,0 +1,188 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+
+	"milogin"
+)
+
+// page is what every template receives.
+type page struct {
+	Title   string
+	Portal  milogin.Portal
+	Account *milogin.Account // the signed-in person, for the menu
+	Nav     []navLink
+	Notice  string // a status message (role=status)
+	Error   string // a form-level error (role=alert)
+	Errors  []milogin.Violation
+	Form    url.Values // what the person typed, re-displayed (never passwords)
+	Data    any
+}
+
+type navLink struct {
+	Label   string
+	Href    string
+	Current bool
+}
+
+// FieldErrors returns the messages for one field.
+func (p *page) FieldErrors(field string) []string {
+	var out []string
+	for _, v := range p.Errors {
+		if v.Field == field {
+			out = append(out, v.Message)
+		}
+	}
+	return out
+}
+
+// HasError reports whether a field has an error (for aria-invalid).
+func (p *page) HasError(field string) bool { return len(p.FieldErrors(field)) > 0 }
+
+// Value returns what was typed into a field.
+func (p *page) Value(field string) string {
+	if p.Form == nil {
+		return ""
+	}
+	return p.Form.Get(field)
+}
+
+// ErrorID is the id of a field's error message, for aria-describedby.
+func (p *page) ErrorID(field string) string { return field + "-error" }
+
+// fieldArgs is what the field partials receive.
+type fieldArgs struct {
+	Page         *page
+	Name         string
+	Label        string
+	Autocomplete string
+	Required     bool
+	Type         string
+	MaxLength    int
+}
+
+func parseTemplates() (map[string]*template.Template, error) {
+	funcs := template.FuncMap{
+		"lower": strings.ToLower,
+		"upper": strings.ToUpper,
+		"fieldArgs": func(p *page, name, label, autocomplete string) fieldArgs {
+			return fieldArgs{Page: p, Name: name, Label: label, Autocomplete: autocomplete, Required: true}
+		},
+		"field": func(p *page, name, label string, required bool, autocomplete string) fieldArgs {
+			return fieldArgs{Page: p, Name: name, Label: label, Autocomplete: autocomplete, Required: required}
+		},
+	}
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("parsing layout: %w", err)
+	}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*template.Template{}
+	for _, n := range names {
+		name := path.Base(n)
+		if name == "layout.html" {
+			continue
+		}
+		t, err := template.Must(base.Clone()).ParseFS(templateFS, n)
+		if err != nil {
+			return nil, fmt.Errorf("parsing %s: %w", name, err)
+		}
+		out[strings.TrimSuffix(name, ".html")] = t
+	}
+	return out, nil
+}
+
+// render writes a page. Rendering into a buffer first means a template error
+// becomes a clean 500, never half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	t, ok := s.tmpl[name]
+	if !ok {
+		s.cfg.Logger.Error("missing template", "name", name)
+		http.Error(w, "An internal error has occurred.", http.StatusInternalServerError)
+		return
+	}
+	if p.Account != nil && p.Nav == nil {
+		for _, n := range s.nav {
+			href := "/" + string(p.Portal.ID) + n.Path
+			p.Nav = append(p.Nav, navLink{Label: n.Label, Href: href, Current: r.URL.Path == href})
+		}
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+		s.cfg.Logger.Error("rendering page", "name", name, "err", err)
+		http.Error(w, "An internal error has occurred.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// errorPage renders a plain error page.
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	portal, _ := s.cfg.Auth.Portal(milogin.PortalID(r.PathValue("portal")))
+	if portal.Name == "" {
+		portal = s.portalOrDefault(milogin.ThirdParty)
+	}
+	s.render(w, r, status, "error", &page{Title: http.StatusText(status), Portal: portal, Error: msg, Data: s.cfg.HelpDesk})
+}
+
+// fail renders err on an error page, hiding internal details.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if milogin.ErrorKind(err) == milogin.EINTERNAL {
+		s.cfg.Logger.Error("request failed", "path", r.URL.Path, "err", err)
+	}
+	s.errorPage(w, r, milogin.HTTPStatus(err), milogin.ErrorMessage(err))
+}
+
+func (s *Server) portalOrDefault(id milogin.PortalID) milogin.Portal {
+	p, err := s.cfg.Auth.Portal(id)
+	if err != nil {
+		p, _ = s.cfg.Auth.Portal(milogin.ThirdParty)
+	}
+	return p
+}
+
+// maxFormBytes bounds every form body; no form of ours comes near it.
+const maxFormBytes = 64 << 10
+
+// parseForm reads a bounded form body. It returns false after answering
+// with a 4xx when the body is too large or malformed.
+func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.errorPage(w, r, http.StatusRequestEntityTooLarge, "The form was too large to accept.")
+		} else {
+			s.errorPage(w, r, http.StatusBadRequest, "The form could not be read. Please go back and try again.")
+		}
+		return false
+	}
+	return true
+}
+
+// keepFields returns the named form values for re-display.
+func keepFields(r *http.Request, names ...string) url.Values {
+	v := url.Values{}
+	for _, n := range names {
+		v.Set(n, r.PostFormValue(n))
+	}
+	return v
+}
+
+// redirect answers with 303 See Other, so a POST is never repeated.
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}

@@ -1,0 +1,205 @@
+// Package web serves the people-facing pages of every portal: sign-in,
+// sessions, the home page and (as later features land) self-service. It
+// renders HTML only; protocol endpoints (OpenID Connect, SAML) live in their
+// own packages and hand the browser to these pages and back.
+//
+// Every page works without JavaScript. Every state-changing request passes
+// net/http.CrossOriginProtection; every response carries the security
+// headers of SECURITY.md.
+package web
+
+import (
+	"context"
+	"embed"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"milogin"
+	"milogin/internal/authn"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Config holds what the pages need.
+type Config struct {
+	Auth    *authn.Service
+	Store   milogin.Store
+	BaseURL string // e.g. https://milogintp.example.gov; http only in development
+	Demo    bool   // enables /dev/mailbox
+	Logger  *slog.Logger
+	// Registry receives the HTTP metrics; nil makes a private one.
+	Registry *prometheus.Registry
+	// HelpDesk is the contact shown on Need Help? and error pages.
+	HelpDesk string
+}
+
+// Server is the web front end. Build it with NewServer.
+type Server struct {
+	cfg     Config
+	tmpl    map[string]*template.Template
+	secure  bool // cookies get Secure and the __Host- prefix
+	mux     *http.ServeMux
+	metrics *metrics
+	nav     []navItem
+	h       http.Handler
+}
+
+type navItem struct {
+	Label string
+	Path  string // relative to the portal, "/home"
+}
+
+// NewServer returns the handler for all pages.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HelpDesk == "" {
+		cfg.HelpDesk = "1-800-555-0100"
+	}
+	s := &Server{
+		cfg:    cfg,
+		secure: strings.HasPrefix(cfg.BaseURL, "https://"),
+		mux:    http.NewServeMux(),
+		nav: []navItem{
+			{"HOME", "/home"},
+			{"CHANGE PASSWORD", "/change-password"},
+		},
+	}
+	var err error
+	if s.tmpl, err = parseTemplates(); err != nil {
+		return nil, err
+	}
+	s.metrics = newMetrics(cfg.Registry)
+	s.routes()
+	s.h = s.handler()
+	return s, nil
+}
+
+// ServeHTTP applies the middleware shared by every route.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.h.ServeHTTP(w, r)
+}
+
+func (s *Server) handler() http.Handler {
+	cop := http.NewCrossOriginProtection()
+	if u, err := url.Parse(s.cfg.BaseURL); err == nil && u.Host != "" {
+		_ = cop.AddTrustedOrigin(u.Scheme + "://" + u.Host)
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.errorPage(w, r, http.StatusForbidden, "This form was sent from another site, so it was refused. Please go back, reload the page and try again.")
+	}))
+	return s.recoverPanics(s.logRequests(s.securityHeaders(cop.Handler(s.mux))))
+}
+
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		// No form-action: Chromium applies it to the redirect after a form
+		// post, which would break the return to an application elsewhere.
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		if s.secure {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logRequests logs one line per request. The query string is left out: it
+// can carry codes and tokens.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		d := time.Since(start)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		s.metrics.observe(route, sw.status, d)
+		s.cfg.Logger.LogAttrs(r.Context(), slog.LevelInfo, "http",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status), slog.Duration("duration", d), slog.String("ip", clientIP(r)))
+	})
+}
+
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.cfg.Logger.Error("panic", "path", r.URL.Path, "panic", v)
+				http.Error(w, "An internal error has occurred.", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func meta(r *http.Request) authn.Meta {
+	return authn.Meta{IP: clientIP(r), UserAgent: r.UserAgent()}
+}
+
+// Static returns the embedded static files (for tests and tools).
+func Static() fs.FS {
+	sub, _ := fs.Sub(staticFS, "static")
+	return sub
+}
+
+// ready reports whether the database answers, for /readyz.
+func (s *Server) ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return s.cfg.Store.Ping(ctx)
+}

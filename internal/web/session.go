@@ -1,0 +1,115 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"milogin"
+)
+
+type ctxKey int
+
+const (
+	portalKey ctxKey = iota
+	sessionKey
+)
+
+// withPortal resolves {portal} or answers 404.
+func (s *Server) withPortal(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.cfg.Auth.Portal(milogin.PortalID(r.PathValue("portal")))
+		if err != nil {
+			s.errorPage(w, r, http.StatusNotFound, "The page you asked for does not exist.")
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), portalKey, p)))
+	}
+}
+
+func portalOf(r *http.Request) milogin.Portal {
+	p, _ := r.Context().Value(portalKey).(milogin.Portal)
+	return p
+}
+
+type signedIn struct {
+	Session *milogin.Session
+	Account *milogin.Account
+	Token   string
+}
+
+func sessionOf(r *http.Request) *signedIn {
+	s, _ := r.Context().Value(sessionKey).(*signedIn)
+	return s
+}
+
+// cookieName is per portal, so that signing in to one portal does not end
+// another. Over HTTPS it has the __Host- prefix (Secure, Path=/, no Domain).
+func (s *Server) cookieName(p milogin.PortalID) string {
+	if s.secure {
+		return "__Host-milogin-" + string(p)
+	}
+	return "milogin-" + string(p)
+}
+
+func (s *Server) sessionToken(r *http.Request, p milogin.PortalID) string {
+	c, err := r.Cookie(s.cookieName(p))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+func (s *Server) setSessionCookie(w http.ResponseWriter, p milogin.PortalID, token string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: s.cookieName(p), Value: token, Path: "/",
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (s *Server) clearSessionCookie(w http.ResponseWriter, p milogin.PortalID) {
+	http.SetCookie(w, &http.Cookie{
+		Name: s.cookieName(p), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// requireSession lets only a fully signed-in person through; anyone else is
+// sent to the sign-in page, which brings them back afterwards.
+func (s *Server) requireSession(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p := portalOf(r)
+		token := s.sessionToken(r, p.ID)
+		sess, acct, err := s.cfg.Auth.Authenticate(r.Context(), p.ID, token)
+		if err != nil {
+			if milogin.ErrorKind(err) == milogin.EINTERNAL {
+				s.fail(w, r, err)
+				return
+			}
+			if token != "" {
+				s.clearSessionCookie(w, p.ID)
+			}
+			to := "/" + string(p.ID) + "/login"
+			if r.Method == http.MethodGet {
+				to += "?next=" + queryEscape(r.URL.RequestURI())
+			}
+			redirect(w, r, to)
+			return
+		}
+		ctx := context.WithValue(r.Context(), sessionKey, &signedIn{Session: sess, Account: acct, Token: token})
+		h(w, r.WithContext(ctx))
+	}
+}
+
+// safeNext accepts only a path inside the portal, so the sign-in page can
+// never be used to send someone to another site.
+func safeNext(p milogin.PortalID, next string) string {
+	prefix := "/" + string(p) + "/"
+	if !strings.HasPrefix(next, prefix) || strings.ContainsAny(next, "\\\r\n") || strings.HasPrefix(next, "//") {
+		return ""
+	}
+	if strings.HasPrefix(next, prefix+"login") || strings.HasPrefix(next, prefix+"logout") {
+		return ""
+	}
+	return next
+}
