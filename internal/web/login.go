@@ -298,4 +298,3 @@ func (s *Server) handleMailbox(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, http.StatusOK, "mailbox", &page{Title: "Development mailbox", Portal: s.portalOrDefault(milogin.ThirdParty), Data: mailboxData{Messages: msgs}})
 }
-
