@@ -131,7 +131,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 
 // errorPage renders a plain error page.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	portal, _ := s.cfg.Auth.Portal(milogin.PortalID(r.PathValue("portal")))
+	portal := portalOf(r)
 	if portal.Name == "" {
 		portal = s.portalOrDefault(milogin.ThirdParty)
 	}

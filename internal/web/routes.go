@@ -1,13 +1,16 @@
 package web
 
 import (
+	"context"
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // routes is the whole URL surface of the pages, in one place: the checklist
-// for a security review. {portal} is citizen, thirdparty or workforce.
+// for a security review. s.portal registers a route under every portal's
+// prefix (/citizen, /thirdparty, /workforce).
 func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /{$}", s.handleRoot)
@@ -18,20 +21,31 @@ func (s *Server) routes() {
 		m.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
 	}
 
-	m.HandleFunc("GET /{portal}/{$}", s.withPortal(s.handlePortalRoot))
-	m.HandleFunc("GET /{portal}/login", s.withPortal(s.handleLoginPage))
-	m.HandleFunc("POST /{portal}/login", s.withPortal(s.handleLogin))
-	m.HandleFunc("GET /{portal}/login/active-session", s.withPortal(s.handleTakeoverPage))
-	m.HandleFunc("POST /{portal}/login/active-session", s.withPortal(s.handleTakeover))
-	m.HandleFunc("POST /{portal}/logout", s.withPortal(s.handleLogout))
-	m.HandleFunc("GET /{portal}/help", s.withPortal(s.handleHelp))
+	s.portal("GET /{$}", s.handlePortalRoot)
+	s.portal("GET /login", s.handleLoginPage)
+	s.portal("POST /login", s.handleLogin)
+	s.portal("GET /login/active-session", s.handleTakeoverPage)
+	s.portal("POST /login/active-session", s.handleTakeover)
+	s.portal("POST /logout", s.handleLogout)
+	s.portal("GET /help", s.handleHelp)
 
-	m.HandleFunc("GET /{portal}/home", s.withPortal(s.requireSession(s.handleHome)))
-	m.HandleFunc("GET /{portal}/change-password", s.withPortal(s.handleChangePasswordPage))
-	m.HandleFunc("POST /{portal}/change-password", s.withPortal(s.handleChangePassword))
-	m.HandleFunc("GET /{portal}/change-password/done", s.withPortal(s.requireSession(s.handleChangePasswordDone)))
+	s.portal("GET /home", s.requireSession(s.handleHome))
+	s.portal("GET /change-password", s.handleChangePasswordPage)
+	s.portal("POST /change-password", s.handleChangePassword)
+	s.portal("GET /change-password/done", s.requireSession(s.handleChangePasswordDone))
 
 	if s.cfg.Demo {
 		m.HandleFunc("GET /dev/mailbox", s.handleMailbox)
+	}
+}
+
+// portal registers pattern ("GET /login") under each portal's path prefix,
+// with the portal in the request context.
+func (s *Server) portal(pattern string, h http.HandlerFunc) {
+	method, path, _ := strings.Cut(pattern, " ")
+	for id, p := range s.cfg.Auth.Portals {
+		s.mux.HandleFunc(method+" /"+string(id)+path, func(w http.ResponseWriter, r *http.Request) {
+			h(w, r.WithContext(context.WithValue(r.Context(), portalKey, p)))
+		})
 	}
 }

@@ -15,18 +15,6 @@ const (
 	sessionKey
 )
 
-// withPortal resolves {portal} or answers 404.
-func (s *Server) withPortal(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.cfg.Auth.Portal(milogin.PortalID(r.PathValue("portal")))
-		if err != nil {
-			s.errorPage(w, r, http.StatusNotFound, "The page you asked for does not exist.")
-			return
-		}
-		h(w, r.WithContext(context.WithValue(r.Context(), portalKey, p)))
-	}
-}
-
 func portalOf(r *http.Request) milogin.Portal {
 	p, _ := r.Context().Value(portalKey).(milogin.Portal)
 	return p
@@ -84,6 +72,12 @@ func (s *Server) requireSession(h http.HandlerFunc) http.HandlerFunc {
 		if err != nil {
 			if milogin.ErrorKind(err) == milogin.EINTERNAL {
 				s.fail(w, r, err)
+				return
+			}
+			// A sign-in that is half-way (takeover prompt, expired password)
+			// goes back to its step; anything else starts over.
+			if pend, _, perr := s.cfg.Auth.PendingSession(r.Context(), p.ID, token); perr == nil && pend.Stage != milogin.StageActive {
+				s.afterSignIn(w, r, p, pend.Stage, "")
 				return
 			}
 			if token != "" {
