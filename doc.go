@@ -1,0 +1,55 @@
+// Package milogin is the domain of MILogin, the state's identity platform:
+// one account, every state service.
+//
+// # Actors
+//
+// A person (resident, business partner, local-agency worker, state employee)
+// has one Account in one Portal: citizen (MiLogin), thirdparty (MILogin for
+// Third Party) or workforce. An application (relying party) such as OSMIS or
+// CARS e-Services never sees a password: it trusts MILogin over OpenID Connect
+// or SAML 2.0 and keeps its own records linked to the account's stable ID.
+// Staff (help desk, application and security administrators) work in the
+// administration console.
+//
+// # Portals and policy
+//
+// Each portal has its own sign-in pages under its own path (/thirdparty/login)
+// and its own Policy: password rules, user ID format, lockout, inactivity,
+// password expiry and session time-outs. The default profile "milogin" holds
+// the state's current rules; NISTPolicy follows NIST SP 800-63B rev 4. The
+// rules are pure functions here (Policy.CheckPassword, Account.RecordFailure)
+// so they are tested without a database or a browser.
+//
+// # Trust boundaries
+//
+//   - The browser holds only a random session token; the server stores its
+//     SHA-256 (Session.ID). Codes (PINs, passcodes) are stored as keyed hashes,
+//     passwords as argon2id hashes with their parameters.
+//   - The database holds nothing usable on its own: email bodies in the outbox
+//     and signing keys are sealed with keys derived from the deployment's
+//     key-encryption key (internal/secrets), kept outside the database.
+//   - Every node is stateless: sessions, counters, codes and the outbox live in
+//     the database, so any number of nodes can share one PostgreSQL.
+//
+// # Flows
+//
+// Sign-in: the portal's page posts the user ID and password; internal/authn
+// checks the per-IP limit, the lock, the password (the same hash work for an
+// unknown user), then in one transaction counts the failure or records the
+// success, writes the audit event and, when the account locks, queues the
+// email. A correct password yields a session in a stage: active, or first
+// confirm ending another active session, or first change an expired password.
+//
+// Email and text messages are written to the outbox in the same transaction
+// as the change that causes them and delivered by internal/notify's worker
+// with retries, so a crash neither loses a message nor sends one for a change
+// that did not happen.
+//
+// # Contracts
+//
+// Store (store.go) is the storage contract, implemented on SQLite and
+// PostgreSQL and verified by one conformance suite (internal/storetest).
+// Errors are *Error values with an Op and a Kind; HTTPStatus maps a Kind to a
+// status in one table, and ErrorMessage never shows a database error to a
+// person.
+package milogin
