@@ -36,6 +36,9 @@ type Tx interface {
 	Outbox() Outbox
 	Limits() LimitStore
 	Settings() SettingStore
+	Apps() AppStore
+	Grants() GrantStore
+	LoginRequests() LoginRequestStore
 }
 
 // AccountStore stores accounts. Get methods return ENOTFOUND; Create returns
@@ -123,4 +126,44 @@ type SettingStore interface {
 	// PutIfAbsent stores value unless key exists, and returns what is stored
 	// afterwards: the first node to start wins and every node agrees.
 	PutIfAbsent(ctx context.Context, key string, value []byte) ([]byte, error)
+}
+
+// AppStore is the application catalog. Create returns ECONFLICT when the ID
+// or client ID is taken.
+type AppStore interface {
+	Create(ctx context.Context, a *Application) error
+	Get(ctx context.Context, id string) (*Application, error)
+	GetByClientID(ctx context.Context, clientID string) (*Application, error)
+	Update(ctx context.Context, id string, fn func(*Application) error) (*Application, error)
+	// List returns the applications offered in portal ("" for all), by name.
+	List(ctx context.Context, portal PortalID) ([]*Application, error)
+	Delete(ctx context.Context, id string) error
+}
+
+// GrantStore holds access grants, terms acceptances and MFA events: what
+// decides whether a person may enter an application.
+type GrantStore interface {
+	Get(ctx context.Context, appID, accountID string) (*Grant, error)
+	// Put creates or replaces the grant of (AppID, AccountID).
+	Put(ctx context.Context, g *Grant) error
+	ListByAccount(ctx context.Context, accountID string) ([]*Grant, error)
+	// ListByApp lists an application's grants, filtered by status when not "".
+	ListByApp(ctx context.Context, appID string, status GrantStatus) ([]*Grant, error)
+
+	AcceptTerms(ctx context.Context, t *TermsAcceptance) error
+	// Terms returns the latest acceptance, ENOTFOUND when there is none.
+	Terms(ctx context.Context, appID, accountID string) (*TermsAcceptance, error)
+
+	RecordMFA(ctx context.Context, e *MFAEvent) error
+	// LastMFA returns the latest MFA event of the account for the
+	// application, ENOTFOUND when there is none.
+	LastMFA(ctx context.Context, accountID, appID string) (*MFAEvent, error)
+}
+
+// LoginRequestStore parks protocol requests while the person signs in.
+type LoginRequestStore interface {
+	Create(ctx context.Context, r *LoginRequest) error
+	Get(ctx context.Context, id string) (*LoginRequest, error)
+	Update(ctx context.Context, id string, fn func(*LoginRequest) error) (*LoginRequest, error)
+	DeleteExpired(ctx context.Context, before time.Time) (int, error)
 }

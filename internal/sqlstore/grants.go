@@ -1,0 +1,155 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"milogin"
+)
+
+type grants struct{ t *tx }
+
+var _ milogin.GrantStore = grants{}
+
+const grantCols = `app_id, account_id, status, requested_at, decided_at, decided_by, reason`
+
+func scanGrant(s scanner) (*milogin.Grant, error) {
+	var (
+		g                  milogin.Grant
+		status             string
+		requested, decided int64
+	)
+	if err := s.Scan(&g.AppID, &g.AccountID, &status, &requested, &decided, &g.DecidedBy, &g.Reason); err != nil {
+		return nil, err
+	}
+	g.Status = milogin.GrantStatus(status)
+	g.RequestedAt = fromDB(requested)
+	g.DecidedAt = fromDB(decided)
+	return &g, nil
+}
+
+func (r grants) Get(ctx context.Context, appID, accountID string) (*milogin.Grant, error) {
+	const op = "sqlstore.Grants.Get"
+	g, err := scanGrant(r.t.q.QueryRowContext(ctx, `SELECT `+grantCols+` FROM grants
+		WHERE app_id = $1 AND account_id = $2`, appID, accountID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(op, "No access request or grant for this application.")
+	}
+	if err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	return g, nil
+}
+
+func (r grants) Put(ctx context.Context, g *milogin.Grant) error {
+	const op = "sqlstore.Grants.Put"
+	if err := r.t.writable(op); err != nil {
+		return err
+	}
+	_, err := r.t.q.ExecContext(ctx, `INSERT INTO grants (`+grantCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (app_id, account_id) DO UPDATE SET status = excluded.status,
+			requested_at = excluded.requested_at, decided_at = excluded.decided_at,
+			decided_by = excluded.decided_by, reason = excluded.reason`,
+		g.AppID, g.AccountID, string(g.Status), toDB(g.RequestedAt), toDB(g.DecidedAt), g.DecidedBy, g.Reason)
+	if err != nil {
+		return milogin.Wrap(op, err)
+	}
+	return nil
+}
+
+func (r grants) list(ctx context.Context, op, where string, args ...any) ([]*milogin.Grant, error) {
+	rows, err := r.t.q.QueryContext(ctx, `SELECT `+grantCols+` FROM grants WHERE `+where+` ORDER BY requested_at, app_id, account_id`, args...)
+	if err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	defer rows.Close()
+	var list []*milogin.Grant
+	for rows.Next() {
+		g, err := scanGrant(rows)
+		if err != nil {
+			return nil, milogin.Wrap(op, err)
+		}
+		list = append(list, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	return list, nil
+}
+
+func (r grants) ListByAccount(ctx context.Context, accountID string) ([]*milogin.Grant, error) {
+	return r.list(ctx, "sqlstore.Grants.ListByAccount", "account_id = $1", accountID)
+}
+
+func (r grants) ListByApp(ctx context.Context, appID string, status milogin.GrantStatus) ([]*milogin.Grant, error) {
+	if status == "" {
+		return r.list(ctx, "sqlstore.Grants.ListByApp", "app_id = $1", appID)
+	}
+	return r.list(ctx, "sqlstore.Grants.ListByApp", "app_id = $1 AND status = $2", appID, string(status))
+}
+
+func (r grants) AcceptTerms(ctx context.Context, a *milogin.TermsAcceptance) error {
+	const op = "sqlstore.Grants.AcceptTerms"
+	if err := r.t.writable(op); err != nil {
+		return err
+	}
+	_, err := r.t.q.ExecContext(ctx, `INSERT INTO terms_acceptances (app_id, account_id, version, accepted_at)
+		VALUES ($1, $2, $3, $4)
+		ON CONFLICT (app_id, account_id, version) DO NOTHING`,
+		a.AppID, a.AccountID, a.Version, toDB(a.AcceptedAt))
+	if err != nil {
+		return milogin.Wrap(op, err)
+	}
+	return nil
+}
+
+func (r grants) Terms(ctx context.Context, appID, accountID string) (*milogin.TermsAcceptance, error) {
+	const op = "sqlstore.Grants.Terms"
+	var (
+		a  = milogin.TermsAcceptance{AppID: appID, AccountID: accountID}
+		at int64
+	)
+	err := r.t.q.QueryRowContext(ctx, `SELECT version, accepted_at FROM terms_acceptances
+		WHERE app_id = $1 AND account_id = $2 ORDER BY version DESC LIMIT 1`, appID, accountID).Scan(&a.Version, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(op, "The terms have not been accepted.")
+	}
+	if err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	a.AcceptedAt = fromDB(at)
+	return &a, nil
+}
+
+func (r grants) RecordMFA(ctx context.Context, e *milogin.MFAEvent) error {
+	const op = "sqlstore.Grants.RecordMFA"
+	if err := r.t.writable(op); err != nil {
+		return err
+	}
+	_, err := r.t.q.ExecContext(ctx, `INSERT INTO mfa_events (account_id, app_id, method, at) VALUES ($1, $2, $3, $4)`,
+		e.AccountID, e.AppID, e.Method, toDB(e.At))
+	if err != nil {
+		return milogin.Wrap(op, err)
+	}
+	return nil
+}
+
+func (r grants) LastMFA(ctx context.Context, accountID, appID string) (*milogin.MFAEvent, error) {
+	const op = "sqlstore.Grants.LastMFA"
+	var (
+		e  = milogin.MFAEvent{AccountID: accountID, AppID: appID}
+		at int64
+	)
+	err := r.t.q.QueryRowContext(ctx, `SELECT method, at FROM mfa_events
+		WHERE account_id = $1 AND app_id = $2 ORDER BY at DESC LIMIT 1`, accountID, appID).Scan(&e.Method, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(op, "No second factor recorded.")
+	}
+	if err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	e.At = fromDB(at)
+	return &e, nil
+}

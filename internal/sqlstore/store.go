@@ -1,0 +1,276 @@
+// Package sqlstore implements milogin.Store in hand-written, portable SQL over
+// database/sql. The SQLite (internal/sqlite) and PostgreSQL
+// (internal/postgres) adapters open their databases, run their own migrations
+// and hand the pools to New with a Dialect that holds the few differences
+// between the engines. There is no SQL rewriting: every statement here runs
+// as written on both engines ($1 placeholders, ON CONFLICT, RETURNING).
+//
+// What the package promises, beyond the milogin.Store contract:
+//
+//   - Times are stored as unix microseconds, UTC. A zero time.Time is stored
+//     as 0 and reads back as the zero time.Time; every other time reads back
+//     in UTC, truncated to the microsecond. (The consequence: the instant
+//     1970-01-01T00:00:00Z itself reads back as the zero time.)
+//   - User IDs and emails are unique per portal after milogin.NormalizeLogin,
+//     enforced by unique indexes, so it holds under concurrent inserts on any
+//     number of nodes. An empty email is not unique (accounts may lack one).
+//   - A failed account Create or Update (a unique violation) leaves the
+//     surrounding Write usable on both engines: the statement runs under a
+//     savepoint, because PostgreSQL would otherwise abort the transaction
+//     while SQLite would not.
+//   - Writes inside Read fail instead of running outside a transaction.
+//   - With Options.AEAD set, outbox message bodies (which carry PINs) are
+//     sealed at rest.
+//   - DeleteExpired(before) removes rows that expire at or before "before",
+//     matching Session.Live and Code.Usable, which treat a session or code as
+//     dead from the instant of its expiry.
+package sqlstore
+
+import (
+	"context"
+	"crypto/cipher"
+	"database/sql"
+	"errors"
+	"time"
+
+	"milogin"
+)
+
+// Options configures the behaviour shared by both engines.
+type Options struct {
+	// AEAD, when set, seals Message.Text and Message.HTML before they are
+	// written (a random nonce is prepended) and opens them when read:
+	// outbox bodies contain PINs and passcodes, which must not sit in
+	// database backups in the clear. A nil AEAD stores bodies as they are.
+	AEAD cipher.AEAD
+}
+
+// Dialect holds what differs between the engines. It is deliberately tiny:
+// anything larger belongs in the adapter's own SQL, not in a translator.
+type Dialect struct {
+	// Name names the engine in error messages: "sqlite", "postgres".
+	Name string
+	// ForUpdate is appended to the SELECT that loads a row for an Update:
+	// " FOR UPDATE" on PostgreSQL, where concurrent transactions on many
+	// nodes must queue on the row lock; "" on SQLite, whose single writer
+	// (BEGIN IMMEDIATE) already serializes every write transaction.
+	ForUpdate string
+	// SkipLocked is appended to the SELECT that picks outbox messages to
+	// claim: " FOR UPDATE SKIP LOCKED" on PostgreSQL, so that concurrent
+	// workers take different messages instead of waiting for each other;
+	// "" on SQLite.
+	SkipLocked string
+	// UniqueViolation reports whether err is a unique-constraint violation
+	// and returns text naming the violated constraint: the constraint name
+	// on PostgreSQL, the error text (which lists the columns) on SQLite.
+	// Index and column names are chosen so that "user_id_norm" or
+	// "email_norm" appears in that text on both engines.
+	UniqueViolation func(err error) (constraint string, ok bool)
+}
+
+// Store implements milogin.Store over a write pool and a read pool (which
+// may be the same *sql.DB).
+type Store struct {
+	write *sql.DB
+	read  *sql.DB
+	d     Dialect
+	opts  Options
+}
+
+// New returns a Store that writes through write and reads through read. The
+// schema must already exist. Close closes both pools.
+func New(write, read *sql.DB, d Dialect, opts Options) *Store {
+	if read == nil {
+		read = write
+	}
+	if d.UniqueViolation == nil {
+		d.UniqueViolation = func(error) (string, bool) { return "", false }
+	}
+	return &Store{write: write, read: read, d: d, opts: opts}
+}
+
+var _ milogin.Store = (*Store)(nil)
+
+// Write runs fn in one transaction on the write pool. If fn returns an error
+// or panics, the transaction is rolled back; fn's error is returned
+// unchanged so that callers see their own error kinds and messages.
+//
+// On SQLite the write pool has one connection: fn must not call Write again
+// (it would wait forever for that connection). Calling Read from fn is fine,
+// but Read does not see fn's uncommitted writes.
+func (s *Store) Write(ctx context.Context, fn func(milogin.Tx) error) (err error) {
+	const op = "sqlstore.Write"
+	sqlTx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return milogin.Wrap(op, err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			// fn panicked: roll back, then let the panic continue.
+			_ = sqlTx.Rollback()
+		}
+	}()
+	t := &tx{q: sqlTx, d: &s.d, opts: &s.opts}
+	if err := fn(t); err != nil {
+		done = true
+		_ = sqlTx.Rollback()
+		return err
+	}
+	done = true
+	if err := sqlTx.Commit(); err != nil {
+		return milogin.Wrap(op, err)
+	}
+	return nil
+}
+
+// Read runs fn on the read pool without a transaction: each query sees the
+// latest committed data. Methods that write fail with EINTERNAL.
+func (s *Store) Read(ctx context.Context, fn func(milogin.Tx) error) error {
+	return fn(&tx{q: s.read, d: &s.d, opts: &s.opts, readOnly: true})
+}
+
+// Ping reports whether both pools answer.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.write.PingContext(ctx); err != nil {
+		return milogin.Wrap("sqlstore.Ping", err)
+	}
+	if s.read != s.write {
+		if err := s.read.PingContext(ctx); err != nil {
+			return milogin.Wrap("sqlstore.Ping", err)
+		}
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	var errs []error
+	if s.read != s.write {
+		errs = append(errs, s.read.Close())
+	}
+	errs = append(errs, s.write.Close())
+	return errors.Join(errs...)
+}
+
+// RawMessageBodies returns the outbox bodies of message id exactly as they
+// are stored, and whether they were sealed. It exists for tests that check
+// that PINs are not readable at rest; nothing else should call it.
+func (s *Store) RawMessageBodies(ctx context.Context, id int64) (text, html []byte, sealed bool, err error) {
+	err = s.read.QueryRowContext(ctx, `SELECT body_text, body_html, sealed FROM outbox WHERE id = $1`, id).
+		Scan(&text, &html, &sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, false, notFound("sqlstore.RawMessageBodies", "Message not found.")
+	}
+	if err != nil {
+		return nil, nil, false, milogin.Wrap("sqlstore.RawMessageBodies", err)
+	}
+	return text, html, sealed, nil
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// tx implements milogin.Tx. Its repositories are small values that share it.
+type tx struct {
+	q        querier
+	d        *Dialect
+	opts     *Options
+	readOnly bool
+}
+
+func (t *tx) Accounts() milogin.AccountStore { return accounts{t} }
+func (t *tx) Sessions() milogin.SessionStore { return sessions{t} }
+func (t *tx) Codes() milogin.CodeStore       { return codes{t} }
+func (t *tx) Audit() milogin.AuditLog        { return audit{t} }
+func (t *tx) Outbox() milogin.Outbox         { return outbox{t} }
+func (t *tx) Limits() milogin.LimitStore     { return limits{t} }
+func (t *tx) Settings() milogin.SettingStore { return settings{t} }
+func (t *tx) Apps() milogin.AppStore         { return apps{t} }
+func (t *tx) Grants() milogin.GrantStore     { return grants{t} }
+func (t *tx) LoginRequests() milogin.LoginRequestStore {
+	return loginRequests{t}
+}
+
+// writable returns an error when a write is attempted inside Read, where it
+// would run outside any transaction (and, on SQLite, on a query-only pool).
+func (t *tx) writable(op string) error {
+	if t.readOnly {
+		return &milogin.Error{Op: op, Kind: milogin.EINTERNAL, Err: errors.New("write attempted inside Store.Read")}
+	}
+	return nil
+}
+
+// savepoint runs fn under a savepoint and rolls back to it if fn fails, so
+// that an expected failure (a unique violation) leaves the transaction usable
+// on PostgreSQL, which otherwise aborts the whole transaction, exactly as it
+// stays usable on SQLite.
+func (t *tx) savepoint(ctx context.Context, fn func() error) error {
+	if _, err := t.q.ExecContext(ctx, "SAVEPOINT sqlstore_stmt"); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		if _, rerr := t.q.ExecContext(ctx, "ROLLBACK TO SAVEPOINT sqlstore_stmt"); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		if _, rerr := t.q.ExecContext(ctx, "RELEASE SAVEPOINT sqlstore_stmt"); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err
+	}
+	_, err := t.q.ExecContext(ctx, "RELEASE SAVEPOINT sqlstore_stmt")
+	return err
+}
+
+// scanner is what *sql.Row and *sql.Rows have in common.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// toDB stores a time as unix microseconds, the zero time as 0.
+func toDB(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// fromDB is the inverse of toDB: 0 is the zero time, anything else is UTC.
+func fromDB(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+func notFound(op, msg string) error {
+	return &milogin.Error{Op: op, Kind: milogin.ENOTFOUND, Msg: msg}
+}
+
+// conflict turns a unique violation into ECONFLICT with msg; any other error
+// is wrapped as EINTERNAL.
+func (t *tx) conflictOr(op string, err error, msg func(constraint string) string) error {
+	if c, ok := t.d.UniqueViolation(err); ok {
+		return &milogin.Error{Op: op, Kind: milogin.ECONFLICT, Msg: msg(c), Err: err}
+	}
+	return milogin.Wrap(op, err)
+}
+
+// rowsAffected reports ENOTFOUND when a statement touched no row.
+func rowsAffected(op string, res sql.Result, err error, msg string) error {
+	if err != nil {
+		return milogin.Wrap(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return milogin.Wrap(op, err)
+	}
+	if n == 0 {
+		return notFound(op, msg)
+	}
+	return nil
+}
