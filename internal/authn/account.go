@@ -231,6 +231,9 @@ func (s *Service) ChangePassword(ctx context.Context, portalID milogin.PortalID,
 		if err := tx.Sessions().Delete(ctx, sess.ID); err != nil {
 			return err
 		}
+		if err := s.ended(ctx, tx, a.ID, []string{sess.ID}); err != nil {
+			return err
+		}
 		stage := milogin.StageActive
 		if sess.Stage == milogin.StageChangePassword {
 			live, err := s.otherLiveSessions(ctx, tx, pol, a.ID, "", now)
@@ -241,7 +244,9 @@ func (s *Service) ChangePassword(ctx context.Context, portalID milogin.PortalID,
 				stage = milogin.StageConfirmTakeover
 				res.Takeover = true
 			}
-		} else if _, err := tx.Sessions().DeleteByAccount(ctx, a.ID, ""); err != nil {
+		} else if ids, err := tx.Sessions().DeleteByAccount(ctx, a.ID, ""); err != nil {
+			return err
+		} else if err := s.ended(ctx, tx, a.ID, ids); err != nil {
 			return err
 		}
 		res.Token, res.Session = s.newSession(a, stage, pol, now, m)
@@ -297,7 +302,11 @@ func (s *Service) SweepInactive(ctx context.Context) (int, error) {
 					return err
 				}
 				n++
-				if _, err := tx.Sessions().DeleteByAccount(ctx, a.ID, ""); err != nil {
+				ids, err := tx.Sessions().DeleteByAccount(ctx, a.ID, "")
+				if err != nil {
+					return err
+				}
+				if err := s.ended(ctx, tx, a.ID, ids); err != nil {
 					return err
 				}
 				return audit(ctx, tx, now, milogin.EventDisabledInactive, portal.ID, "system", a.ID, Meta{}, nil)

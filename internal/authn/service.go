@@ -33,6 +33,11 @@ type Service struct {
 	Common func(string) bool
 	// Kick wakes the outbox worker after a message is queued (may be nil).
 	Kick func()
+	// SessionsEnded, when set, is called inside the transaction that ends
+	// sessions (sign-out, takeover, password change, disable), so that
+	// protocols can queue back-channel logout for the applications those
+	// sessions signed in to, atomically with the ending.
+	SessionsEnded func(ctx context.Context, tx milogin.Tx, accountID string, sessionIDs []string) error
 	// IPFailureLimit is how many failed sign-ins one IP address may make in
 	// IPFailureWindow before it is refused without a password check; 0 turns
 	// the per-IP limit off.
@@ -97,4 +102,12 @@ func mail(ctx context.Context, tx milogin.Tx, now time.Time, to, name string, da
 	m.CreatedAt = now
 	m.NextAttemptAt = now
 	return tx.Outbox().Enqueue(ctx, m)
+}
+
+// ended reports ended sessions to the SessionsEnded hook.
+func (s *Service) ended(ctx context.Context, tx milogin.Tx, accountID string, ids []string) error {
+	if s.SessionsEnded == nil || len(ids) == 0 {
+		return nil
+	}
+	return s.SessionsEnded(ctx, tx, accountID, ids)
 }

@@ -142,6 +142,9 @@ func (s *Service) ConfirmTakeover(ctx context.Context, portalID milogin.PortalID
 		if err != nil {
 			return err
 		}
+		if err := s.ended(ctx, tx, a.ID, ended); err != nil {
+			return err
+		}
 		token, sess := s.newSession(a, milogin.StageActive, portal.Policy, now, m)
 		if err := tx.Sessions().Create(ctx, sess); err != nil {
 			return err
@@ -206,6 +209,9 @@ func (s *Service) SignOut(ctx context.Context, token string, m Meta) error {
 			return err
 		}
 		if err := tx.Sessions().Delete(ctx, id); err != nil {
+			return err
+		}
+		if err := s.ended(ctx, tx, x.AccountID, []string{id}); err != nil {
 			return err
 		}
 		return audit(ctx, tx, now, milogin.EventSignOut, x.Portal, x.AccountID, x.AccountID, m, nil)
