@@ -1,119 +1,141 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 
 	"milogin"
 )
 
-const msgNoApp = "Application not found."
+const (
+	msgNoApp        = "Application not found."
+	msgAppIDTaken   = "An application with that ID already exists."
+	msgClientIDUsed = "That client ID is already registered to another application."
+)
 
 type apps struct{ t *tx }
 
 var _ milogin.AppStore = apps{}
 
-const appCols = `id, name, category, portals, launch_url, approval, mfa, terms_text, terms_version, contact, client_id, client, created_at, updated_at`
+const appCols = `id, name, category, portals, launch_url, approval, mfa, terms_text, terms_version,
+	contact, client_id, client_secret_hash, client_public, redirect_uris, post_logout_uris,
+	backchannel_logout_uri, grant_types, created_at, updated_at`
 
-// clientJSON is the stored form of milogin.Client less its ID, which has its
-// own unique column.
-type clientJSON struct {
-	SecretHash           string   `json:"secret_hash,omitempty"`
-	Public               bool     `json:"public,omitempty"`
-	RedirectURIs         []string `json:"redirect_uris"`
-	PostLogoutURIs       []string `json:"post_logout_uris"`
-	BackchannelLogoutURI string   `json:"backchannel_logout_uri,omitempty"`
-	GrantTypes           []string `json:"grant_types"`
+// jsonList stores a list as a JSON array ("[]" when empty).
+func jsonList[T any](v []T) (string, error) {
+	if len(v) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// parseList reads a JSON array; an empty one reads back as nil.
+func parseList[T any](s string) ([]T, error) {
+	var v []T
+	if s == "" {
+		return nil, nil
+	}
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return nil, err
+	}
+	if len(v) == 0 {
+		return nil, nil
+	}
+	return v, nil
 }
 
 func scanApp(s scanner) (*milogin.Application, error) {
 	var (
-		a                      milogin.Application
-		portals, approval, mfa string
-		clientID, client       string
-		created, updated       int64
+		a                                          milogin.Application
+		approval, mfa                              string
+		portals, redirects, postLogout, grantTypes string
+		created, updated                           int64
 	)
-	if err := s.Scan(&a.ID, &a.Name, &a.Category, &portals, &a.LaunchURL, &approval, &mfa,
-		&a.TermsText, &a.TermsVersion, &a.Contact, &clientID, &client, &created, &updated); err != nil {
-		return nil, err
-	}
-	var ps []string
-	if err := json.Unmarshal([]byte(portals), &ps); err != nil {
-		return nil, err
-	}
-	for _, p := range ps {
-		a.Portals = append(a.Portals, milogin.PortalID(p))
-	}
-	var c clientJSON
-	if err := json.Unmarshal([]byte(client), &c); err != nil {
+	err := s.Scan(&a.ID, &a.Name, &a.Category, &portals, &a.LaunchURL, &approval, &mfa, &a.TermsText,
+		&a.TermsVersion, &a.Contact, &a.Client.ID, &a.Client.SecretHash, &a.Client.Public, &redirects,
+		&postLogout, &a.Client.BackchannelLogoutURI, &grantTypes, &created, &updated)
+	if err != nil {
 		return nil, err
 	}
 	a.Approval = milogin.ApprovalModel(approval)
 	a.MFA = milogin.MFAPolicy(mfa)
-	a.Client = milogin.Client{ID: clientID, SecretHash: c.SecretHash, Public: c.Public,
-		RedirectURIs: c.RedirectURIs, PostLogoutURIs: c.PostLogoutURIs,
-		BackchannelLogoutURI: c.BackchannelLogoutURI, GrantTypes: c.GrantTypes}
-	a.CreatedAt = fromDB(created)
-	a.UpdatedAt = fromDB(updated)
+	a.CreatedAt, a.UpdatedAt = fromDB(created), fromDB(updated)
+	if a.Portals, err = parseList[milogin.PortalID](portals); err != nil {
+		return nil, err
+	}
+	if a.Client.RedirectURIs, err = parseList[string](redirects); err != nil {
+		return nil, err
+	}
+	if a.Client.PostLogoutURIs, err = parseList[string](postLogout); err != nil {
+		return nil, err
+	}
+	if a.Client.GrantTypes, err = parseList[string](grantTypes); err != nil {
+		return nil, err
+	}
 	return &a, nil
 }
 
+// appArgs returns the values of appCols in order.
 func appArgs(a *milogin.Application) ([]any, error) {
-	ps := make([]string, 0, len(a.Portals))
-	for _, p := range a.Portals {
-		ps = append(ps, string(p))
-	}
-	portals, err := json.Marshal(ps)
-	if err != nil {
+	var lists [4]string
+	var err error
+	if lists[0], err = jsonList(a.Portals); err != nil {
 		return nil, err
 	}
-	c := a.Client
-	client, err := json.Marshal(clientJSON{SecretHash: c.SecretHash, Public: c.Public,
-		RedirectURIs: nonNilStrings(c.RedirectURIs), PostLogoutURIs: nonNilStrings(c.PostLogoutURIs),
-		BackchannelLogoutURI: c.BackchannelLogoutURI, GrantTypes: nonNilStrings(c.GrantTypes)})
-	if err != nil {
+	if lists[1], err = jsonList(a.Client.RedirectURIs); err != nil {
 		return nil, err
 	}
-	return []any{a.ID, a.Name, a.Category, string(portals), a.LaunchURL, string(a.Approval), string(a.MFA),
-		a.TermsText, a.TermsVersion, a.Contact, c.ID, string(client), toDB(a.CreatedAt), toDB(a.UpdatedAt)}, nil
-}
-
-func nonNilStrings(s []string) []string {
-	if s == nil {
-		return []string{}
+	if lists[2], err = jsonList(a.Client.PostLogoutURIs); err != nil {
+		return nil, err
 	}
-	return s
+	if lists[3], err = jsonList(a.Client.GrantTypes); err != nil {
+		return nil, err
+	}
+	return []any{a.ID, a.Name, a.Category, lists[0], a.LaunchURL, string(a.Approval), string(a.MFA),
+		a.TermsText, a.TermsVersion, a.Contact, a.Client.ID, a.Client.SecretHash, a.Client.Public,
+		lists[1], lists[2], a.Client.BackchannelLogoutURI, lists[3], toDB(a.CreatedAt), toDB(a.UpdatedAt)}, nil
 }
 
 func appConflict(constraint string) string {
 	if strings.Contains(constraint, "client_id") {
-		return "That client ID is already registered."
+		return msgClientIDUsed
 	}
-	return "An application with that ID already exists."
+	return msgAppIDTaken
 }
 
+// Create adds an application. The client ID is unique when not empty (an
+// application without an OpenID Connect client has none).
 func (r apps) Create(ctx context.Context, a *milogin.Application) error {
 	const op = "sqlstore.Apps.Create"
 	if err := r.t.writable(op); err != nil {
 		return err
 	}
+	if a.ID == "" {
+		return &milogin.Error{Op: op, Kind: milogin.EINVALID, Msg: "An application needs an ID."}
+	}
 	args, err := appArgs(a)
 	if err != nil {
 		return milogin.Wrap(op, err)
 	}
-	_, err = r.t.q.ExecContext(ctx, `INSERT INTO apps (`+appCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, args...)
+	err = r.t.savepoint(ctx, func() error {
+		_, err := r.t.q.ExecContext(ctx, `INSERT INTO apps (`+appCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`, args...)
+		return err
+	})
 	if err != nil {
 		return r.t.conflictOr(op, err, appConflict)
 	}
 	return nil
 }
 
-func (r apps) getOne(ctx context.Context, op, where string, arg any) (*milogin.Application, error) {
-	a, err := scanApp(r.t.q.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE `+where, arg))
+func (r apps) getOne(ctx context.Context, op, where string, args ...any) (*milogin.Application, error) {
+	a, err := scanApp(r.t.q.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE `+where, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(op, msgNoApp)
 	}
@@ -124,19 +146,25 @@ func (r apps) getOne(ctx context.Context, op, where string, arg any) (*milogin.A
 }
 
 func (r apps) Get(ctx context.Context, id string) (*milogin.Application, error) {
-	return r.getOne(ctx, "sqlstore.Apps.Get", "id = $1", id)
+	return r.getOne(ctx, "sqlstore.Apps.Get", `id = $1`, id)
 }
 
 func (r apps) GetByClientID(ctx context.Context, clientID string) (*milogin.Application, error) {
-	return r.getOne(ctx, "sqlstore.Apps.GetByClientID", "client_id = $1", clientID)
+	const op = "sqlstore.Apps.GetByClientID"
+	if clientID == "" {
+		return nil, notFound(op, msgNoApp)
+	}
+	return r.getOne(ctx, op, `client_id = $1`, clientID)
 }
 
+// Update loads the application (locked on PostgreSQL), applies fn and saves
+// it; the ID cannot change.
 func (r apps) Update(ctx context.Context, id string, fn func(*milogin.Application) error) (*milogin.Application, error) {
 	const op = "sqlstore.Apps.Update"
 	if err := r.t.writable(op); err != nil {
 		return nil, err
 	}
-	a, err := r.getOne(ctx, op, "id = $1"+r.t.d.ForUpdate, id)
+	a, err := r.getOne(ctx, op, `id = $1`+r.t.d.ForUpdate, id)
 	if err != nil {
 		return nil, err
 	}
@@ -148,18 +176,37 @@ func (r apps) Update(ctx context.Context, id string, fn func(*milogin.Applicatio
 	if err != nil {
 		return nil, milogin.Wrap(op, err)
 	}
-	_, err = r.t.q.ExecContext(ctx, `UPDATE apps SET name = $2, category = $3, portals = $4, launch_url = $5,
-		approval = $6, mfa = $7, terms_text = $8, terms_version = $9, contact = $10, client_id = $11,
-		client = $12, created_at = $13, updated_at = $14 WHERE id = $1`, args...)
+	err = r.t.savepoint(ctx, func() error {
+		_, err := r.t.q.ExecContext(ctx, `UPDATE apps SET name = $2, category = $3, portals = $4,
+			launch_url = $5, approval = $6, mfa = $7, terms_text = $8, terms_version = $9, contact = $10,
+			client_id = $11, client_secret_hash = $12, client_public = $13, redirect_uris = $14,
+			post_logout_uris = $15, backchannel_logout_uri = $16, grant_types = $17,
+			created_at = $18, updated_at = $19
+			WHERE id = $1`, args...)
+		return err
+	})
 	if err != nil {
 		return nil, r.t.conflictOr(op, err, appConflict)
+	}
+	stored(&a.CreatedAt, &a.UpdatedAt)
+	// Lists read back nil when empty.
+	for _, l := range []*[]string{&a.Client.RedirectURIs, &a.Client.PostLogoutURIs, &a.Client.GrantTypes} {
+		if len(*l) == 0 {
+			*l = nil
+		}
+	}
+	if len(a.Portals) == 0 {
+		a.Portals = nil
 	}
 	return a, nil
 }
 
+// List returns the applications offered in portal ("" for all), by name. The
+// catalog is small: the portal filter and the sort run in Go, which keeps the
+// order the same on both engines whatever the database collation.
 func (r apps) List(ctx context.Context, portal milogin.PortalID) ([]*milogin.Application, error) {
 	const op = "sqlstore.Apps.List"
-	rows, err := r.t.q.QueryContext(ctx, `SELECT `+appCols+` FROM apps ORDER BY name, id`)
+	rows, err := r.t.q.QueryContext(ctx, `SELECT `+appCols+` FROM apps`)
 	if err != nil {
 		return nil, milogin.Wrap(op, err)
 	}
@@ -170,8 +217,6 @@ func (r apps) List(ctx context.Context, portal milogin.PortalID) ([]*milogin.App
 		if err != nil {
 			return nil, milogin.Wrap(op, err)
 		}
-		// The catalog is small; filtering the JSON portal list here keeps
-		// the SQL the same on both engines.
 		if portal == "" || a.InPortal(portal) {
 			list = append(list, a)
 		}
@@ -179,20 +224,23 @@ func (r apps) List(ctx context.Context, portal milogin.PortalID) ([]*milogin.App
 	if err := rows.Err(); err != nil {
 		return nil, milogin.Wrap(op, err)
 	}
+	slices.SortFunc(list, func(a, b *milogin.Application) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+	})
 	return list, nil
 }
 
+// Delete removes an application and, with it, its grants: access must not
+// come back if an application with the same ID is created again. Terms
+// acceptances and MFA events are kept as records.
 func (r apps) Delete(ctx context.Context, id string) error {
 	const op = "sqlstore.Apps.Delete"
 	if err := r.t.writable(op); err != nil {
 		return err
 	}
-	n, err := deleteCount(ctx, r.t.q, op, `DELETE FROM apps WHERE id = $1`, id)
-	if err != nil {
-		return err
+	if _, err := r.t.q.ExecContext(ctx, `DELETE FROM grants WHERE app_id = $1`, id); err != nil {
+		return milogin.Wrap(op, err)
 	}
-	if n == 0 {
-		return notFound(op, msgNoApp)
-	}
-	return nil
+	res, err := r.t.q.ExecContext(ctx, `DELETE FROM apps WHERE id = $1`, id)
+	return rowsAffected(op, res, err, msgNoApp)
 }

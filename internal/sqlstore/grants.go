@@ -8,6 +8,12 @@ import (
 	"milogin"
 )
 
+const (
+	msgNoGrant = "Access grant not found."
+	msgNoTerms = "The terms have not been accepted."
+	msgNoMFA   = "No second factor on record."
+)
+
 type grants struct{ t *tx }
 
 var _ milogin.GrantStore = grants{}
@@ -24,8 +30,7 @@ func scanGrant(s scanner) (*milogin.Grant, error) {
 		return nil, err
 	}
 	g.Status = milogin.GrantStatus(status)
-	g.RequestedAt = fromDB(requested)
-	g.DecidedAt = fromDB(decided)
+	g.RequestedAt, g.DecidedAt = fromDB(requested), fromDB(decided)
 	return &g, nil
 }
 
@@ -34,7 +39,7 @@ func (r grants) Get(ctx context.Context, appID, accountID string) (*milogin.Gran
 	g, err := scanGrant(r.t.q.QueryRowContext(ctx, `SELECT `+grantCols+` FROM grants
 		WHERE app_id = $1 AND account_id = $2`, appID, accountID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound(op, "No access request or grant for this application.")
+		return nil, notFound(op, msgNoGrant)
 	}
 	if err != nil {
 		return nil, milogin.Wrap(op, err)
@@ -42,6 +47,8 @@ func (r grants) Get(ctx context.Context, appID, accountID string) (*milogin.Gran
 	return g, nil
 }
 
+// Put creates or replaces the grant of (AppID, AccountID) in one statement,
+// so two administrators deciding at once leave one consistent row.
 func (r grants) Put(ctx context.Context, g *milogin.Grant) error {
 	const op = "sqlstore.Grants.Put"
 	if err := r.t.writable(op); err != nil {
@@ -59,8 +66,8 @@ func (r grants) Put(ctx context.Context, g *milogin.Grant) error {
 	return nil
 }
 
-func (r grants) list(ctx context.Context, op, where string, args ...any) ([]*milogin.Grant, error) {
-	rows, err := r.t.q.QueryContext(ctx, `SELECT `+grantCols+` FROM grants WHERE `+where+` ORDER BY requested_at, app_id, account_id`, args...)
+func (r grants) list(ctx context.Context, op, where, order string, args ...any) ([]*milogin.Grant, error) {
+	rows, err := r.t.q.QueryContext(ctx, `SELECT `+grantCols+` FROM grants WHERE `+where+` ORDER BY `+order, args...)
 	if err != nil {
 		return nil, milogin.Wrap(op, err)
 	}
@@ -79,48 +86,51 @@ func (r grants) list(ctx context.Context, op, where string, args ...any) ([]*mil
 	return list, nil
 }
 
+// ListByAccount returns the account's grants, in order of request.
 func (r grants) ListByAccount(ctx context.Context, accountID string) ([]*milogin.Grant, error) {
-	return r.list(ctx, "sqlstore.Grants.ListByAccount", "account_id = $1", accountID)
+	return r.list(ctx, "sqlstore.Grants.ListByAccount", `account_id = $1`, `requested_at, app_id`, accountID)
 }
 
+// ListByApp returns the application's grants in order of request (the
+// administrator's queue), filtered by status when not "".
 func (r grants) ListByApp(ctx context.Context, appID string, status milogin.GrantStatus) ([]*milogin.Grant, error) {
+	const op = "sqlstore.Grants.ListByApp"
 	if status == "" {
-		return r.list(ctx, "sqlstore.Grants.ListByApp", "app_id = $1", appID)
+		return r.list(ctx, op, `app_id = $1`, `requested_at, account_id`, appID)
 	}
-	return r.list(ctx, "sqlstore.Grants.ListByApp", "app_id = $1 AND status = $2", appID, string(status))
+	return r.list(ctx, op, `app_id = $1 AND status = $2`, `requested_at, account_id`, appID, string(status))
 }
 
-func (r grants) AcceptTerms(ctx context.Context, a *milogin.TermsAcceptance) error {
+// AcceptTerms records an acceptance; earlier ones are kept as history.
+func (r grants) AcceptTerms(ctx context.Context, ta *milogin.TermsAcceptance) error {
 	const op = "sqlstore.Grants.AcceptTerms"
 	if err := r.t.writable(op); err != nil {
 		return err
 	}
 	_, err := r.t.q.ExecContext(ctx, `INSERT INTO terms_acceptances (app_id, account_id, version, accepted_at)
-		VALUES ($1, $2, $3, $4)
-		ON CONFLICT (app_id, account_id, version) DO NOTHING`,
-		a.AppID, a.AccountID, a.Version, toDB(a.AcceptedAt))
+		VALUES ($1, $2, $3, $4)`, ta.AppID, ta.AccountID, ta.Version, toDB(ta.AcceptedAt))
 	if err != nil {
 		return milogin.Wrap(op, err)
 	}
 	return nil
 }
 
+// Terms returns the latest acceptance by time (then by insertion order).
 func (r grants) Terms(ctx context.Context, appID, accountID string) (*milogin.TermsAcceptance, error) {
 	const op = "sqlstore.Grants.Terms"
-	var (
-		a  = milogin.TermsAcceptance{AppID: appID, AccountID: accountID}
-		at int64
-	)
+	ta := milogin.TermsAcceptance{AppID: appID, AccountID: accountID}
+	var at int64
 	err := r.t.q.QueryRowContext(ctx, `SELECT version, accepted_at FROM terms_acceptances
-		WHERE app_id = $1 AND account_id = $2 ORDER BY version DESC LIMIT 1`, appID, accountID).Scan(&a.Version, &at)
+		WHERE app_id = $1 AND account_id = $2 ORDER BY accepted_at DESC, id DESC LIMIT 1`,
+		appID, accountID).Scan(&ta.Version, &at)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound(op, "The terms have not been accepted.")
+		return nil, notFound(op, msgNoTerms)
 	}
 	if err != nil {
 		return nil, milogin.Wrap(op, err)
 	}
-	a.AcceptedAt = fromDB(at)
-	return &a, nil
+	ta.AcceptedAt = fromDB(at)
+	return &ta, nil
 }
 
 func (r grants) RecordMFA(ctx context.Context, e *milogin.MFAEvent) error {
@@ -128,24 +138,24 @@ func (r grants) RecordMFA(ctx context.Context, e *milogin.MFAEvent) error {
 	if err := r.t.writable(op); err != nil {
 		return err
 	}
-	_, err := r.t.q.ExecContext(ctx, `INSERT INTO mfa_events (account_id, app_id, method, at) VALUES ($1, $2, $3, $4)`,
-		e.AccountID, e.AppID, e.Method, toDB(e.At))
+	_, err := r.t.q.ExecContext(ctx, `INSERT INTO mfa_events (account_id, app_id, method, occurred_at)
+		VALUES ($1, $2, $3, $4)`, e.AccountID, e.AppID, e.Method, toDB(e.At))
 	if err != nil {
 		return milogin.Wrap(op, err)
 	}
 	return nil
 }
 
+// LastMFA returns the account's latest MFA event for the application.
 func (r grants) LastMFA(ctx context.Context, accountID, appID string) (*milogin.MFAEvent, error) {
 	const op = "sqlstore.Grants.LastMFA"
-	var (
-		e  = milogin.MFAEvent{AccountID: accountID, AppID: appID}
-		at int64
-	)
-	err := r.t.q.QueryRowContext(ctx, `SELECT method, at FROM mfa_events
-		WHERE account_id = $1 AND app_id = $2 ORDER BY at DESC LIMIT 1`, accountID, appID).Scan(&e.Method, &at)
+	e := milogin.MFAEvent{AccountID: accountID, AppID: appID}
+	var at int64
+	err := r.t.q.QueryRowContext(ctx, `SELECT method, occurred_at FROM mfa_events
+		WHERE account_id = $1 AND app_id = $2 ORDER BY occurred_at DESC, id DESC LIMIT 1`,
+		accountID, appID).Scan(&e.Method, &at)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound(op, "No second factor recorded.")
+		return nil, notFound(op, msgNoMFA)
 	}
 	if err != nil {
 		return nil, milogin.Wrap(op, err)

@@ -247,6 +247,14 @@ func fromDB(v int64) time.Time {
 	return time.UnixMicro(v).UTC()
 }
 
+// stored sets each time to what reading it back will give (UTC,
+// microseconds), so that an Update returns exactly what a Get would.
+func stored(ts ...*time.Time) {
+	for _, t := range ts {
+		*t = fromDB(toDB(*t))
+	}
+}
+
 func notFound(op, msg string) error {
 	return &milogin.Error{Op: op, Kind: milogin.ENOTFOUND, Msg: msg}
 }

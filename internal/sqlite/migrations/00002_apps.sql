@@ -1,24 +1,30 @@
 -- The application catalog, access grants, terms acceptances, MFA events and
--- parked protocol sign-in requests.
+-- parked protocol requests. Lists are JSON arrays.
 
 -- +goose Up
 CREATE TABLE apps (
-	id            TEXT PRIMARY KEY,
-	name          TEXT NOT NULL,
-	category      TEXT NOT NULL DEFAULT '',
-	portals       TEXT NOT NULL DEFAULT '[]', -- JSON array of portal IDs
-	launch_url    TEXT NOT NULL DEFAULT '',
-	approval      TEXT NOT NULL,
-	mfa           TEXT NOT NULL,
-	terms_text    TEXT NOT NULL DEFAULT '',
-	terms_version INTEGER NOT NULL DEFAULT 0,
-	contact       TEXT NOT NULL DEFAULT '',
-	client_id     TEXT NOT NULL,
-	client        TEXT NOT NULL DEFAULT '{}', -- JSON: secret hash, redirect URIs, grant types
-	created_at    INTEGER NOT NULL DEFAULT 0,
-	updated_at    INTEGER NOT NULL DEFAULT 0
+	id                     TEXT PRIMARY KEY,
+	name                   TEXT NOT NULL,
+	category               TEXT NOT NULL DEFAULT '',
+	portals                TEXT NOT NULL DEFAULT '[]',
+	launch_url             TEXT NOT NULL DEFAULT '',
+	approval               TEXT NOT NULL DEFAULT '',
+	mfa                    TEXT NOT NULL DEFAULT '',
+	terms_text             TEXT NOT NULL DEFAULT '',
+	terms_version          INTEGER NOT NULL DEFAULT 0,
+	contact                TEXT NOT NULL DEFAULT '',
+	client_id              TEXT NOT NULL DEFAULT '',
+	client_secret_hash     TEXT NOT NULL DEFAULT '',
+	client_public          INTEGER NOT NULL DEFAULT 0,
+	redirect_uris          TEXT NOT NULL DEFAULT '[]',
+	post_logout_uris       TEXT NOT NULL DEFAULT '[]',
+	backchannel_logout_uri TEXT NOT NULL DEFAULT '',
+	grant_types            TEXT NOT NULL DEFAULT '[]',
+	created_at             INTEGER NOT NULL DEFAULT 0,
+	updated_at             INTEGER NOT NULL DEFAULT 0
 ) STRICT;
-CREATE UNIQUE INDEX apps_client_id_key ON apps (client_id);
+-- Applications without an OpenID Connect client have an empty client_id.
+CREATE UNIQUE INDEX apps_client_id_key ON apps (client_id) WHERE client_id <> '';
 
 CREATE TABLE grants (
 	app_id       TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
@@ -32,22 +38,24 @@ CREATE TABLE grants (
 ) STRICT;
 CREATE INDEX grants_account_id_idx ON grants (account_id);
 
+-- History: every acceptance is kept, the latest counts.
 CREATE TABLE terms_acceptances (
-	app_id      TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
-	account_id  TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	app_id      TEXT NOT NULL,
+	account_id  TEXT NOT NULL,
 	version     INTEGER NOT NULL,
-	accepted_at INTEGER NOT NULL,
-	PRIMARY KEY (app_id, account_id, version)
+	accepted_at INTEGER NOT NULL
 ) STRICT;
+CREATE INDEX terms_acceptances_idx ON terms_acceptances (app_id, account_id, accepted_at);
 
 CREATE TABLE mfa_events (
-	id         INTEGER PRIMARY KEY AUTOINCREMENT,
-	account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-	app_id     TEXT NOT NULL,
-	method     TEXT NOT NULL,
-	at         INTEGER NOT NULL
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	account_id  TEXT NOT NULL,
+	app_id      TEXT NOT NULL,
+	method      TEXT NOT NULL,
+	occurred_at INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX mfa_events_account_app_idx ON mfa_events (account_id, app_id, at);
+CREATE INDEX mfa_events_idx ON mfa_events (account_id, app_id, occurred_at);
 
 CREATE TABLE login_requests (
 	id           TEXT PRIMARY KEY,

@@ -1,0 +1,295 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"milogin"
+)
+
+// Messages shown to the person signing up or editing a profile. They name the
+// field, as the state's pages do.
+const (
+	msgUserIDTaken = "That User ID is already taken. Please choose another."
+	msgEmailTaken  = "This email address is already used by another MILogin account. Please provide a unique email address."
+	msgAccountDup  = "This account already exists."
+	msgNoAccount   = "Account not found."
+)
+
+type accounts struct{ t *tx }
+
+var _ milogin.AccountStore = accounts{}
+
+// accountCols is the column list every account SELECT reads, in scanAccount's order.
+const accountCols = `id, portal, user_id, first_name, middle_initial, last_name, suffix,
+	email, email_verified, work_phone, mobile, recover_by_email, recover_by_mobile,
+	password_hash, password_changed_at, password_history, status, failed_logins,
+	locked_until, failure_window, window_failures, last_login_at, created_at, updated_at`
+
+func scanAccount(s scanner) (*milogin.Account, error) {
+	var (
+		a                                                 milogin.Account
+		portal, status, history                           string
+		pwChanged, locked, window, lastLogin, created, up int64
+	)
+	err := s.Scan(&a.ID, &portal, &a.UserID, &a.FirstName, &a.MiddleInitial, &a.LastName, &a.Suffix,
+		&a.Email, &a.EmailVerified, &a.WorkPhone, &a.Mobile, &a.RecoverByEmail, &a.RecoverByMobile,
+		&a.PasswordHash, &pwChanged, &history, &status, &a.FailedLogins,
+		&locked, &window, &a.WindowFailures, &lastLogin, &created, &up)
+	if err != nil {
+		return nil, err
+	}
+	a.Portal = milogin.PortalID(portal)
+	a.Status = milogin.AccountStatus(status)
+	a.PasswordChangedAt = fromDB(pwChanged)
+	a.LockedUntil = fromDB(locked)
+	a.FailureWindow = fromDB(window)
+	a.LastLoginAt = fromDB(lastLogin)
+	a.CreatedAt = fromDB(created)
+	a.UpdatedAt = fromDB(up)
+	if history != "" {
+		if err := json.Unmarshal([]byte(history), &a.PasswordHistory); err != nil {
+			return nil, err
+		}
+		if len(a.PasswordHistory) == 0 {
+			a.PasswordHistory = nil
+		}
+	}
+	return &a, nil
+}
+
+// mobileDigits keeps the digits of a phone number, so that "(517) 555-1234"
+// and "517.555.1234" count as the same mobile.
+func mobileDigits(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func historyJSON(h []string) (string, error) {
+	if len(h) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(h)
+	return string(b), err
+}
+
+// accountConflict names the field a unique violation is about.
+func accountConflict(constraint string) string {
+	switch {
+	case strings.Contains(constraint, "email_norm"):
+		return msgEmailTaken
+	case strings.Contains(constraint, "user_id_norm"):
+		return msgUserIDTaken
+	}
+	return msgAccountDup
+}
+
+func (r accounts) Create(ctx context.Context, a *milogin.Account) error {
+	const op = "sqlstore.Accounts.Create"
+	if err := r.t.writable(op); err != nil {
+		return err
+	}
+	if a.ID == "" {
+		return &milogin.Error{Op: op, Kind: milogin.EINVALID, Msg: "An account needs an ID."}
+	}
+	history, err := historyJSON(a.PasswordHistory)
+	if err != nil {
+		return milogin.Wrap(op, err)
+	}
+	err = r.t.savepoint(ctx, func() error {
+		_, err := r.t.q.ExecContext(ctx, `INSERT INTO accounts (`+accountCols+`,
+			user_id_norm, email_norm, mobile_digits)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+				$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
+			a.ID, string(a.Portal), a.UserID, a.FirstName, a.MiddleInitial, a.LastName, a.Suffix,
+			a.Email, a.EmailVerified, a.WorkPhone, a.Mobile, a.RecoverByEmail, a.RecoverByMobile,
+			a.PasswordHash, toDB(a.PasswordChangedAt), history, string(a.Status), a.FailedLogins,
+			toDB(a.LockedUntil), toDB(a.FailureWindow), a.WindowFailures, toDB(a.LastLoginAt),
+			toDB(a.CreatedAt), toDB(a.UpdatedAt),
+			milogin.NormalizeLogin(a.UserID), milogin.NormalizeLogin(a.Email), mobileDigits(a.Mobile))
+		return err
+	})
+	if err != nil {
+		return r.t.conflictOr(op, err, accountConflict)
+	}
+	return nil
+}
+
+func (r accounts) getOne(ctx context.Context, op, where string, args ...any) (*milogin.Account, error) {
+	a, err := scanAccount(r.t.q.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE `+where, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(op, msgNoAccount)
+	}
+	if err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	return a, nil
+}
+
+func (r accounts) Get(ctx context.Context, id string) (*milogin.Account, error) {
+	return r.getOne(ctx, "sqlstore.Accounts.Get", `id = $1`, id)
+}
+
+func (r accounts) GetByUserID(ctx context.Context, portal milogin.PortalID, userID string) (*milogin.Account, error) {
+	return r.getOne(ctx, "sqlstore.Accounts.GetByUserID", `portal = $1 AND user_id_norm = $2`,
+		string(portal), milogin.NormalizeLogin(userID))
+}
+
+func (r accounts) GetByEmail(ctx context.Context, portal milogin.PortalID, email string) (*milogin.Account, error) {
+	const op = "sqlstore.Accounts.GetByEmail"
+	norm := milogin.NormalizeLogin(email)
+	if norm == "" {
+		// Empty emails are not unique: "the account with no email" is not one account.
+		return nil, notFound(op, msgNoAccount)
+	}
+	return r.getOne(ctx, op, `portal = $1 AND email_norm = $2`, string(portal), norm)
+}
+
+func (r accounts) CountByMobile(ctx context.Context, portal milogin.PortalID, mobile string) (int, error) {
+	const op = "sqlstore.Accounts.CountByMobile"
+	digits := mobileDigits(mobile)
+	if digits == "" {
+		return 0, nil
+	}
+	var n int
+	err := r.t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE portal = $1 AND mobile_digits = $2`,
+		string(portal), digits).Scan(&n)
+	if err != nil {
+		return 0, milogin.Wrap(op, err)
+	}
+	return n, nil
+}
+
+// likeEscaper escapes LIKE's wildcards so that a prefix matches literally.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+func (r accounts) UserIDsWithPrefix(ctx context.Context, portal milogin.PortalID, prefix string) ([]string, error) {
+	const op = "sqlstore.Accounts.UserIDsWithPrefix"
+	pattern := likeEscaper.Replace(milogin.NormalizeLogin(prefix)) + "%"
+	rows, err := r.t.q.QueryContext(ctx, `SELECT user_id FROM accounts
+		WHERE portal = $1 AND user_id_norm LIKE $2 ESCAPE '\'
+		ORDER BY user_id_norm`, string(portal), pattern)
+	if err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, milogin.Wrap(op, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	return ids, nil
+}
+
+// Update loads the account (locked on PostgreSQL), applies fn and writes every
+// mutable column. fn may not change the ID: it is put back before saving.
+func (r accounts) Update(ctx context.Context, id string, fn func(*milogin.Account) error) (*milogin.Account, error) {
+	const op = "sqlstore.Accounts.Update"
+	if err := r.t.writable(op); err != nil {
+		return nil, err
+	}
+	a, err := r.getOne(ctx, op, `id = $1`+r.t.d.ForUpdate, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := fn(a); err != nil {
+		return nil, err
+	}
+	a.ID = id
+	history, err := historyJSON(a.PasswordHistory)
+	if err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	err = r.t.savepoint(ctx, func() error {
+		_, err := r.t.q.ExecContext(ctx, `UPDATE accounts SET
+			portal = $2, user_id = $3, first_name = $4, middle_initial = $5, last_name = $6, suffix = $7,
+			email = $8, email_verified = $9, work_phone = $10, mobile = $11,
+			recover_by_email = $12, recover_by_mobile = $13,
+			password_hash = $14, password_changed_at = $15, password_history = $16, status = $17,
+			failed_logins = $18, locked_until = $19, failure_window = $20, window_failures = $21,
+			last_login_at = $22, created_at = $23, updated_at = $24,
+			user_id_norm = $25, email_norm = $26, mobile_digits = $27
+			WHERE id = $1`,
+			a.ID, string(a.Portal), a.UserID, a.FirstName, a.MiddleInitial, a.LastName, a.Suffix,
+			a.Email, a.EmailVerified, a.WorkPhone, a.Mobile,
+			a.RecoverByEmail, a.RecoverByMobile,
+			a.PasswordHash, toDB(a.PasswordChangedAt), history, string(a.Status),
+			a.FailedLogins, toDB(a.LockedUntil), toDB(a.FailureWindow), a.WindowFailures,
+			toDB(a.LastLoginAt), toDB(a.CreatedAt), toDB(a.UpdatedAt),
+			milogin.NormalizeLogin(a.UserID), milogin.NormalizeLogin(a.Email), mobileDigits(a.Mobile))
+		return err
+	})
+	if err != nil {
+		return nil, r.t.conflictOr(op, err, accountConflict)
+	}
+	stored(&a.PasswordChangedAt, &a.LockedUntil, &a.FailureWindow, &a.LastLoginAt, &a.CreatedAt, &a.UpdatedAt)
+	if len(a.PasswordHistory) == 0 {
+		a.PasswordHistory = nil
+	}
+	return a, nil
+}
+
+// List returns accounts matching f, oldest first. A zero Limit lists all.
+func (r accounts) List(ctx context.Context, f milogin.AccountFilter) ([]*milogin.Account, error) {
+	const op = "sqlstore.Accounts.List"
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if f.Portal != "" {
+		where = append(where, "portal = "+arg(string(f.Portal)))
+	}
+	if f.Status != "" {
+		where = append(where, "status = "+arg(string(f.Status)))
+	}
+	if !f.LastActiveBefore.IsZero() {
+		// max(last_login_at, created_at) < t, written without MAX/GREATEST,
+		// whose spelling differs between the engines.
+		p := arg(toDB(f.LastActiveBefore))
+		where = append(where, "last_login_at < "+p+" AND created_at < "+p)
+	}
+	q := `SELECT ` + accountCols + ` FROM accounts`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY created_at, id`
+	if f.Limit > 0 {
+		q += ` LIMIT ` + arg(f.Limit)
+	}
+	rows, err := r.t.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	defer rows.Close()
+	var list []*milogin.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, milogin.Wrap(op, err)
+		}
+		list = append(list, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	return list, nil
+}

@@ -1,0 +1,99 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"milogin"
+)
+
+// DefaultAuditLimit is how many events List returns when the filter sets no limit.
+const DefaultAuditLimit = 100
+
+type audit struct{ t *tx }
+
+var _ milogin.AuditLog = audit{}
+
+func (r audit) Append(ctx context.Context, e *milogin.AuditEvent) error {
+	const op = "sqlstore.Audit.Append"
+	if err := r.t.writable(op); err != nil {
+		return err
+	}
+	detail := "{}"
+	if len(e.Detail) > 0 {
+		b, err := json.Marshal(e.Detail)
+		if err != nil {
+			return milogin.Wrap(op, err)
+		}
+		detail = string(b)
+	}
+	err := r.t.q.QueryRowContext(ctx, `INSERT INTO audit_events
+		(occurred_at, event_type, portal, actor_id, subject_id, ip, user_agent, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+		toDB(e.Time), e.Type, string(e.Portal), e.ActorID, e.SubjectID, e.IP, e.UserAgent, detail).Scan(&e.ID)
+	if err != nil {
+		return milogin.Wrap(op, err)
+	}
+	return nil
+}
+
+// List returns events newest first (by time, then by insertion order).
+func (r audit) List(ctx context.Context, f milogin.AuditFilter) ([]*milogin.AuditEvent, error) {
+	const op = "sqlstore.Audit.List"
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if f.SubjectID != "" {
+		where = append(where, "subject_id = "+arg(f.SubjectID))
+	}
+	if f.Type != "" {
+		where = append(where, "event_type = "+arg(f.Type))
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "occurred_at >= "+arg(toDB(f.Since)))
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = DefaultAuditLimit
+	}
+	q := `SELECT id, occurred_at, event_type, portal, actor_id, subject_id, ip, user_agent, detail FROM audit_events`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY occurred_at DESC, id DESC LIMIT ` + arg(limit)
+	rows, err := r.t.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	defer rows.Close()
+	var list []*milogin.AuditEvent
+	for rows.Next() {
+		var (
+			e              milogin.AuditEvent
+			at             int64
+			portal, detail string
+		)
+		if err := rows.Scan(&e.ID, &at, &e.Type, &portal, &e.ActorID, &e.SubjectID, &e.IP, &e.UserAgent, &detail); err != nil {
+			return nil, milogin.Wrap(op, err)
+		}
+		e.Time = fromDB(at)
+		e.Portal = milogin.PortalID(portal)
+		if detail != "" && detail != "{}" {
+			if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
+				return nil, milogin.Wrap(op, err)
+			}
+		}
+		list = append(list, &e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	return list, nil
+}

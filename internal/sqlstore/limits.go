@@ -1,0 +1,67 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"milogin"
+)
+
+type limits struct{ t *tx }
+
+var _ milogin.LimitStore = limits{}
+
+// Hit counts in fixed windows aligned to the window length (now truncated to
+// the window), one row per key, window length and window. The upsert is a single statement,
+// so concurrent hits on any node never lose a count.
+func (r limits) Hit(ctx context.Context, key string, window time.Duration, now time.Time) (int, error) {
+	const op = "sqlstore.Limits.Hit"
+	if err := r.t.writable(op); err != nil {
+		return 0, err
+	}
+	if window <= 0 {
+		return 0, &milogin.Error{Op: op, Kind: milogin.EINTERNAL, Err: errors.New("window must be positive")}
+	}
+	start := now.Truncate(window)
+	var n int
+	err := r.t.q.QueryRowContext(ctx, `INSERT INTO rate_limits (limit_key, window_us, window_start, expires_at, hits)
+		VALUES ($1, $2, $3, $4, 1)
+		ON CONFLICT (limit_key, window_us, window_start) DO UPDATE SET hits = rate_limits.hits + 1
+		RETURNING hits`,
+		key, window.Microseconds(), start.UnixMicro(), start.Add(window).UnixMicro()).Scan(&n)
+	if err != nil {
+		return 0, milogin.Wrap(op, err)
+	}
+	return n, nil
+}
+
+// Count reads key's counter for the window that contains now; 0 when no hit
+// was counted in it. It does not write, so it also works inside Read.
+func (r limits) Count(ctx context.Context, key string, window time.Duration, now time.Time) (int, error) {
+	const op = "sqlstore.Limits.Count"
+	if window <= 0 {
+		return 0, &milogin.Error{Op: op, Kind: milogin.EINTERNAL, Err: errors.New("window must be positive")}
+	}
+	var n int
+	err := r.t.q.QueryRowContext(ctx, `SELECT hits FROM rate_limits
+		WHERE limit_key = $1 AND window_us = $2 AND window_start = $3`,
+		key, window.Microseconds(), now.Truncate(window).UnixMicro()).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, milogin.Wrap(op, err)
+	}
+	return n, nil
+}
+
+// DeleteExpired removes counters whose window ended at or before before.
+func (r limits) DeleteExpired(ctx context.Context, before time.Time) (int, error) {
+	const op = "sqlstore.Limits.DeleteExpired"
+	if err := r.t.writable(op); err != nil {
+		return 0, err
+	}
+	return deleteCount(ctx, r.t.q, op, `DELETE FROM rate_limits WHERE expires_at <= $1`, toDB(before))
+}

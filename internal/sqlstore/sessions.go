@@ -1,0 +1,173 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"milogin"
+)
+
+const msgNoSession = "Session not found."
+
+type sessions struct{ t *tx }
+
+var _ milogin.SessionStore = sessions{}
+
+const sessionCols = `id, account_id, portal, stage, created_at, last_seen_at, expires_at, ip, user_agent`
+
+func scanSession(s scanner) (*milogin.Session, error) {
+	var (
+		x                        milogin.Session
+		portal, stage            string
+		created, seen, expiresAt int64
+	)
+	if err := s.Scan(&x.ID, &x.AccountID, &portal, &stage, &created, &seen, &expiresAt, &x.IP, &x.UserAgent); err != nil {
+		return nil, err
+	}
+	x.Portal = milogin.PortalID(portal)
+	x.Stage = milogin.SessionStage(stage)
+	x.CreatedAt = fromDB(created)
+	x.LastSeenAt = fromDB(seen)
+	x.ExpiresAt = fromDB(expiresAt)
+	return &x, nil
+}
+
+func (r sessions) Create(ctx context.Context, s *milogin.Session) error {
+	const op = "sqlstore.Sessions.Create"
+	if err := r.t.writable(op); err != nil {
+		return err
+	}
+	_, err := r.t.q.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		s.ID, s.AccountID, string(s.Portal), string(s.Stage),
+		toDB(s.CreatedAt), toDB(s.LastSeenAt), toDB(s.ExpiresAt), s.IP, s.UserAgent)
+	if err != nil {
+		return r.t.conflictOr(op, err, func(string) string { return "This session already exists." })
+	}
+	return nil
+}
+
+func (r sessions) get(ctx context.Context, op, suffix, id string) (*milogin.Session, error) {
+	s, err := scanSession(r.t.q.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = $1`+suffix, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(op, msgNoSession)
+	}
+	if err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	return s, nil
+}
+
+func (r sessions) Get(ctx context.Context, id string) (*milogin.Session, error) {
+	return r.get(ctx, "sqlstore.Sessions.Get", "", id)
+}
+
+// ListByAccount returns the account's sessions, oldest first.
+func (r sessions) ListByAccount(ctx context.Context, accountID string) ([]*milogin.Session, error) {
+	const op = "sqlstore.Sessions.ListByAccount"
+	rows, err := r.t.q.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions
+		WHERE account_id = $1 ORDER BY created_at, id`, accountID)
+	if err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	defer rows.Close()
+	var list []*milogin.Session
+	for rows.Next() {
+		s, err := scanSession(rows)
+		if err != nil {
+			return nil, milogin.Wrap(op, err)
+		}
+		list = append(list, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	return list, nil
+}
+
+// Update loads the session (locked on PostgreSQL), applies fn and saves it.
+// The ID and the account cannot change.
+func (r sessions) Update(ctx context.Context, id string, fn func(*milogin.Session) error) (*milogin.Session, error) {
+	const op = "sqlstore.Sessions.Update"
+	if err := r.t.writable(op); err != nil {
+		return nil, err
+	}
+	s, err := r.get(ctx, op, r.t.d.ForUpdate, id)
+	if err != nil {
+		return nil, err
+	}
+	accountID := s.AccountID
+	if err := fn(s); err != nil {
+		return nil, err
+	}
+	s.ID, s.AccountID = id, accountID
+	_, err = r.t.q.ExecContext(ctx, `UPDATE sessions SET portal = $2, stage = $3, created_at = $4,
+		last_seen_at = $5, expires_at = $6, ip = $7, user_agent = $8 WHERE id = $1`,
+		s.ID, string(s.Portal), string(s.Stage), toDB(s.CreatedAt), toDB(s.LastSeenAt), toDB(s.ExpiresAt),
+		s.IP, s.UserAgent)
+	if err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	stored(&s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt)
+	return s, nil
+}
+
+// Delete ends a session. Deleting a session that does not exist is not an
+// error: signing out twice must not fail.
+func (r sessions) Delete(ctx context.Context, id string) error {
+	const op = "sqlstore.Sessions.Delete"
+	if err := r.t.writable(op); err != nil {
+		return err
+	}
+	if _, err := r.t.q.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1`, id); err != nil {
+		return milogin.Wrap(op, err)
+	}
+	return nil
+}
+
+func (r sessions) DeleteByAccount(ctx context.Context, accountID, keepID string) ([]string, error) {
+	const op = "sqlstore.Sessions.DeleteByAccount"
+	if err := r.t.writable(op); err != nil {
+		return nil, err
+	}
+	rows, err := r.t.q.QueryContext(ctx, `DELETE FROM sessions WHERE account_id = $1 AND id <> $2 RETURNING id`,
+		accountID, keepID)
+	if err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, milogin.Wrap(op, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	return ids, nil
+}
+
+func (r sessions) DeleteExpired(ctx context.Context, before time.Time) (int, error) {
+	const op = "sqlstore.Sessions.DeleteExpired"
+	if err := r.t.writable(op); err != nil {
+		return 0, err
+	}
+	return deleteCount(ctx, r.t.q, op, `DELETE FROM sessions WHERE expires_at <= $1`, toDB(before))
+}
+
+func deleteCount(ctx context.Context, q querier, op, query string, args ...any) (int, error) {
+	res, err := q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, milogin.Wrap(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, milogin.Wrap(op, err)
+	}
+	return int(n), nil
+}
