@@ -114,6 +114,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	if p.Account != nil && p.Nav == nil {
 		for _, n := range s.nav {
+			if !s.pages[n.Path] {
+				continue
+			}
 			href := "/" + string(p.Portal.ID) + n.Path
 			p.Nav = append(p.Nav, navLink{Label: n.Label, Href: href, Current: r.URL.Path == href})
 		}

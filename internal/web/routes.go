@@ -29,6 +29,8 @@ func (s *Server) routes() {
 	s.portal("POST /logout", s.handleLogout)
 	s.portal("GET /help", s.handleHelp)
 
+	s.portal("GET /continue", s.handleContinue)
+
 	s.portal("GET /home", s.requireSession(s.handleHome))
 	s.portal("GET /change-password", s.handleChangePasswordPage)
 	s.portal("POST /change-password", s.handleChangePassword)
@@ -43,6 +45,9 @@ func (s *Server) routes() {
 // with the portal in the request context.
 func (s *Server) portal(pattern string, h http.HandlerFunc) {
 	method, path, _ := strings.Cut(pattern, " ")
+	if method == http.MethodGet {
+		s.pages[path] = true
+	}
 	for id, p := range s.cfg.Auth.Portals {
 		s.mux.HandleFunc(method+" /"+string(id)+path, func(w http.ResponseWriter, r *http.Request) {
 			h(w, r.WithContext(context.WithValue(r.Context(), portalKey, p)))

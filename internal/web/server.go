@@ -53,6 +53,7 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	nav     []navItem
+	pages   map[string]bool // GET paths registered under every portal
 	h       http.Handler
 }
 
@@ -73,10 +74,17 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg:    cfg,
 		secure: strings.HasPrefix(cfg.BaseURL, "https://"),
 		mux:    http.NewServeMux(),
+		// The menu of the guide, in its order. An item shows only once a
+		// GET route for its path is registered (see Server.portal), so
+		// features add themselves to the menu by adding their page.
 		nav: []navItem{
 			{"HOME", "/home"},
+			{"REQUEST ACCESS", "/request-access"},
+			{"UPDATE PROFILE", "/update-profile"},
+			{"SECURITY OPTIONS", "/security-options"},
 			{"CHANGE PASSWORD", "/change-password"},
 		},
+		pages: map[string]bool{},
 	}
 	var err error
 	if s.tmpl, err = parseTemplates(); err != nil {

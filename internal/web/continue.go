@@ -1,0 +1,75 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"milogin"
+)
+
+// handleContinue finishes a protocol's parked sign-in (an OpenID Connect
+// authorization request, later a SAML AuthnRequest). The protocol package
+// created the LoginRequest and sent the browser here; this page makes sure
+// the person is signed in, lets the application's rules decide (gate.go),
+// records the outcome on the request and sends the browser back to the
+// protocol's callback.
+func (s *Server) handleContinue(w http.ResponseWriter, r *http.Request) {
+	p := portalOf(r)
+	id := r.URL.Query().Get("login")
+	now := s.cfg.Auth.Now().UTC()
+	var req *milogin.LoginRequest
+	err := s.cfg.Store.Read(r.Context(), func(tx milogin.Tx) error {
+		var err error
+		req, err = tx.LoginRequests().Get(r.Context(), id)
+		return err
+	})
+	if err == nil && (req.Portal != p.ID || !now.Before(req.ExpiresAt) || req.Done() || !strings.HasPrefix(req.CallbackURL, "/")) {
+		err = milogin.Errorf("web.handleContinue", milogin.ENOTFOUND, "This sign-in request has expired. Please return to the application and try again.")
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sess, acct, err := s.cfg.Auth.Authenticate(r.Context(), p.ID, s.sessionToken(r, p.ID))
+	if err != nil {
+		if milogin.ErrorKind(err) == milogin.EINTERNAL {
+			s.fail(w, r, err)
+			return
+		}
+		s.requireSession(func(http.ResponseWriter, *http.Request) {})(w, r)
+		return
+	}
+	si := &signedIn{Session: sess, Account: acct, Token: s.sessionToken(r, p.ID)}
+	amr, ok := s.appGate(w, r, p, req, si)
+	if !ok {
+		return // the gate answered: terms, second factor or access denied
+	}
+	_, err = s.completeLogin(r, req.ID, si, amr)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	redirect(w, r, req.CallbackURL)
+}
+
+// completeLogin records who signed in on the parked request.
+func (s *Server) completeLogin(r *http.Request, id string, si *signedIn, amr []string) (*milogin.LoginRequest, error) {
+	now := s.cfg.Auth.Now().UTC()
+	var out *milogin.LoginRequest
+	err := s.cfg.Store.Write(r.Context(), func(tx milogin.Tx) error {
+		var err error
+		out, err = tx.LoginRequests().Update(r.Context(), id, func(req *milogin.LoginRequest) error {
+			if req.Done() {
+				return milogin.Errorf("web.completeLogin", milogin.ECONFLICT, "This sign-in request was already used. Please return to the application and try again.")
+			}
+			req.AccountID = si.Account.ID
+			req.SessionID = si.Session.ID
+			req.AuthTime = si.Session.CreatedAt
+			req.AMR = amr
+			req.DoneAt = now
+			return nil
+		})
+		return err
+	})
+	return out, err
+}
