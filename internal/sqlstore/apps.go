@@ -15,7 +15,7 @@ import (
 const (
 	msgNoApp        = "Application not found."
 	msgAppIDTaken   = "An application with that ID already exists."
-	msgClientIDUsed = "That client ID is already registered to another application."
+	msgClientIDUsed = "That client ID is already registered."
 )
 
 type apps struct{ t *tx }
@@ -230,16 +230,13 @@ func (r apps) List(ctx context.Context, portal milogin.PortalID) ([]*milogin.App
 	return list, nil
 }
 
-// Delete removes an application and, with it, its grants: access must not
-// come back if an application with the same ID is created again. Terms
-// acceptances and MFA events are kept as records.
+// Delete removes an application and, by the schema's ON DELETE CASCADE, its
+// grants and terms acceptances: access must not come back if an application
+// with the same ID is created again.
 func (r apps) Delete(ctx context.Context, id string) error {
 	const op = "sqlstore.Apps.Delete"
 	if err := r.t.writable(op); err != nil {
 		return err
-	}
-	if _, err := r.t.q.ExecContext(ctx, `DELETE FROM grants WHERE app_id = $1`, id); err != nil {
-		return milogin.Wrap(op, err)
 	}
 	res, err := r.t.q.ExecContext(ctx, `DELETE FROM apps WHERE id = $1`, id)
 	return rowsAffected(op, res, err, msgNoApp)

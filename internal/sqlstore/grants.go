@@ -9,9 +9,9 @@ import (
 )
 
 const (
-	msgNoGrant = "Access grant not found."
+	msgNoGrant = "No access request or grant for this application."
 	msgNoTerms = "The terms have not been accepted."
-	msgNoMFA   = "No second factor on record."
+	msgNoMFA   = "No second factor recorded."
 )
 
 type grants struct{ t *tx }
@@ -101,27 +101,31 @@ func (r grants) ListByApp(ctx context.Context, appID string, status milogin.Gran
 	return r.list(ctx, op, `app_id = $1 AND status = $2`, `requested_at, account_id`, appID, string(status))
 }
 
-// AcceptTerms records an acceptance; earlier ones are kept as history.
+// AcceptTerms records the acceptance of one version of the terms. Accepting a
+// version again keeps the first acceptance (a double submit changes nothing);
+// acceptances of earlier versions are kept as history.
 func (r grants) AcceptTerms(ctx context.Context, ta *milogin.TermsAcceptance) error {
 	const op = "sqlstore.Grants.AcceptTerms"
 	if err := r.t.writable(op); err != nil {
 		return err
 	}
 	_, err := r.t.q.ExecContext(ctx, `INSERT INTO terms_acceptances (app_id, account_id, version, accepted_at)
-		VALUES ($1, $2, $3, $4)`, ta.AppID, ta.AccountID, ta.Version, toDB(ta.AcceptedAt))
+		VALUES ($1, $2, $3, $4)
+		ON CONFLICT (app_id, account_id, version) DO NOTHING`, ta.AppID, ta.AccountID, ta.Version, toDB(ta.AcceptedAt))
 	if err != nil {
 		return milogin.Wrap(op, err)
 	}
 	return nil
 }
 
-// Terms returns the latest acceptance by time (then by insertion order).
+// Terms returns the acceptance of the highest version: what decides whether
+// the person must accept the application's current terms again.
 func (r grants) Terms(ctx context.Context, appID, accountID string) (*milogin.TermsAcceptance, error) {
 	const op = "sqlstore.Grants.Terms"
 	ta := milogin.TermsAcceptance{AppID: appID, AccountID: accountID}
 	var at int64
 	err := r.t.q.QueryRowContext(ctx, `SELECT version, accepted_at FROM terms_acceptances
-		WHERE app_id = $1 AND account_id = $2 ORDER BY accepted_at DESC, id DESC LIMIT 1`,
+		WHERE app_id = $1 AND account_id = $2 ORDER BY version DESC LIMIT 1`,
 		appID, accountID).Scan(&ta.Version, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(op, msgNoTerms)

@@ -9,7 +9,7 @@ import (
 	"milogin"
 )
 
-const msgNoLoginRequest = "This sign-in request has expired or does not exist."
+const msgNoLoginRequest = "This sign-in request has expired. Please return to the application and try again."
 
 type loginRequests struct{ t *tx }
 

@@ -153,6 +153,11 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
+// Pools returns the underlying pools, for what the contract does not cover:
+// tests that inspect the schema, backups, administrative tools. Writes
+// through them bypass every rule of this package.
+func (s *Store) Pools() (write, read *sql.DB) { return s.write, s.read }
+
 // RawMessageBodies returns the outbox bodies of message id exactly as they
 // are stored, and whether they were sealed. It exists for tests that check
 // that PINs are not readable at rest; nothing else should call it.

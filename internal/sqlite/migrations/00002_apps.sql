@@ -38,19 +38,20 @@ CREATE TABLE grants (
 ) STRICT;
 CREATE INDEX grants_account_id_idx ON grants (account_id);
 
--- History: every acceptance is kept, the latest counts.
+-- One row per accepted version; the highest version counts.
 CREATE TABLE terms_acceptances (
-	id          INTEGER PRIMARY KEY AUTOINCREMENT,
-	app_id      TEXT NOT NULL,
-	account_id  TEXT NOT NULL,
+	app_id      TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+	account_id  TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
 	version     INTEGER NOT NULL,
-	accepted_at INTEGER NOT NULL
+	accepted_at INTEGER NOT NULL,
+	PRIMARY KEY (app_id, account_id, version)
 ) STRICT;
-CREATE INDEX terms_acceptances_idx ON terms_acceptances (app_id, account_id, accepted_at);
 
+-- app_id has no foreign key: a second factor may be completed for the
+-- portal itself rather than for an application.
 CREATE TABLE mfa_events (
 	id          INTEGER PRIMARY KEY AUTOINCREMENT,
-	account_id  TEXT NOT NULL,
+	account_id  TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
 	app_id      TEXT NOT NULL,
 	method      TEXT NOT NULL,
 	occurred_at INTEGER NOT NULL
