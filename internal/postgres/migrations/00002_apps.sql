@@ -1,24 +1,31 @@
 -- The application catalog, access grants, terms acceptances, MFA events and
--- parked protocol sign-in requests.
+-- parked protocol requests. Lists are JSON arrays. Same tables as SQLite's
+-- 00002_apps.sql.
 
 -- +goose Up
 CREATE TABLE apps (
-	id            TEXT PRIMARY KEY,
-	name          TEXT NOT NULL,
-	category      TEXT NOT NULL DEFAULT '',
-	portals       TEXT NOT NULL DEFAULT '[]', -- JSON array of portal IDs
-	launch_url    TEXT NOT NULL DEFAULT '',
-	approval      TEXT NOT NULL,
-	mfa           TEXT NOT NULL,
-	terms_text    TEXT NOT NULL DEFAULT '',
-	terms_version INTEGER NOT NULL DEFAULT 0,
-	contact       TEXT NOT NULL DEFAULT '',
-	client_id     TEXT NOT NULL,
-	client        TEXT NOT NULL DEFAULT '{}', -- JSON: secret hash, redirect URIs, grant types
-	created_at    BIGINT NOT NULL DEFAULT 0,
-	updated_at    BIGINT NOT NULL DEFAULT 0
+	id                     TEXT PRIMARY KEY,
+	name                   TEXT NOT NULL,
+	category               TEXT NOT NULL DEFAULT '',
+	portals                TEXT NOT NULL DEFAULT '[]',
+	launch_url             TEXT NOT NULL DEFAULT '',
+	approval               TEXT NOT NULL DEFAULT '',
+	mfa                    TEXT NOT NULL DEFAULT '',
+	terms_text             TEXT NOT NULL DEFAULT '',
+	terms_version          INTEGER NOT NULL DEFAULT 0,
+	contact                TEXT NOT NULL DEFAULT '',
+	client_id              TEXT NOT NULL DEFAULT '',
+	client_secret_hash     TEXT NOT NULL DEFAULT '',
+	client_public          BOOLEAN NOT NULL DEFAULT FALSE,
+	redirect_uris          TEXT NOT NULL DEFAULT '[]',
+	post_logout_uris       TEXT NOT NULL DEFAULT '[]',
+	backchannel_logout_uri TEXT NOT NULL DEFAULT '',
+	grant_types            TEXT NOT NULL DEFAULT '[]',
+	created_at             BIGINT NOT NULL DEFAULT 0,
+	updated_at             BIGINT NOT NULL DEFAULT 0
 );
-CREATE UNIQUE INDEX apps_client_id_key ON apps (client_id);
+-- Applications without an OpenID Connect client have an empty client_id.
+CREATE UNIQUE INDEX apps_client_id_key ON apps (client_id) WHERE client_id <> '';
 
 CREATE TABLE grants (
 	app_id       TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
@@ -32,6 +39,7 @@ CREATE TABLE grants (
 );
 CREATE INDEX grants_account_id_idx ON grants (account_id);
 
+-- One row per accepted version; the highest version counts.
 CREATE TABLE terms_acceptances (
 	app_id      TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
 	account_id  TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
@@ -40,14 +48,16 @@ CREATE TABLE terms_acceptances (
 	PRIMARY KEY (app_id, account_id, version)
 );
 
+-- app_id has no foreign key: a second factor may be completed for the
+-- portal itself rather than for an application.
 CREATE TABLE mfa_events (
-	id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-	app_id     TEXT NOT NULL,
-	method     TEXT NOT NULL,
-	at         BIGINT NOT NULL
+	id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	account_id  TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+	app_id      TEXT NOT NULL,
+	method      TEXT NOT NULL,
+	occurred_at BIGINT NOT NULL
 );
-CREATE INDEX mfa_events_account_app_idx ON mfa_events (account_id, app_id, at);
+CREATE INDEX mfa_events_idx ON mfa_events (account_id, app_id, occurred_at);
 
 CREATE TABLE login_requests (
 	id           TEXT PRIMARY KEY,

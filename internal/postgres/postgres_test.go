@@ -1,0 +1,104 @@
+package postgres_test
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"database/sql"
+	"sync"
+	"testing"
+
+	"milogin"
+	"milogin/internal/postgres"
+	"milogin/internal/postgres/pgtest"
+	"milogin/internal/sqlstore"
+	"milogin/internal/storetest"
+)
+
+// mustOpen opens a store on a fresh schema, closed before the schema is dropped.
+func mustOpen(tb testing.TB, opts sqlstore.Options) *postgres.DB {
+	tb.Helper()
+	db, err := postgres.Open(tb.Context(), pgtest.DSN(tb), opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return db
+}
+
+func testAEAD(tb testing.TB) cipher.AEAD {
+	block, err := aes.NewCipher([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return aead
+}
+
+// The suite runs twice: outbox bodies stored as they are, and sealed.
+func TestStore(t *testing.T) {
+	t.Run("plain", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) milogin.Store { return mustOpen(t, sqlstore.Options{}) })
+	})
+	t.Run("sealed", func(t *testing.T) {
+		open := func(t *testing.T) milogin.Store { return mustOpen(t, sqlstore.Options{AEAD: testAEAD(t)}) }
+		storetest.RequireSealed(t, open(t))
+		storetest.Run(t, open)
+	})
+}
+
+// Nodes starting at the same moment on an empty schema all come up: the
+// migrations run once, under the advisory lock, and the others wait.
+func TestOpenConcurrently(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	const nodes = 4
+	dbs := make([]*postgres.DB, nodes)
+	errs := make([]error, nodes)
+	var wg sync.WaitGroup
+	for i := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dbs[i], errs[i] = postgres.Open(t.Context(), dsn, sqlstore.Options{})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+		t.Cleanup(func() { dbs[i].Close() })
+	}
+	// Each node sees the schema; each migration was recorded once.
+	for i, db := range dbs {
+		if err := db.Write(t.Context(), func(tx milogin.Tx) error {
+			_, err := tx.Settings().PutIfAbsent(t.Context(), "node", []byte{byte(i)})
+			return err
+		}); err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+	}
+	var versions, distinct int
+	err := pool(dbs[0]).QueryRowContext(t.Context(),
+		`SELECT COUNT(*), COUNT(DISTINCT version_id) FROM goose_db_version WHERE version_id > 0`).Scan(&versions, &distinct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if versions == 0 || versions != distinct {
+		t.Errorf("goose_db_version has %d rows for %d versions", versions, distinct)
+	}
+	if s := dbs[0].Schema; s == "" || s == "public" {
+		t.Errorf("tables went to schema %q, not the DSN's search_path", s)
+	}
+}
+
+func pool(db *postgres.DB) *sql.DB {
+	w, _ := db.Pools()
+	return w
+}
