@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,6 +46,26 @@ func BenchmarkHash(b *testing.B) {
 			b.Fatal("verify failed", err)
 		}
 	}
+}
+
+// BenchmarkHashParallel is the node's hash throughput with every core busy:
+// the baseline for BenchmarkSignInParallel.
+func BenchmarkHashParallel(b *testing.B) {
+	h := authn.NewHasher(authn.DefaultParams, 0)
+	enc, err := h.Hash(context.Background(), password)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if ok, _, err := h.Verify(context.Background(), enc, password); !ok || err != nil {
+				b.Error("verify failed", err)
+				return
+			}
+		}
+	})
 }
 
 type backend struct {
@@ -169,6 +190,39 @@ func BenchmarkHomePage(b *testing.B) {
 					b.Fatalf("home: %d", res.StatusCode)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkSignInParallel is sign-in throughput with concurrent clients, as a
+// server sees it: while one request waits on the database another hashes.
+func BenchmarkSignInParallel(b *testing.B) {
+	for _, be := range backends() {
+		b.Run(be.name, func(b *testing.B) {
+			store := be.open(b)
+			defer store.Close()
+			srv, _ := server(b, store)
+			var next atomic.Int64
+			b.SetParallelism(4)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				c := &http.Client{CheckRedirect: noRedirect}
+				for pb.Next() {
+					i := next.Add(1)
+					res, err := c.Post(srv.URL+"/thirdparty/login", "application/x-www-form-urlencoded",
+						strings.NewReader(url.Values{"user_id": {fmt.Sprintf("userb%04d", i%accounts)}, "password": {password}}.Encode()))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != http.StatusSeeOther {
+						b.Errorf("sign-in: %d", res.StatusCode)
+						return
+					}
+				}
+			})
 		})
 	}
 }
