@@ -50,6 +50,9 @@ func Run(t *testing.T, open func(t *testing.T) milogin.Store) {
 	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open) })
 	t.Run("Limits", func(t *testing.T) { testLimits(t, open) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
+	t.Run("Apps", func(t *testing.T) { testApps(t, open) })
+	t.Run("Grants", func(t *testing.T) { testGrants(t, open) })
+	t.Run("LoginRequests", func(t *testing.T) { testLoginRequests(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 }
 
@@ -302,6 +305,12 @@ func testStore(t *testing.T, open func(t *testing.T) milogin.Store) {
 			if err := tx.Sessions().Create(ctx(t), sess); err != nil {
 				return err
 			}
+			if err := tx.Apps().Create(ctx(t), app("osmis", "OSMIS")); err != nil {
+				return err
+			}
+			if err := tx.LoginRequests().Create(ctx(t), &milogin.LoginRequest{ID: "lr1", Protocol: "oidc", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+				return err
+			}
 			return tx.Codes().Create(ctx(t), code)
 		})
 		writes := map[string]func(tx milogin.Tx) error{
@@ -348,6 +357,32 @@ func testStore(t *testing.T, open func(t *testing.T) milogin.Store) {
 				_, err := tx.Settings().PutIfAbsent(ctx(t), "k", []byte("v"))
 				return err
 			},
+			"Apps.Create": func(tx milogin.Tx) error { return tx.Apps().Create(ctx(t), app("new", "New")) },
+			"Apps.Update": func(tx milogin.Tx) error {
+				_, err := tx.Apps().Update(ctx(t), "osmis", func(a *milogin.Application) error { a.Name = "x"; return nil })
+				return err
+			},
+			"Apps.Delete": func(tx milogin.Tx) error { return tx.Apps().Delete(ctx(t), "osmis") },
+			"Grants.Put": func(tx milogin.Tx) error {
+				return tx.Grants().Put(ctx(t), &milogin.Grant{AppID: "osmis", AccountID: a.ID, Status: milogin.GrantActive})
+			},
+			"Grants.AcceptTerms": func(tx milogin.Tx) error {
+				return tx.Grants().AcceptTerms(ctx(t), &milogin.TermsAcceptance{AppID: "osmis", AccountID: a.ID, Version: 1})
+			},
+			"Grants.RecordMFA": func(tx milogin.Tx) error {
+				return tx.Grants().RecordMFA(ctx(t), &milogin.MFAEvent{AppID: "osmis", AccountID: a.ID, Method: "sms"})
+			},
+			"LoginRequests.Create": func(tx milogin.Tx) error {
+				return tx.LoginRequests().Create(ctx(t), &milogin.LoginRequest{ID: "lr2", Protocol: "oidc"})
+			},
+			"LoginRequests.Update": func(tx milogin.Tx) error {
+				_, err := tx.LoginRequests().Update(ctx(t), "lr1", func(r *milogin.LoginRequest) error { r.AccountID = "x"; return nil })
+				return err
+			},
+			"LoginRequests.DeleteExpired": func(tx milogin.Tx) error {
+				_, err := tx.LoginRequests().DeleteExpired(ctx(t), t0.Add(48*time.Hour))
+				return err
+			},
 		}
 		for name, fn := range writes {
 			t.Run(name, func(t *testing.T) {
@@ -368,6 +403,16 @@ func testStore(t *testing.T, open func(t *testing.T) milogin.Store) {
 			wantEqual(t, "limit", must(tx.Limits().Count(ctx(t), "k", time.Hour, t0)), 0)
 			_, err := tx.Settings().Get(ctx(t), "k")
 			wantKind(t, err, milogin.ENOTFOUND)
+			wantEqual(t, "app", must(tx.Apps().Get(ctx(t), "osmis")).Name, "OSMIS")
+			_, err = tx.Apps().Get(ctx(t), "new")
+			wantKind(t, err, milogin.ENOTFOUND)
+			_, err = tx.Grants().Get(ctx(t), "osmis", a.ID)
+			wantKind(t, err, milogin.ENOTFOUND)
+			_, err = tx.Grants().Terms(ctx(t), "osmis", a.ID)
+			wantKind(t, err, milogin.ENOTFOUND)
+			_, err = tx.Grants().LastMFA(ctx(t), a.ID, "osmis")
+			wantKind(t, err, milogin.ENOTFOUND)
+			wantEqual(t, "login request", must(tx.LoginRequests().Get(ctx(t), "lr1")).AccountID, "")
 			return nil
 		})
 	})
