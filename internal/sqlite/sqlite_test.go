@@ -3,8 +3,11 @@ package sqlite_test
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"database/sql"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"milogin"
 	"milogin/internal/sqlite"
@@ -50,4 +53,111 @@ func TestStore(t *testing.T) {
 		storetest.RequireSealed(t, open(t))
 		storetest.Run(t, open)
 	})
+}
+
+// Two handles on one file stand for two processes (the server and a CLI
+// command): with BEGIN IMMEDIATE and a busy timeout their write transactions
+// take turns instead of failing with SQLITE_BUSY or losing updates.
+func TestTwoProcessesWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "milogin.db")
+	var dbs [2]*sqlite.DB
+	for i := range dbs {
+		db, err := sqlite.Open(t.Context(), path, sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	a := &milogin.Account{ID: "a1", Portal: milogin.Citizen, UserID: "jsmith", Status: milogin.StatusActive}
+	if err := dbs[0].Write(t.Context(), func(tx milogin.Tx) error { return tx.Accounts().Create(t.Context(), a) }); err != nil {
+		t.Fatal(err)
+	}
+	const perProcess = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*perProcess)
+	for _, db := range dbs {
+		for range perProcess {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- db.Write(t.Context(), func(tx milogin.Tx) error {
+					// Read first, then write: the pattern that deadlocks
+					// with deferred transactions.
+					_, err := tx.Accounts().Update(t.Context(), a.ID, func(a *milogin.Account) error {
+						a.FailedLogins++
+						return nil
+					})
+					return err
+				})
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got *milogin.Account
+	if err := dbs[1].Read(t.Context(), func(tx milogin.Tx) (err error) {
+		got, err = tx.Accounts().Get(t.Context(), a.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got.FailedLogins != 2*perProcess {
+		t.Fatalf("FailedLogins = %d, want %d", got.FailedLogins, 2*perProcess)
+	}
+}
+
+// The read pool is query-only in SQLite itself, not only by convention.
+func TestReadPoolIsQueryOnly(t *testing.T) {
+	db := mustOpen(t, sqlstore.Options{})
+	_, read := db.Pools()
+	if _, err := read.ExecContext(t.Context(), `INSERT INTO settings (name, value) VALUES ('k', x'00')`); err == nil {
+		t.Fatal("the read pool accepted an INSERT")
+	}
+	write, _ := db.Pools()
+	for name, pool := range map[string]*sql.DB{"write": write, "read": read} {
+		for pragma, want := range map[string]string{"foreign_keys": "1", "busy_timeout": "10000", "journal_mode": "wal", "synchronous": "1"} {
+			var got string
+			if err := pool.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("%s pool: %s = %s, want %s", name, pragma, got, want)
+			}
+		}
+	}
+}
+
+func TestOpenRejects(t *testing.T) {
+	for _, path := range []string{"", ":memory:", "file:x.db?mode=memory", filepath.Join(t.TempDir(), "a?b.db")} {
+		if db, err := sqlite.Open(t.Context(), path, sqlstore.Options{}); err == nil {
+			db.Close()
+			t.Errorf("Open(%q) succeeded", path)
+		} else if !milogin.IsKind(err, milogin.EINVALID) {
+			t.Errorf("Open(%q): %v, want EINVALID", path, err)
+		}
+	}
+}
+
+// Opening an existing database applies no migration twice.
+func TestReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "milogin.db")
+	for range 2 {
+		db, err := sqlite.Open(t.Context(), path, sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Write(t.Context(), func(tx milogin.Tx) error {
+			_, err := tx.Limits().Hit(t.Context(), "k", time.Hour, time.Unix(0, 0))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+	}
 }
