@@ -8,6 +8,9 @@ type Channel string
 const (
 	ChannelEmail Channel = "email"
 	ChannelSMS   Channel = "sms"
+	// ChannelBackchannel is an OpenID Connect back-channel logout: To is the
+	// application's logout URI, Text the logout token's claims (signed when sent).
+	ChannelBackchannel Channel = "backchannel"
 )
 
 // Message is one email or text in the outbox. It is written in the same

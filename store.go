@@ -39,6 +39,10 @@ type Tx interface {
 	Apps() AppStore
 	Grants() GrantStore
 	LoginRequests() LoginRequestStore
+	SigningKeys() SigningKeyStore
+	OAuthRequests() OAuthRequestStore
+	OAuthTokens() OAuthTokenStore
+	SessionClients() SessionClientStore
 }
 
 // AccountStore stores accounts. Get methods return ENOTFOUND; Create returns

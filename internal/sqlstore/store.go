@@ -200,6 +200,10 @@ func (t *tx) Grants() milogin.GrantStore     { return grants{t} }
 func (t *tx) LoginRequests() milogin.LoginRequestStore {
 	return loginRequests{t}
 }
+func (t *tx) SigningKeys() milogin.SigningKeyStore       { return signingKeys{t} }
+func (t *tx) OAuthRequests() milogin.OAuthRequestStore   { return oauthRequests{t} }
+func (t *tx) OAuthTokens() milogin.OAuthTokenStore       { return oauthTokens{t} }
+func (t *tx) SessionClients() milogin.SessionClientStore { return sessionClients{t} }
 
 // writable returns an error when a write is attempted inside Read, where it
 // would run outside any transaction (and, on SQLite, on a query-only pool).
