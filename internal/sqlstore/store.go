@@ -204,6 +204,8 @@ func (t *tx) SigningKeys() milogin.SigningKeyStore       { return signingKeys{t}
 func (t *tx) OAuthRequests() milogin.OAuthRequestStore   { return oauthRequests{t} }
 func (t *tx) OAuthTokens() milogin.OAuthTokenStore       { return oauthTokens{t} }
 func (t *tx) SessionClients() milogin.SessionClientStore { return sessionClients{t} }
+func (t *tx) TOTP() milogin.TOTPStore                    { return totpKeys{t} }
+func (t *tx) WebAuthn() milogin.WebAuthnStore            { return webAuthn{t} }
 
 // writable returns an error when a write is attempted inside Read, where it
 // would run outside any transaction (and, on SQLite, on a query-only pool).
@@ -268,7 +270,7 @@ func notFound(op, msg string) error {
 	return &milogin.Error{Op: op, Kind: milogin.ENOTFOUND, Msg: msg}
 }
 
-// conflict turns a unique violation into ECONFLICT with msg; any other error
+// conflictOr turns a unique violation into ECONFLICT with msg; any other error
 // is wrapped as EINTERNAL.
 func (t *tx) conflictOr(op string, err error, msg func(constraint string) string) error {
 	if c, ok := t.d.UniqueViolation(err); ok {

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) milogin.Store) {
 	t.Run("Apps", func(t *testing.T) { testApps(t, open) })
 	t.Run("Grants", func(t *testing.T) { testGrants(t, open) })
 	t.Run("LoginRequests", func(t *testing.T) { testLoginRequests(t, open) })
+	t.Run("MFA", func(t *testing.T) { testMFA(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 }
 
@@ -189,7 +190,7 @@ func createAccounts(t *testing.T, s milogin.Store, as ...*milogin.Account) {
 	write(t, s, func(tx milogin.Tx) error {
 		for _, a := range as {
 			if err := tx.Accounts().Create(ctx(t), a); err != nil {
-				return fmt.Errorf("Create %s: %w", a.ID, err)
+				return fmt.Errorf("creating %s: %w", a.ID, err)
 			}
 		}
 		return nil
