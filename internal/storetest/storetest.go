@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) milogin.Store) {
 	t.Run("Apps", func(t *testing.T) { testApps(t, open) })
 	t.Run("Grants", func(t *testing.T) { testGrants(t, open) })
 	t.Run("LoginRequests", func(t *testing.T) { testLoginRequests(t, open) })
+	t.Run("OAuth", func(t *testing.T) { testOAuth(t, open) })
 	t.Run("MFA", func(t *testing.T) { testMFA(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 }
