@@ -18,6 +18,25 @@ const (
 	EventSessionTakeover  = "session.takeover" // the other session was logged out
 	EventSignOut          = "signout"
 	EventProfileChanged   = "profile.changed"
+
+	// Access to applications (R-4.2 … ).
+	EventAccessRequested = "access.requested" // the person asked for access
+	EventAccessGranted   = "access.granted"   // approved, enrolled or provisioned
+	EventAccessDenied    = "access.denied"    // a request was turned down
+	EventAccessRevoked   = "access.revoked"
+	EventLaunchDenied    = "access.launch_denied" // a sign-in to an application ended on Access Denied
+	EventTermsAccepted   = "terms.accepted"
+	EventTermsDeclined   = "terms.declined"
+	EventAPICall         = "api.call" // one call of the provisioning API or SCIM, with its outcome
+
+	// Second factors.
+	EventMFASent        = "mfa.code_sent"
+	EventMFASuccess     = "mfa.success"
+	EventMFAFailed      = "mfa.failure"
+	EventTOTPEnrolled   = "mfa.totp_enrolled"
+	EventTOTPRemoved    = "mfa.totp_removed"
+	EventPasskeyAdded   = "mfa.passkey_added"
+	EventPasskeyRemoved = "mfa.passkey_removed"
 )
 
 // AuditEvent is one line of the append-only audit trail.

@@ -39,6 +39,9 @@ type Tx interface {
 	Apps() AppStore
 	Grants() GrantStore
 	LoginRequests() LoginRequestStore
+	// TOTP and WebAuthn hold the second factors (mfa.go).
+	TOTP() TOTPStore
+	WebAuthn() WebAuthnStore
 	SigningKeys() SigningKeyStore
 	OAuthRequests() OAuthRequestStore
 	OAuthTokens() OAuthTokenStore

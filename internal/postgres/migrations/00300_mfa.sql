@@ -1,0 +1,41 @@
+-- Second factors: authenticator-app keys (one per account, the secret sealed
+-- with a key derived from the KEK and bound to the account), passkeys, and
+-- passkey ceremonies in progress (kept here, not in a node's memory, so the
+-- browser may finish on any node). Same tables as SQLite's 00300_mfa.sql.
+
+-- +goose Up
+CREATE TABLE totp_keys (
+	account_id   TEXT PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+	secret       BYTEA NOT NULL,
+	confirmed    BOOLEAN NOT NULL DEFAULT FALSE,
+	last_step    BIGINT NOT NULL DEFAULT 0, -- last accepted 30-second step: replays are refused
+	created_at   BIGINT NOT NULL DEFAULT 0,
+	confirmed_at BIGINT NOT NULL DEFAULT 0,
+	updated_at   BIGINT NOT NULL DEFAULT 0
+);
+
+CREATE TABLE webauthn_credentials (
+	id           BYTEA PRIMARY KEY, -- credential ID chosen by the authenticator
+	account_id   TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+	name         TEXT NOT NULL DEFAULT '',
+	data         BYTEA NOT NULL, -- the library's credential record (JSON): public key, counter, flags
+	created_at   BIGINT NOT NULL DEFAULT 0,
+	last_used_at BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX webauthn_credentials_account_id_idx ON webauthn_credentials (account_id);
+
+CREATE TABLE webauthn_challenges (
+	id         TEXT PRIMARY KEY,
+	account_id TEXT NOT NULL,
+	session_id TEXT NOT NULL DEFAULT '',
+	purpose    TEXT NOT NULL,
+	data       BYTEA NOT NULL,
+	created_at BIGINT NOT NULL,
+	expires_at BIGINT NOT NULL
+);
+CREATE INDEX webauthn_challenges_expires_at_idx ON webauthn_challenges (expires_at);
+
+-- +goose Down
+DROP TABLE webauthn_challenges;
+DROP TABLE webauthn_credentials;
+DROP TABLE totp_keys;
