@@ -1,0 +1,75 @@
+// Command milogin runs the MILogin identity platform and its administration
+// commands. Every subcommand takes the same --data and --db flags, so it
+// works while a server runs on the same database.
+//
+//	milogin serve [--addr A] [--data DIR] [--db DSN] [--base-url URL] [--smtp URL] [--mail-from ADDR] [--demo]
+//	milogin users add --portal P --user-id ID --first F --last L --email E [--work-phone N] [--mobile N] --password-stdin
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		var ue usageError
+		if !errors.As(err, &ue) || ue.msg != "" {
+			fmt.Fprintln(os.Stderr, "milogin:", err)
+		}
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// usageError is a mistake in the command line (exit status 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+const usage = `usage: milogin <command> [flags]
+
+commands:
+  serve        run the MILogin server
+  users add    create an account (password read from standard input)
+
+Run "milogin <command> -h" for the flags of a command. Every flag can also be
+set with an environment variable: --mail-from is MILOGIN_MAIL_FROM.
+`
+
+// run is the whole program: main only wires it to the process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		fmt.Fprint(stderr, usage)
+		return usageError{}
+	}
+	switch args[1] {
+	case "serve":
+		return runServe(ctx, args[2:], getenv, stdout, stderr)
+	case "users":
+		if len(args) < 3 {
+			fmt.Fprint(stderr, "usage: milogin users add [flags]\n")
+			return usageError{}
+		}
+		switch args[2] {
+		case "add":
+			return runUsersAdd(ctx, args[3:], getenv, stdin, stdout, stderr)
+		}
+		return usageError{msg: fmt.Sprintf("unknown users command %q", args[2])}
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return usageError{msg: fmt.Sprintf("unknown command %q", args[1])}
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"milogin/internal/notify"
+	"milogin/internal/notify/smtp"
+	"milogin/internal/web"
+)
+
+// sweepEvery is how often the inactivity sweep and expired-row clean-up run.
+const sweepEvery = time.Hour
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("milogin serve", stderr)
+	var c common
+	c.register(fs)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
+	baseURL := fs.String("base-url", "", "public URL of this service, e.g. https://milogintp.example.gov (default: http://ADDR)")
+	smtpURL := fs.String("smtp", "", "SMTP server: smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://…; empty keeps mail queued")
+	mailFrom := fs.String("mail-from", "DONOTREPLY-MILogin@michigan.gov", "sender address of every email")
+	demo := fs.Bool("demo", false, "seed demo accounts and enable /dev/mailbox")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := parse(fs, args, getenv); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return usageError{msg: "--log-level: " + err.Error()}
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	e, err := c.open(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer e.store.Close()
+	e.auth.Logger = logger
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", *addr, err)
+	}
+	defer ln.Close()
+	if *baseURL == "" {
+		*baseURL = "http://" + ln.Addr().String()
+	}
+	*baseURL = strings.TrimRight(*baseURL, "/")
+
+	worker := &notify.Worker{Store: e.store, Logger: logger}
+	if *smtpURL != "" {
+		sender, err := smtp.New(*smtpURL, *mailFrom)
+		if err != nil {
+			return usageError{msg: "--smtp: " + err.Error()}
+		}
+		worker.Email = sender
+	} else {
+		logger.Warn("no --smtp given: emails stay in the outbox" + map[bool]string{true: " (see /dev/mailbox)", false: ""}[*demo])
+	}
+	e.auth.Kick = worker.Kick
+
+	if *demo {
+		if err := seedDemo(ctx, e); err != nil {
+			return fmt.Errorf("seeding demo data: %w", err)
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handler, err := web.NewServer(web.Config{
+		Auth: e.auth, Store: e.store, BaseURL: *baseURL, Demo: *demo, Logger: logger, Registry: reg,
+	})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = worker.Run(bg) })
+	wg.Go(func() { sweep(bg, e, logger) })
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "MILogin is running at %s/thirdparty/login\n", *baseURL)
+	if *demo {
+		fmt.Fprintf(stdout, "Demo accounts (password %s): %s. Mailbox: %s/dev/mailbox\n", demoPassword, strings.Join(demoUserIDs(), ", "), *baseURL)
+	}
+	logger.Info("serving", "addr", ln.Addr().String(), "base_url", *baseURL, "demo", *demo)
+
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+		logger.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		err = srv.Shutdown(sctx)
+		cancel()
+	}
+	stopBG()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// sweep disables inactive accounts and deletes expired rows, once at start
+// and then every sweepEvery. Several nodes may sweep at once: every change is
+// an idempotent locked update.
+func sweep(ctx context.Context, e *env, logger *slog.Logger) {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		n, err := e.auth.SweepInactive(ctx)
+		if err != nil && ctx.Err() == nil {
+			logger.Error("inactivity sweep", "err", err)
+		} else if n > 0 {
+			logger.Info("inactivity sweep", "disabled", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
