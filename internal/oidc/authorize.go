@@ -1,0 +1,343 @@
+package oidc
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"milogin"
+	"milogin/internal/authn"
+)
+
+// Bounds on what an authorization request may carry into the database.
+const (
+	maxStateLen = 2048
+	maxNonceLen = 512
+)
+
+// authzError is an error answered to the client's redirect URI (RFC 6749
+// §4.1.2.1) once the client and its redirect URI are known to be good.
+type authzError struct{ code, desc string }
+
+func (e *authzError) Error() string { return e.code + ": " + e.desc }
+
+// handleAuthorize checks an authorization request, parks it and sends the
+// browser to the portal's sign-in pages.
+//
+// Until the client and the redirect URI are known to be registered, errors
+// are shown as plain text here and never redirected (no open redirector).
+// After that they go back to the client with state and iss.
+func (p *Provider) handleAuthorize(portal milogin.PortalID) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			plainError(w, http.StatusBadRequest, "The authorization request could not be read.")
+			return
+		}
+		q := r.Form
+		for k, v := range q {
+			if len(v) > 1 {
+				plainError(w, http.StatusBadRequest, "The authorization request repeats the parameter "+k+".")
+				return
+			}
+		}
+		ctx := r.Context()
+		clientID := q.Get("client_id")
+		st := &storage{p: p, portal: portal}
+		app, err := st.app(ctx, clientID)
+		if clientID == "" || err != nil {
+			plainError(w, http.StatusBadRequest, "Unknown application (client_id). Please return to the application and try again.")
+			return
+		}
+		c := &client{app: app, portal: portal, p: p}
+		redirectURI := q.Get("redirect_uri")
+		// Exact string comparison: no unescaping, no normalization, no
+		// pattern. A percent-encoded variant is a different string.
+		if redirectURI == "" || !slices.Contains(app.Client.RedirectURIs, redirectURI) {
+			plainError(w, http.StatusBadRequest, "The redirect_uri is not registered for this application.")
+			return
+		}
+		state := q.Get("state")
+		fail := func(e *authzError) { p.redirectError(w, r, portal, redirectURI, state, e) }
+
+		req, lr, aerr := p.checkAuthorize(q, c, portal)
+		if aerr != nil {
+			fail(aerr)
+			return
+		}
+		err = p.cfg.Store.Write(ctx, func(tx milogin.Tx) error {
+			if err := tx.LoginRequests().Create(ctx, lr); err != nil {
+				return err
+			}
+			return tx.OAuthRequests().Create(ctx, req)
+		})
+		if err != nil {
+			p.cfg.Logger.Error("oidc: parking authorization request", "err", err)
+			fail(&authzError{"server_error", "The request could not be saved. Please try again."})
+			return
+		}
+		http.Redirect(w, r, c.LoginURL(lr.ID), http.StatusSeeOther)
+	})
+}
+
+// checkAuthorize validates the parameters of an authorization request from
+// a known client with a registered redirect URI and returns what to park.
+func (p *Provider) checkAuthorize(q url.Values, c *client, portal milogin.PortalID) (*milogin.OAuthRequest, *milogin.LoginRequest, *authzError) {
+	if q.Has("request") {
+		return nil, nil, &authzError{"request_not_supported", "Request objects are not supported."}
+	}
+	if q.Has("request_uri") {
+		return nil, nil, &authzError{"request_uri_not_supported", "request_uri is not supported."}
+	}
+	switch rt := q.Get("response_type"); rt {
+	case "code":
+	case "":
+		return nil, nil, &authzError{"invalid_request", "response_type is missing."}
+	default:
+		// No implicit or hybrid flow: tokens never travel in the URL.
+		return nil, nil, &authzError{"unsupported_response_type", "Only response_type=code is supported."}
+	}
+	switch q.Get("response_mode") {
+	case "", "query":
+	default:
+		return nil, nil, &authzError{"invalid_request", "Only response_mode=query is supported."}
+	}
+	scopes := strings.Fields(q.Get("scope"))
+	if !slices.Contains(scopes, "openid") {
+		return nil, nil, &authzError{"invalid_scope", "The openid scope is required."}
+	}
+	var keep []string
+	for _, s := range scopes {
+		if !slices.Contains(supportedScopes, s) || slices.Contains(keep, s) {
+			continue // unknown scopes are ignored (RFC 6749 §3.3)
+		}
+		if s == "offline_access" && !c.allows(GrantRefreshToken) {
+			continue
+		}
+		keep = append(keep, s)
+	}
+	// PKCE with S256 for every client, public or confidential (RFC 9700
+	// §2.1.1); "plain" (also the default when the method is left out) is
+	// refused.
+	challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method")
+	if challenge == "" {
+		return nil, nil, &authzError{"invalid_request", "code_challenge is required (PKCE with S256)."}
+	}
+	if method != "S256" {
+		return nil, nil, &authzError{"invalid_request", "code_challenge_method must be S256; plain is not accepted."}
+	}
+	if len(challenge) != 43 || !validB64URL(challenge) {
+		return nil, nil, &authzError{"invalid_request", "code_challenge must be a base64url SHA-256 (43 characters)."}
+	}
+	state, nonce := q.Get("state"), q.Get("nonce")
+	if len(state) > maxStateLen || len(nonce) > maxNonceLen {
+		return nil, nil, &authzError{"invalid_request", "state or nonce is too long."}
+	}
+	prompts := strings.Fields(q.Get("prompt"))
+	if slices.Contains(prompts, "none") {
+		// The provider cannot see the sign-in session without the pages,
+		// which always interact: a silent request cannot be honoured.
+		return nil, nil, &authzError{"login_required", "Silent authentication (prompt=none) is not supported."}
+	}
+	maxAge := -1
+	if v := q.Get("max_age"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, nil, &authzError{"invalid_request", "max_age must be a non-negative number of seconds."}
+		}
+		maxAge = n
+	}
+	acrValues := strings.Fields(q.Get("acr_values"))
+	if len(acrValues) > 8 {
+		acrValues = acrValues[:8]
+	}
+
+	now := p.now()
+	id := authn.NewID()
+	lr := &milogin.LoginRequest{
+		ID: id, Protocol: "oidc", Portal: portal, AppID: c.app.ID,
+		CallbackURL: "/" + string(portal) + "/authorize/callback?id=" + id,
+		ForceLogin:  slices.Contains(prompts, "login") || maxAge == 0,
+		ForceMFA:    slices.Contains(acrValues, ACRMFA),
+		CreatedAt:   now, ExpiresAt: now.Add(p.cfg.RequestLifetime),
+	}
+	req := &milogin.OAuthRequest{
+		ID: id, Portal: portal, ClientID: c.app.Client.ID, RedirectURI: q.Get("redirect_uri"),
+		State: state, Nonce: nonce, Scopes: keep, ResponseMode: q.Get("response_mode"),
+		CodeChallenge: challenge, CodeChallengeMethod: method, ACRValues: acrValues, MaxAge: maxAge,
+		CreatedAt: now, ExpiresAt: lr.ExpiresAt,
+	}
+	return req, lr, nil
+}
+
+func validB64URL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// redirectError answers the client with an error (RFC 6749 §4.1.2.1) plus
+// iss (RFC 9207), with a 303.
+func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, portal milogin.PortalID, redirectURI, state string, e *authzError) {
+	v := url.Values{"error": {e.code}, "error_description": {e.desc}, "iss": {p.Issuer(portal)}}
+	if state != "" {
+		v.Set("state", state)
+	}
+	http.Redirect(w, r, withQuery(redirectURI, v), http.StatusSeeOther)
+}
+
+// withQuery adds v to the query of a registered redirect URI, keeping the
+// query it already has.
+func withQuery(uri string, v url.Values) string {
+	sep := "?"
+	if strings.Contains(uri, "?") {
+		sep = "&"
+	}
+	return uri + sep + v.Encode()
+}
+
+func plainError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(msg + "\n"))
+}
+
+// handleCallback is where the pages send the browser once the person is
+// through: it issues the authorization code and returns to the client.
+func (p *Provider) handleCallback(portal milogin.PortalID) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		id := r.URL.Query().Get("id")
+		var lr *milogin.LoginRequest
+		var req *milogin.OAuthRequest
+		err := p.cfg.Store.Read(ctx, func(tx milogin.Tx) (err error) {
+			if lr, err = tx.LoginRequests().Get(ctx, id); err != nil {
+				return err
+			}
+			req, err = tx.OAuthRequests().Get(ctx, id)
+			return err
+		})
+		if err != nil || lr.Protocol != "oidc" || lr.Portal != portal || req.Portal != portal {
+			plainError(w, http.StatusBadRequest, "This sign-in request has expired. Please return to the application and try again.")
+			return
+		}
+		if req.CodeHash != "" {
+			plainError(w, http.StatusBadRequest, "This sign-in request was already used. Please return to the application and try again.")
+			return
+		}
+		now := p.now()
+		fail := func(code, desc string) {
+			p.redirectError(w, r, portal, req.RedirectURI, req.State, &authzError{code, desc})
+		}
+		if !now.Before(req.ExpiresAt) {
+			fail("access_denied", "The sign-in took too long. Please try again.")
+			return
+		}
+		if !lr.Done() {
+			// Not through yet (or the pages refused): back to them.
+			http.Redirect(w, r, "/"+string(portal)+"/continue?login="+url.QueryEscape(id), http.StatusSeeOther)
+			return
+		}
+		// max_age: a sign-in older than asked needs a fresh password. Park
+		// the request again with ForceLogin; the pages honour it.
+		if req.MaxAge > 0 && !lr.ForceLogin && now.Sub(lr.AuthTime) > time.Duration(req.MaxAge)*time.Second {
+			if err := p.repark(w, r, portal, req, lr); err != nil {
+				p.cfg.Logger.Error("oidc: re-parking for max_age", "err", err)
+				fail("server_error", "Please try again.")
+				return
+			}
+			return
+		}
+		code, codeHash := newToken()
+		app, err := (&storage{p: p, portal: portal}).app(ctx, req.ClientID)
+		if err != nil {
+			fail("unauthorized_client", "The application is no longer registered.")
+			return
+		}
+		err = p.cfg.Store.Write(ctx, func(tx milogin.Tx) error {
+			sess, err := tx.Sessions().Get(ctx, lr.SessionID)
+			if err != nil || sess.AccountID != lr.AccountID || sess.Stage != milogin.StageActive || !now.Before(sess.ExpiresAt) {
+				return errSessionGone
+			}
+			acct, err := tx.Accounts().Get(ctx, lr.AccountID)
+			if err != nil || acct.Status != milogin.StatusActive || acct.Portal != portal {
+				return errSessionGone
+			}
+			if _, err := tx.OAuthRequests().Update(ctx, id, func(x *milogin.OAuthRequest) error {
+				if x.CodeHash != "" {
+					return errAlreadyUsed
+				}
+				x.Subject, x.SessionID, x.AuthTime = lr.AccountID, lr.SessionID, lr.AuthTime
+				x.AMR = lr.AMR
+				if len(x.AMR) == 0 {
+					x.AMR = []string{"pwd"}
+				}
+				x.ACR = acrOf(x.AMR)
+				x.CodeHash, x.CodeExpiresAt = codeHash, now.Add(p.cfg.CodeLifetime)
+				return nil
+			}); err != nil {
+				return err
+			}
+			return tx.SessionClients().Put(ctx, &milogin.SessionClient{
+				SessionID: lr.SessionID, ClientID: app.Client.ID, AccountID: lr.AccountID, SID: sidOf(lr.SessionID), CreatedAt: now,
+			})
+		})
+		switch {
+		case errors.Is(err, errAlreadyUsed):
+			plainError(w, http.StatusBadRequest, "This sign-in request was already used. Please return to the application and try again.")
+			return
+		case errors.Is(err, errSessionGone):
+			fail("login_required", "The MILogin session ended. Please sign in again.")
+			return
+		case err != nil:
+			p.cfg.Logger.Error("oidc: issuing code", "err", err)
+			fail("server_error", "Please try again.")
+			return
+		}
+		v := url.Values{"code": {code}, "iss": {p.Issuer(portal)}}
+		if req.State != "" {
+			v.Set("state", req.State)
+		}
+		http.Redirect(w, r, withQuery(req.RedirectURI, v), http.StatusSeeOther)
+	})
+}
+
+var (
+	errAlreadyUsed = errors.New("authorization request already answered")
+	errSessionGone = errors.New("session ended")
+)
+
+// repark copies an authorization request under a new ID with a
+// LoginRequest that asks for a fresh sign-in, and sends the browser to the
+// pages. The old request is left to expire.
+func (p *Provider) repark(w http.ResponseWriter, r *http.Request, portal milogin.PortalID, req *milogin.OAuthRequest, lr *milogin.LoginRequest) error {
+	ctx := r.Context()
+	now := p.now()
+	id := authn.NewID()
+	nlr := &milogin.LoginRequest{
+		ID: id, Protocol: "oidc", Portal: portal, AppID: lr.AppID,
+		CallbackURL: "/" + string(portal) + "/authorize/callback?id=" + id,
+		ForceLogin:  true, ForceMFA: lr.ForceMFA,
+		CreatedAt: now, ExpiresAt: now.Add(p.cfg.RequestLifetime),
+	}
+	nreq := *req
+	nreq.ID, nreq.CreatedAt, nreq.ExpiresAt = id, now, nlr.ExpiresAt
+	err := p.cfg.Store.Write(ctx, func(tx milogin.Tx) error {
+		if err := tx.LoginRequests().Create(ctx, nlr); err != nil {
+			return err
+		}
+		return tx.OAuthRequests().Create(ctx, &nreq)
+	})
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/"+string(portal)+"/continue?login="+url.QueryEscape(id), http.StatusSeeOther)
+	return nil
+}

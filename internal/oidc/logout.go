@@ -1,0 +1,333 @@
+package oidc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"milogin"
+	"milogin/internal/authn"
+	"milogin/internal/keys"
+)
+
+// handleEndSession is RP-initiated logout (OpenID Connect RP-Initiated
+// Logout 1.0). MILogin requires a valid id_token_hint (SECURITY.md: "needs
+// id_token_hint or a confirmation page"): it names the person and, by its
+// sid, the sign-in session to end, so no confirmation page is needed and
+// no one can log a person out with a bare link. The session ends like a
+// sign-out: every application it signed in to gets a back-channel logout.
+func (p *Provider) handleEndSession(portal milogin.PortalID) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			plainError(w, http.StatusBadRequest, "The logout request could not be read.")
+			return
+		}
+		q := r.Form
+		for k, v := range q {
+			if len(v) > 1 {
+				plainError(w, http.StatusBadRequest, "The logout request repeats the parameter "+k+".")
+				return
+			}
+		}
+		hint := q.Get("id_token_hint")
+		if hint == "" {
+			plainError(w, http.StatusBadRequest, "To log out from an application, the application must send id_token_hint. To log out of MILogin, use LOGOUT on the MILogin home page.")
+			return
+		}
+		ctx := r.Context()
+		claims, err := p.verifyIDToken(ctx, portal, hint)
+		if err != nil {
+			plainError(w, http.StatusBadRequest, "The id_token_hint is not a valid MILogin ID token for this portal.")
+			return
+		}
+		clientID := claims.AZP
+		if clientID == "" && len(claims.Aud) == 1 {
+			clientID = claims.Aud[0]
+		}
+		if c := q.Get("client_id"); c != "" && c != clientID {
+			plainError(w, http.StatusBadRequest, "client_id does not match the id_token_hint.")
+			return
+		}
+		app, err := (&storage{p: p, portal: portal}).app(ctx, clientID)
+		if err != nil {
+			plainError(w, http.StatusBadRequest, "Unknown application.")
+			return
+		}
+		post := q.Get("post_logout_redirect_uri")
+		if post != "" && !slices.Contains(app.Client.PostLogoutURIs, post) {
+			plainError(w, http.StatusBadRequest, "The post_logout_redirect_uri is not registered for this application.")
+			return
+		}
+		m := authn.Meta{IP: clientIP(r), UserAgent: r.UserAgent()}
+		if err := p.endSession(ctx, portal, claims.Sub, claims.SID, clientID, m); err != nil {
+			p.cfg.Logger.Error("oidc: end_session", "err", err)
+			plainError(w, http.StatusInternalServerError, "An internal error has occurred. Please try again later.")
+			return
+		}
+		to := "/" + string(portal) + "/login?m=logged-out"
+		if post != "" {
+			to = post
+			if s := q.Get("state"); s != "" {
+				to = withQuery(post, url.Values{"state": {s}})
+			}
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+	})
+}
+
+func clientIP(r *http.Request) string {
+	if i := strings.LastIndexByte(r.RemoteAddr, ':'); i > 0 {
+		return strings.Trim(r.RemoteAddr[:i], "[]")
+	}
+	return r.RemoteAddr
+}
+
+// idTokenClaims is what end_session reads from an ID token.
+type idTokenClaims struct {
+	Iss string       `json:"iss"`
+	Sub string       `json:"sub"`
+	Aud jsonAudience `json:"aud"`
+	AZP string       `json:"azp"`
+	SID string       `json:"sid"`
+}
+
+type jsonAudience []string
+
+func (a *jsonAudience) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*a = []string{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*a = many
+	return nil
+}
+
+// verifyIDToken checks that token was signed by one of our published keys
+// for portal's issuer. An expired token is accepted: as a hint it only
+// names the person and the session.
+func (p *Provider) verifyIDToken(ctx context.Context, portal milogin.PortalID, token string) (*idTokenClaims, error) {
+	if len(token) > 16<<10 {
+		return nil, errors.New("token too long")
+	}
+	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	if err != nil || len(jws.Signatures) != 1 {
+		return nil, errors.New("not a signed token")
+	}
+	kid := jws.Signatures[0].Header.KeyID
+	pubs, err := p.cfg.Keys.PublicKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range pubs {
+		if k.ID() != kid || string(k.Algorithm()) != jws.Signatures[0].Header.Algorithm {
+			continue
+		}
+		payload, err := jws.Verify(k.Key())
+		if err != nil {
+			return nil, err
+		}
+		var c idTokenClaims
+		if err := json.Unmarshal(payload, &c); err != nil {
+			return nil, err
+		}
+		if c.Iss != p.Issuer(portal) || c.Sub == "" {
+			return nil, errors.New("wrong issuer")
+		}
+		return &c, nil
+	}
+	return nil, errors.New("unknown key")
+}
+
+// endSession ends the sign-in session named by sid (if it is still there
+// and belongs to sub), with its audit event and back-channel logouts.
+func (p *Provider) endSession(ctx context.Context, portal milogin.PortalID, sub, sid, clientID string, m authn.Meta) error {
+	if sid == "" {
+		return nil
+	}
+	now := p.now()
+	return p.cfg.Store.Write(ctx, func(tx milogin.Tx) error {
+		link, err := tx.SessionClients().GetBySID(ctx, sid)
+		if milogin.IsKind(err, milogin.ENOTFOUND) {
+			return nil // already ended
+		}
+		if err != nil {
+			return err
+		}
+		sess, err := tx.Sessions().Get(ctx, link.SessionID)
+		if milogin.IsKind(err, milogin.ENOTFOUND) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if sess.AccountID != sub || sess.Portal != portal {
+			return nil
+		}
+		if err := tx.Sessions().Delete(ctx, sess.ID); err != nil {
+			return err
+		}
+		if err := p.SessionsEnded(ctx, tx, sub, []string{sess.ID}); err != nil {
+			return err
+		}
+		return tx.Audit().Append(ctx, &milogin.AuditEvent{
+			Time: now, Type: milogin.EventOAuthLogout, Portal: portal, ActorID: clientID, SubjectID: sub,
+			IP: m.IP, UserAgent: m.UserAgent, Detail: map[string]string{"client_id": clientID},
+		})
+	})
+}
+
+// logoutClaims is what a back-channel message carries until it is sent;
+// the logout token is signed at sending time, so that a retried message
+// does not carry an expired token.
+type logoutClaims struct {
+	Iss string `json:"iss"`
+	Aud string `json:"aud"`
+	Sub string `json:"sub"`
+	SID string `json:"sid"`
+	Alg string `json:"alg"`
+}
+
+// SessionsEnded is authn.Service's hook: inside the transaction that ends
+// sessions, it queues a back-channel logout for every application those
+// sessions signed in to (OpenID Connect Back-Channel Logout 1.0), and
+// forgets the links.
+func (p *Provider) SessionsEnded(ctx context.Context, tx milogin.Tx, accountID string, sessionIDs []string) error {
+	links, err := tx.SessionClients().ListBySessions(ctx, sessionIDs)
+	if err != nil || len(links) == 0 {
+		return err
+	}
+	acct, err := tx.Accounts().Get(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	now := p.now()
+	queued := 0
+	for _, l := range links {
+		app, err := tx.Apps().GetByClientID(ctx, l.ClientID)
+		if milogin.IsKind(err, milogin.ENOTFOUND) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if app.Client.BackchannelLogoutURI == "" {
+			continue
+		}
+		body, err := json.Marshal(logoutClaims{Iss: p.Issuer(acct.Portal), Aud: l.ClientID, Sub: accountID, SID: l.SID, Alg: idTokenAlg(app)})
+		if err != nil {
+			return err
+		}
+		if err := tx.Outbox().Enqueue(ctx, &milogin.Message{
+			Channel: milogin.ChannelBackchannel, To: app.Client.BackchannelLogoutURI,
+			Subject: "Back-channel logout: " + l.ClientID, Text: string(body),
+			CreatedAt: now, NextAttemptAt: now,
+		}); err != nil {
+			return err
+		}
+		queued++
+	}
+	if _, err := tx.SessionClients().DeleteBySessions(ctx, sessionIDs); err != nil {
+		return err
+	}
+	if queued > 0 && p.cfg.Kick != nil {
+		p.cfg.Kick()
+	}
+	return nil
+}
+
+// BackchannelSender delivers ChannelBackchannel messages: it signs the
+// logout token and POSTs it to the application. It implements
+// notify.Sender.
+type BackchannelSender struct {
+	Keys   *keys.Manager
+	Client *http.Client // nil: a client with a 10 s timeout that follows no redirect
+}
+
+// NewBackchannelSender returns a sender signing with k.
+func NewBackchannelSender(k *keys.Manager) *BackchannelSender {
+	return &BackchannelSender{Keys: k}
+}
+
+func (s *BackchannelSender) client() *http.Client {
+	if s.Client != nil {
+		return s.Client
+	}
+	return &http.Client{
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// Send signs a fresh logout token and POSTs it as logout_token. Any 2xx
+// answer is success; anything else is retried by the worker.
+func (s *BackchannelSender) Send(ctx context.Context, m *milogin.Message) error {
+	var c logoutClaims
+	if err := json.Unmarshal([]byte(m.Text), &c); err != nil {
+		return fmt.Errorf("back-channel message %d: %w", m.ID, err)
+	}
+	if c.Alg == "" {
+		c.Alg = keys.RS256
+	}
+	now := time.Now()
+	token, err := s.Keys.Sign(ctx, c.Alg, "logout+jwt", map[string]any{
+		"iss": c.Iss, "aud": c.Aud, "sub": c.Sub, "sid": c.SID,
+		"iat": now.Unix(), "exp": now.Add(logoutTokenLifetime).Unix(), "jti": authn.NewID(),
+		"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
+	})
+	if err != nil {
+		return err
+	}
+	form := url.Values{"logout_token": {token}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.To, bytes.NewBufferString(form))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := s.client().Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 4096))
+	if res.StatusCode/100 != 2 {
+		return fmt.Errorf("back-channel logout to %s: HTTP %d", c.Aud, res.StatusCode)
+	}
+	return nil
+}
+
+// Sweep deletes what has expired: parked requests, codes, tokens, and the
+// links of sessions that ran out (they cannot be logged out any more).
+func (p *Provider) Sweep(ctx context.Context) (int, error) {
+	now := p.now()
+	total := 0
+	err := p.cfg.Store.Write(ctx, func(tx milogin.Tx) error {
+		for _, f := range []func() (int, error){
+			func() (int, error) { return tx.OAuthRequests().DeleteExpired(ctx, now) },
+			func() (int, error) { return tx.OAuthTokens().DeleteExpired(ctx, now) },
+			func() (int, error) { return tx.SessionClients().DeleteCreatedBefore(ctx, now.Add(-48*time.Hour)) },
+		} {
+			n, err := f()
+			if err != nil {
+				return err
+			}
+			total += n
+		}
+		return nil
+	})
+	return total, milogin.Wrap("oidc.Sweep", err)
+}
