@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -95,6 +96,14 @@ func ValidateRedirectURI(raw string, public bool) error {
 	}
 	if strings.Contains(u.Hostname(), "%") {
 		return bad("percent-encoded hosts are not allowed")
+	}
+	if overEncoded(raw) {
+		return bad("unreserved characters must not be percent-encoded")
+	}
+	for _, seg := range strings.Split(u.EscapedPath(), "/") {
+		if seg == "." || seg == ".." {
+			return bad("dot segments are not allowed")
+		}
 	}
 	switch u.Scheme {
 	case "https":
@@ -227,3 +236,22 @@ func (c *client) IsScopeAllowed(string) bool { return false }
 // too, not only at userinfo.
 func (c *client) IDTokenUserinfoClaimsAssertion() bool { return true }
 func (c *client) ClockSkew() time.Duration             { return 0 }
+
+// overEncoded reports whether s percent-encodes an unreserved character
+// (RFC 3986 §2.3), which normalizers decode: such a URI has two spellings.
+func overEncoded(s string) bool {
+	for i := 0; i+2 < len(s); i++ {
+		if s[i] != '%' {
+			continue
+		}
+		b, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
+		if err != nil {
+			return true
+		}
+		c := byte(b)
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("-._~", c) >= 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -256,6 +257,17 @@ func (e *env) signIn(tb testing.TB, c *http.Client, authURL string) *url.URL {
 			}
 			loc = lr.location()
 		}
+		if strings.HasPrefix(loc, "/thirdparty/login/active-session") {
+			// The one-session rule: take over the other session.
+			lu, _ := url.Parse(loc)
+			lr := do(tb, c, "POST", e.srv.URL+"/thirdparty/login/active-session", url.Values{
+				"choice": {"continue"}, "next": {lu.Query().Get("next")},
+			})
+			if lr.status != http.StatusSeeOther {
+				tb.Fatalf("takeover: %d\n%s", lr.status, lr.body)
+			}
+			loc = lr.location()
+		}
 		u = e.abs(loc)
 	}
 	tb.Fatal("too many redirects")
@@ -355,4 +367,9 @@ func (e *env) deliver(tb testing.TB) int {
 		n++
 	}
 	return n
+}
+
+func sha256hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

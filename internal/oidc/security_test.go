@@ -1,0 +1,529 @@
+package oidc_test
+
+// One test per OAuth 2.0 / OpenID Connect rule of SECURITY.md (RFC 9700,
+// ASVS 10.4), named after the rule.
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"milogin"
+	"milogin/internal/oidc"
+)
+
+// wantRedirectError expects a 303 back to the client with error code want,
+// the state and iss.
+func (e *env) wantRedirectError(t *testing.T, r resp, want string) {
+	t.Helper()
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("status %d, want 303 to the client\n%s", r.status, r.body)
+	}
+	u, err := url.Parse(r.location())
+	if err != nil || !strings.HasPrefix(r.location(), redirectURI+"?") {
+		t.Fatalf("redirected to %q", r.location())
+	}
+	q := u.Query()
+	if q.Get("error") != want || q.Get("iss") != e.issuer || q.Get("state") != "st-123" {
+		t.Fatalf("error response %v, want error=%s with state and iss", q, want)
+	}
+}
+
+// wantNoRedirect expects a plain 400 that sends the browser nowhere.
+func wantNoRedirect(t *testing.T, r resp) {
+	t.Helper()
+	if r.status != http.StatusBadRequest || r.location() != "" {
+		t.Fatalf("status %d location %q, want 400 and no redirect", r.status, r.location())
+	}
+}
+
+func TestRedirectURIExactMatch(t *testing.T) {
+	e := newEnv(t)
+	e.app(t, "rp", false)
+	_, ch := pkce()
+	for _, variant := range []string{
+		redirectURI + "/",                        // trailing slash
+		"https://RP.example.test/callback",       // case of the host
+		redirectURI + "?x=1",                     // extra query
+		"https://rp.example.test/%63allback",     // percent-encoded variant
+		"https://rp.example.test/callback%2F",    // encoded slash
+		"https://rp.example.test/callback#frag",  // fragment
+		"https://rp.example.test:443/callback",   // explicit default port
+		"http://rp.example.test/callback",        // scheme downgrade
+		"https://rp.example.test/callback/../cb", // dot segments
+		"https://rp.example.test.evil/callback",  // suffix host
+		url.QueryEscape(redirectURI),             // the whole URI escaped once more
+		"",                                       // missing
+	} {
+		t.Run(variant, func(t *testing.T) {
+			r := do(t, browser(), "GET", e.authorizeURL("rp", ch, url.Values{"redirect_uri": {variant}}), nil)
+			wantNoRedirect(t, r)
+		})
+	}
+	// The registered string itself works.
+	r := do(t, browser(), "GET", e.authorizeURL("rp", ch, nil), nil)
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location(), "/thirdparty/continue?login=") {
+		t.Fatalf("registered URI: %d %q", r.status, r.location())
+	}
+	// The token request must name the same redirect URI.
+	v, ch2 := pkce()
+	code := e.code(t, browser(), "rp", ch2)
+	st, out := e.tokenRequest(t, "rp", "", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {redirectURI + "/"}, "code_verifier": {v}, "client_id": {"rp"}})
+	if st == http.StatusOK {
+		t.Errorf("token endpoint accepted another redirect_uri: %v", out)
+	}
+}
+
+func TestRedirectURIRegistrationNoHTTPExceptLoopbackForNativeApps(t *testing.T) {
+	for _, c := range []struct {
+		uri    string
+		public bool
+		ok     bool
+	}{
+		{"https://osmis.example.gov/callback", false, true},
+		{"https://osmis.example.gov/callback?tenant=1", false, true},
+		{"http://osmis.example.gov/callback", false, false},
+		{"http://osmis.example.gov/callback", true, false},
+		{"http://127.0.0.1:8765/callback", true, true},
+		{"http://[::1]:8765/callback", true, true},
+		{"http://localhost:8765/callback", true, true},
+		{"http://127.0.0.1:8765/callback", false, false}, // loopback http is for native (public) clients
+		{"https://*.example.gov/callback", false, false}, // wildcard
+		{"https://osmis.example.gov/*", false, false},    // wildcard
+		{"https://osmis.example.gov/cb#x", false, false}, // fragment
+		{"https://user:pw@osmis.example.gov/cb", false, false},
+		{"com.example.app:/callback", true, false}, // custom schemes are not offered
+		{"javascript:alert(1)", true, false},
+		{"/callback", false, false},
+		{"https://osmis.example.gov/a b", false, false},
+		{"https://osmis.example.gov/%7Ecb", false, false}, // not canonical: would be compared as a different string
+		{"HTTPS://osmis.example.gov/cb", false, false},
+		{"https://osmis.example.gov/a/../cb", false, false},
+		{"https://osmis.example.gov/cb%2F", false, true}, // an encoded reserved character is its own spelling
+	} {
+		err := oidc.ValidateRedirectURI(c.uri, c.public)
+		if (err == nil) != c.ok {
+			t.Errorf("ValidateRedirectURI(%q, public=%v) = %v, want ok=%v", c.uri, c.public, err, c.ok)
+		}
+	}
+}
+
+func TestPKCES256RequiredForEveryClient(t *testing.T) {
+	e := newEnv(t)
+	e.app(t, "conf", false)
+	e.app(t, "pub", true)
+	for _, id := range []string{"conf", "pub"} {
+		r := do(t, browser(), "GET", e.authorizeURL(id, "", url.Values{"code_challenge": {"<none>"}, "code_challenge_method": {"<none>"}}), nil)
+		e.wantRedirectError(t, r, "invalid_request")
+	}
+	// And at the token endpoint, no verifier, no tokens.
+	_, ch := pkce()
+	code := e.code(t, browser(), "pub", ch)
+	st, _ := e.tokenRequest(t, "pub", "", url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}})
+	if st == http.StatusOK {
+		t.Error("code exchanged without code_verifier")
+	}
+}
+
+func TestPKCEPlainRejected(t *testing.T) {
+	e := newEnv(t)
+	e.app(t, "rp", false)
+	verifier, _ := pkce()
+	for _, method := range []string{"plain", "<none>", "S512", "s256"} {
+		r := do(t, browser(), "GET", e.authorizeURL("rp", verifier, url.Values{"code_challenge_method": {method}}), nil)
+		e.wantRedirectError(t, r, "invalid_request")
+	}
+}
+
+func TestPKCEWrongVerifierRejectedAndCodeKept(t *testing.T) {
+	e := newEnv(t)
+	secret := e.app(t, "rp", false)
+	v, ch := pkce()
+	code := e.code(t, browser(), "rp", ch)
+	other, _ := pkce()
+	if st, out := e.exchange(t, "rp", secret, code, other); st != http.StatusBadRequest || out["error"] != "invalid_grant" {
+		t.Fatalf("wrong verifier: %d %v", st, out)
+	}
+	if st, out := e.exchange(t, "rp", secret, code, v); st != http.StatusOK {
+		t.Fatalf("right verifier after a wrong one: %d %v", st, out)
+	}
+}
+
+// Defence in depth: even a stored request without a challenge (there can
+// be none: /authorize requires one) does not take a verifier.
+func TestPKCEVerifierWithoutChallengeRejected(t *testing.T) {
+	e := newEnv(t)
+	secret := e.app(t, "rp", false)
+	v, ch := pkce()
+	code := e.code(t, browser(), "rp", ch)
+	ctx := context.Background()
+	err := e.store.Write(ctx, func(tx milogin.Tx) error {
+		r, err := tx.OAuthRequests().GetByCode(ctx, sha256hex(code))
+		if err != nil {
+			return err
+		}
+		_, err = tx.OAuthRequests().Update(ctx, r.ID, func(x *milogin.OAuthRequest) error {
+			x.CodeChallenge, x.CodeChallengeMethod = "", ""
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, out := e.exchange(t, "rp", secret, code, v); st == http.StatusOK {
+		t.Fatalf("verifier without challenge accepted: %v", out)
+	}
+}
+
+func TestAuthorizationCodeSingleUse(t *testing.T) {
+	e := newEnv(t)
+	secret := e.app(t, "rp", false)
+	v, ch := pkce()
+	code := e.code(t, browser(), "rp", ch)
+	if st, out := e.exchange(t, "rp", secret, code, v); st != http.StatusOK {
+		t.Fatalf("first use: %d %v", st, out)
+	}
+	if st, out := e.exchange(t, "rp", secret, code, v); st != http.StatusBadRequest || out["error"] != "invalid_grant" {
+		t.Fatalf("second use: %d %v", st, out)
+	}
+}
+
+func TestAuthorizationCodeReuseRevokesItsTokens(t *testing.T) {
+	e := newEnv(t)
+	secret := e.app(t, "rp", false)
+	v, ch := pkce()
+	code := e.code(t, browser(), "rp", ch)
+	_, out := e.exchange(t, "rp", secret, code, v)
+	at, rt := out["access_token"].(string), out["refresh_token"].(string)
+	if !e.introspect(t, "rp", secret, at)["active"].(bool) {
+		t.Fatal("access token inactive before the replay")
+	}
+	e.exchange(t, "rp", secret, code, v) // the replay
+	if e.introspect(t, "rp", secret, at)["active"].(bool) {
+		t.Error("access token still active after the code was replayed")
+	}
+	if st, _ := e.tokenRequest(t, "rp", secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}); st == http.StatusOK {
+		t.Error("refresh token still works after the code was replayed")
+	}
+	var evs []*milogin.AuditEvent
+	e.store.Read(context.Background(), func(tx milogin.Tx) (err error) {
+		evs, err = tx.Audit().List(context.Background(), milogin.AuditFilter{Type: milogin.EventOAuthCodeReuse})
+		return err
+	})
+	if len(evs) != 1 {
+		t.Errorf("audit events for the replay: %d", len(evs))
+	}
+}
+
+func TestAuthorizationCodeLivesAtMost60Seconds(t *testing.T) {
+	e := newEnv(t)
+	secret := e.app(t, "rp", false)
+	v, ch := pkce()
+	code := e.code(t, browser(), "rp", ch)
+	e.clk.Add(oidc.MaxCodeLifetime)
+	if st, out := e.exchange(t, "rp", secret, code, v); st != http.StatusBadRequest || out["error"] != "invalid_grant" {
+		t.Fatalf("code after 60 s: %d %v", st, out)
+	}
+	// Just inside the limit it works.
+	v, ch = pkce()
+	code = e.code(t, browser(), "rp", ch)
+	e.clk.Add(oidc.MaxCodeLifetime - time.Second)
+	if st, out := e.exchange(t, "rp", secret, code, v); st != http.StatusOK {
+		t.Fatalf("code after 59 s: %d %v", st, out)
+	}
+}
+
+func TestAuthorizationCodeBoundToItsClient(t *testing.T) {
+	e := newEnv(t)
+	e.app(t, "rp", false)
+	other := e.app(t, "other", false)
+	v, ch := pkce()
+	code := e.code(t, browser(), "rp", ch)
+	if st, out := e.exchange(t, "other", other, code, v); st == http.StatusOK {
+		t.Fatalf("another client exchanged the code: %v", out)
+	}
+}
+
+func refresh(t *testing.T, e *env, secret, rt string) (int, map[string]any) {
+	t.Helper()
+	return e.tokenRequest(t, "rp", secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+}
+
+func TestRefreshTokensRotate(t *testing.T) {
+	e := newEnv(t)
+	secret := e.app(t, "rp", false)
+	v, ch := pkce()
+	_, out := e.exchange(t, "rp", secret, e.code(t, browser(), "rp", ch), v)
+	r1 := out["refresh_token"].(string)
+	st, out := refresh(t, e, secret, r1)
+	if st != http.StatusOK {
+		t.Fatalf("refresh: %d %v", st, out)
+	}
+	r2 := out["refresh_token"].(string)
+	if r2 == "" || r2 == r1 {
+		t.Fatal("refresh token not rotated")
+	}
+	if e.introspect(t, "rp", secret, r1)["active"].(bool) {
+		t.Error("the rotated refresh token is still active")
+	}
+}
+
+func TestRefreshTokenReuseRevokesTheFamily(t *testing.T) {
+	e := newEnv(t)
+	secret := e.app(t, "rp", false)
+	v, ch := pkce()
+	_, out := e.exchange(t, "rp", secret, e.code(t, browser(), "rp", ch), v)
+	r1 := out["refresh_token"].(string)
+	_, out = refresh(t, e, secret, r1)
+	r2, at2 := out["refresh_token"].(string), out["access_token"].(string)
+	if st, out := refresh(t, e, secret, r1); st != http.StatusBadRequest || out["error"] != "invalid_grant" {
+		t.Fatalf("reuse of the old refresh token: %d %v", st, out)
+	}
+	if st, _ := refresh(t, e, secret, r2); st == http.StatusOK {
+		t.Error("the newest refresh token survived the reuse of an old one")
+	}
+	if e.introspect(t, "rp", secret, at2)["active"].(bool) {
+		t.Error("the family's access token survived the reuse")
+	}
+}
+
+func TestRefreshTokenAbsoluteExpiry(t *testing.T) {
+	e := newEnv(t)
+	secret := e.app(t, "rp", false)
+	v, ch := pkce()
+	_, out := e.exchange(t, "rp", secret, e.code(t, browser(), "rp", ch), v)
+	rt := out["refresh_token"].(string)
+	// Refreshing every 20 hours keeps within the idle limit, but not past
+	// the family's absolute end.
+	step := 20 * time.Hour
+	elapsed := time.Duration(0)
+	for elapsed+step < oidc.DefaultRefreshAbsolute {
+		e.clk.Add(step)
+		elapsed += step
+		st, out := refresh(t, e, secret, rt)
+		if st != http.StatusOK {
+			t.Fatalf("refresh after %v: %d %v", elapsed, st, out)
+		}
+		rt = out["refresh_token"].(string)
+	}
+	e.clk.Add(oidc.DefaultRefreshAbsolute - elapsed)
+	if st, _ := refresh(t, e, secret, rt); st == http.StatusOK {
+		t.Error("refresh worked past the absolute expiry")
+	}
+}
+
+func TestNoImplicitGrant(t *testing.T) {
+	e := newEnv(t)
+	e.app(t, "rp", false)
+	_, ch := pkce()
+	for _, rt := range []string{"token", "id_token", "id_token token", "code id_token", "code token"} {
+		r := do(t, browser(), "GET", e.authorizeURL("rp", ch, url.Values{"response_type": {rt}}), nil)
+		e.wantRedirectError(t, r, "unsupported_response_type")
+		if strings.Contains(r.location(), "access_token") || strings.Contains(r.location(), "id_token=") {
+			t.Errorf("%s: a token in the URL", rt)
+		}
+	}
+	r := do(t, browser(), "GET", e.authorizeURL("rp", ch, url.Values{"response_mode": {"fragment"}}), nil)
+	e.wantRedirectError(t, r, "invalid_request")
+}
+
+func TestNoPasswordGrant(t *testing.T) {
+	e := newEnv(t)
+	secret := e.app(t, "rp", false)
+	for _, gt := range []string{"password", "urn:ietf:params:oauth:grant-type:jwt-bearer",
+		"urn:ietf:params:oauth:grant-type:token-exchange", "urn:ietf:params:oauth:grant-type:device_code", "implicit"} {
+		st, out := e.tokenRequest(t, "rp", secret, url.Values{"grant_type": {gt}, "username": {userID}, "password": {goodPassword}})
+		if st != http.StatusBadRequest || out["error"] != "unsupported_grant_type" {
+			t.Errorf("%s: %d %v", gt, st, out)
+		}
+	}
+}
+
+func TestRedirectsAre303(t *testing.T) {
+	e := newEnv(t)
+	e.app(t, "rp", false)
+	_, ch := pkce()
+	// Success path: every hop (authorize, continue, sign-in, callback) is
+	// checked by signIn.
+	e.code(t, browser(), "rp", ch)
+	// Error redirects too.
+	r := do(t, browser(), "GET", e.authorizeURL("rp", ch, url.Values{"response_type": {"token"}}), nil)
+	if r.status != http.StatusSeeOther {
+		t.Errorf("error redirect: %d", r.status)
+	}
+	// POST to /authorize is answered with 303 too (a 302/307 could repeat
+	// the POST body to the sign-in page).
+	q, _ := url.ParseQuery(strings.SplitN(e.authorizeURL("rp", ch, nil), "?", 2)[1])
+	r = do(t, browser(), "POST", e.issuer+"/authorize", q)
+	if r.status != http.StatusSeeOther {
+		t.Errorf("POST /authorize: %d", r.status)
+	}
+}
+
+func TestAuthorizeFrameAncestorsNoneAndNoCORS(t *testing.T) {
+	e := newEnv(t)
+	e.app(t, "rp", false)
+	_, ch := pkce()
+	for _, u := range []string{e.authorizeURL("rp", ch, nil), e.authorizeURL("rp", ch, url.Values{"client_id": {"nope"}})} {
+		req, _ := http.NewRequest("GET", u, nil)
+		req.Header.Set("Origin", "https://evil.example")
+		res, err := browser().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
+			t.Errorf("CSP %q", csp)
+		}
+		if res.Header.Get("X-Frame-Options") != "DENY" {
+			t.Error("no X-Frame-Options: DENY")
+		}
+		if h := res.Header.Get("Access-Control-Allow-Origin"); h != "" {
+			t.Errorf("CORS on /authorize: %q", h)
+		}
+	}
+	req, _ := http.NewRequest("OPTIONS", e.issuer+"/authorize", nil)
+	req.Header.Set("Origin", "https://evil.example")
+	req.Header.Set("Access-Control-Request-Method", "GET")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.Header.Get("Access-Control-Allow-Origin") != "" || res.StatusCode/100 == 2 {
+		t.Errorf("preflight on /authorize: %d %v", res.StatusCode, res.Header)
+	}
+	// The token endpoint, by contrast, serves browser applications.
+	req, _ = http.NewRequest("OPTIONS", e.issuer+"/oauth/token", nil)
+	req.Header.Set("Origin", "https://spa.example")
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.Header.Get("Access-Control-Allow-Origin") != "*" || res.Header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("token endpoint CORS: %v", res.Header)
+	}
+}
+
+func TestAuthorizationResponseCarriesIss(t *testing.T) {
+	e := newEnv(t)
+	e.app(t, "rp", false)
+	_, ch := pkce()
+	to := e.signIn(t, browser(), e.authorizeURL("rp", ch, nil))
+	if to.Query().Get("iss") != e.issuer {
+		t.Errorf("success response %v lacks iss", to.Query())
+	}
+	r := do(t, browser(), "GET", e.authorizeURL("rp", ch, url.Values{"scope": {"profile"}}), nil)
+	e.wantRedirectError(t, r, "invalid_scope")
+}
+
+func TestRPInitiatedLogoutNeedsIDTokenHint(t *testing.T) {
+	e := newEnv(t)
+	secret := e.app(t, "rp", false)
+	br := browser()
+	v, ch := pkce()
+	_, out := e.exchange(t, "rp", secret, e.code(t, br, "rp", ch), v)
+	idToken := out["id_token"].(string)
+	alive := func() bool {
+		return do(t, br, "GET", e.srv.URL+"/thirdparty/home", nil).status == http.StatusOK
+	}
+	if !alive() {
+		t.Fatal("no session after sign-in")
+	}
+	for name, q := range map[string]url.Values{
+		"no hint":               {"post_logout_redirect_uri": {postLogout}, "client_id": {"rp"}},
+		"forged hint":           {"id_token_hint": {idToken[:len(idToken)-4] + "AAAA"}},
+		"unregistered redirect": {"id_token_hint": {idToken}, "post_logout_redirect_uri": {"https://evil.example/"}},
+		"other client":          {"id_token_hint": {idToken}, "client_id": {"other"}},
+	} {
+		r := do(t, br, "GET", e.issuer+"/end_session?"+q.Encode(), nil)
+		if r.status != http.StatusBadRequest || r.location() != "" {
+			t.Errorf("%s: %d %q", name, r.status, r.location())
+		}
+		if !alive() {
+			t.Fatalf("%s ended the session", name)
+		}
+	}
+	r := do(t, br, "GET", e.issuer+"/end_session?"+url.Values{"id_token_hint": {idToken}}.Encode(), nil)
+	if r.status != http.StatusSeeOther || r.location() != "/thirdparty/login?m=logged-out" {
+		t.Fatalf("valid hint: %d %q", r.status, r.location())
+	}
+	if alive() {
+		t.Error("session survived RP-initiated logout")
+	}
+}
+
+// Codes and tokens are not in the database, only their hashes.
+func TestCodesAndTokensStoredHashed(t *testing.T) {
+	e := newEnv(t)
+	secret := e.app(t, "rp", false)
+	v, ch := pkce()
+	code := e.code(t, browser(), "rp", ch)
+	_, out := e.exchange(t, "rp", secret, code, v)
+	ctx := context.Background()
+	for _, tok := range []string{out["access_token"].(string), out["refresh_token"].(string)} {
+		err := e.store.Read(ctx, func(tx milogin.Tx) error {
+			_, err := tx.OAuthTokens().Get(ctx, tok)
+			return err
+		})
+		if !milogin.IsKind(err, milogin.ENOTFOUND) {
+			t.Errorf("token stored under its own value: %v", err)
+		}
+		err = e.store.Read(ctx, func(tx milogin.Tx) error {
+			_, err := tx.OAuthTokens().Get(ctx, sha256hex(tok))
+			return err
+		})
+		if err != nil {
+			t.Errorf("token not stored by its hash: %v", err)
+		}
+	}
+}
+
+func TestAuthorizeRejectsRepeatedParameters(t *testing.T) {
+	e := newEnv(t)
+	e.app(t, "rp", false)
+	_, ch := pkce()
+	u := e.authorizeURL("rp", ch, nil) + "&redirect_uri=" + url.QueryEscape("https://evil.example/cb")
+	wantNoRedirect(t, do(t, browser(), "GET", u, nil))
+}
+
+// max_age=0 and prompt=login ask the pages for a fresh password; prompt=none
+// cannot be honoured without interaction.
+func TestAuthorizeParksPromptAndACR(t *testing.T) {
+	e := newEnv(t)
+	e.app(t, "rp", false)
+	_, ch := pkce()
+	ctx := context.Background()
+	park := func(extra url.Values) *milogin.LoginRequest {
+		r := do(t, browser(), "GET", e.authorizeURL("rp", ch, extra), nil)
+		u, _ := url.Parse(r.location())
+		var lr *milogin.LoginRequest
+		if err := e.store.Read(ctx, func(tx milogin.Tx) (err error) {
+			lr, err = tx.LoginRequests().Get(ctx, u.Query().Get("login"))
+			return err
+		}); err != nil {
+			t.Fatalf("%v: %d %q: %v", extra, r.status, r.location(), err)
+		}
+		return lr
+	}
+	if lr := park(nil); lr.ForceLogin || lr.ForceMFA || lr.AppID != "rp" || lr.Protocol != "oidc" ||
+		lr.CallbackURL != "/thirdparty/authorize/callback?id="+lr.ID || lr.ExpiresAt.Sub(lr.CreatedAt) != oidc.DefaultRequestLifetime {
+		t.Errorf("plain request parked as %+v", lr)
+	}
+	if lr := park(url.Values{"prompt": {"login"}}); !lr.ForceLogin {
+		t.Error("prompt=login not forwarded")
+	}
+	if lr := park(url.Values{"max_age": {"0"}}); !lr.ForceLogin {
+		t.Error("max_age=0 not forwarded")
+	}
+	if lr := park(url.Values{"acr_values": {"urn:milogin:acr:mfa"}}); !lr.ForceMFA {
+		t.Error("acr_values asking for MFA not forwarded")
+	}
+	e.wantRedirectError(t, do(t, browser(), "GET", e.authorizeURL("rp", ch, url.Values{"prompt": {"none"}}), nil), "login_required")
+}
