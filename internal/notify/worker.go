@@ -59,7 +59,12 @@ type Worker struct {
 	Store milogin.Store
 	Email Sender // for milogin.ChannelEmail; nil leaves emails queued
 	SMS   Sender // for milogin.ChannelSMS; nil leaves texts queued
-	Now   func() time.Time
+
+	// Backchannel delivers OpenID Connect back-channel logouts
+	// (milogin.ChannelBackchannel); nil leaves them queued.
+	Backchannel Sender
+
+	Now func() time.Time
 	// Logger receives one line per delivery outcome; nil means slog.Default().
 	Logger *slog.Logger
 	// Interval is how often Run looks for due messages when not kicked.
@@ -255,6 +260,8 @@ func (w *Worker) sender(ch milogin.Channel) Sender {
 		return w.Email
 	case milogin.ChannelSMS:
 		return w.SMS
+	case milogin.ChannelBackchannel:
+		return w.Backchannel
 	}
 	return nil
 }
