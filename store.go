@@ -46,6 +46,9 @@ type Tx interface {
 	OAuthRequests() OAuthRequestStore
 	OAuthTokens() OAuthTokenStore
 	SessionClients() SessionClientStore
+	// Flows and SecurityAnswers hold self-service state (flow.go, security.go).
+	Flows() FlowStore
+	SecurityAnswers() SecurityAnswerStore
 }
 
 // AccountStore stores accounts. Get methods return ENOTFOUND; Create returns

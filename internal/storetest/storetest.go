@@ -55,6 +55,8 @@ func Run(t *testing.T, open func(t *testing.T) milogin.Store) {
 	t.Run("LoginRequests", func(t *testing.T) { testLoginRequests(t, open) })
 	t.Run("OAuth", func(t *testing.T) { testOAuth(t, open) })
 	t.Run("MFA", func(t *testing.T) { testMFA(t, open) })
+	t.Run("Flows", func(t *testing.T) { testFlows(t, open) })
+	t.Run("SecurityAnswers", func(t *testing.T) { testSecurityAnswers(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 }
 
