@@ -1,0 +1,114 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// The WCAG 2.1 AA conformance level, as axe-core tags its rules.
+const axeRun = `axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+	.then(r => r.violations.map(v => ({
+		id: v.id,
+		impact: v.impact || '',
+		help: v.help,
+		helpUrl: v.helpUrl,
+		nodes: v.nodes.map(n => ({
+			target: n.target.map(t => Array.isArray(t) ? t.join(' >>> ') : String(t)).join(', '),
+			html: n.html,
+			summary: n.failureSummary || '',
+		})),
+	})))`
+
+type axeViolation struct {
+	ID      string    `json:"id"`
+	Impact  string    `json:"impact"`
+	Help    string    `json:"help"`
+	HelpURL string    `json:"helpUrl"`
+	Nodes   []axeNode `json:"nodes"`
+}
+
+type axeNode struct {
+	Target  string `json:"target"`
+	HTML    string `json:"html"`
+	Summary string `json:"summary"`
+}
+
+var (
+	axeOnce sync.Once
+	axeJS   string
+	axeErr  error
+)
+
+// axeSource is the contents of e2e/node_modules/axe-core/axe.min.js (npm ci
+// in e2e/). When it is missing the test skips, or fails in CI.
+func axeSource(t testing.TB) string {
+	t.Helper()
+	axeOnce.Do(func() {
+		var b []byte
+		b, axeErr = os.ReadFile(filepath.Join(moduleDir, "e2e", "node_modules", "axe-core", "axe.min.js"))
+		axeJS = string(b)
+	})
+	if axeErr != nil {
+		skipOrFail(t, "axe-core is not installed: %v (run npm ci in e2e/)", axeErr)
+	}
+	return axeJS
+}
+
+// checkA11y injects axe-core into the current page of ctx and fails the test
+// with every WCAG 2.0/2.1 level A and AA violation it finds.
+func checkA11y(t testing.TB, ctx context.Context) {
+	t.Helper()
+	src := axeSource(t)
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	present, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof window.axe === "object"`))
+	if err != nil {
+		t.Fatalf("a11y on %s: %v", loc, err)
+	}
+	if !present {
+		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](src)); err != nil {
+			t.Fatalf("a11y on %s: injecting axe-core: %v", loc, err)
+		}
+	}
+	violations, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("a11y on %s: axe.run: %v", loc, err)
+	}
+	for _, v := range violations {
+		var nodes strings.Builder
+		for _, n := range v.Nodes {
+			fmt.Fprintf(&nodes, "\n    %s\n      %s", n.Target, n.HTML)
+			if n.Summary != "" {
+				fmt.Fprintf(&nodes, "\n      %s", strings.ReplaceAll(n.Summary, "\n", "\n      "))
+			}
+		}
+		t.Errorf("a11y on %s: %s (%s): %s\n  %s%s", loc, v.ID, v.Impact, v.Help, v.HelpURL, nodes.String())
+	}
+}
+
+// checkA11y runs the accessibility check on the browser's current page. With
+// JavaScript disabled, axe-core (whose promises need timers) runs with
+// scripts switched on for the check only: it audits the DOM that was
+// rendered without them, and page scripts that were skipped stay skipped.
+func (b *browser) checkA11y() {
+	b.t.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	if b.noJS {
+		if err := setScripts(ctx, true); err != nil {
+			b.t.Fatalf("a11y: enabling scripts: %v", err)
+		}
+		defer func() {
+			if err := setScripts(b.ctx, false); err != nil {
+				b.t.Fatalf("a11y: disabling scripts again: %v", err)
+			}
+		}()
+	}
+	checkA11y(b.t, ctx)
+}
