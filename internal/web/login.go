@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"milogin"
+	"milogin/internal/access"
 )
 
 func queryEscape(s string) string { return url.QueryEscape(s) }
@@ -170,6 +171,7 @@ func (s *Server) handleHelp(w http.ResponseWriter, r *http.Request) {
 
 type homeData struct {
 	DaysLeft int // -1: the password never expires
+	Apps     []access.Group
 }
 
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
@@ -177,7 +179,7 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 	si := sessionOf(r)
 	s.render(w, r, http.StatusOK, "home", &page{
 		Title: "Home", Portal: p, Account: si.Account,
-		Data: homeData{DaysLeft: si.Account.PasswordDaysLeft(p.Policy, s.cfg.Auth.Now())},
+		Data: homeData{DaysLeft: si.Account.PasswordDaysLeft(p.Policy, s.cfg.Auth.Now()), Apps: s.homeApps(r, si.Account)},
 	})
 }
 

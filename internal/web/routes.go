@@ -30,11 +30,29 @@ func (s *Server) routes() {
 	s.portal("GET /help", s.handleHelp)
 
 	s.portal("GET /continue", s.handleContinue)
+	// The steps of the application gate (gate.go): terms, second factor.
+	s.portal("POST /continue/terms", s.handleContinueTerms)
+	s.portal("POST /continue/mfa", s.handleContinueMFA)
+	s.portal("GET /continue/mfa/passcode", s.handlePasscodePage)
+	s.portal("POST /continue/mfa/passcode", s.handlePasscode)
+	s.portal("POST /continue/mfa/passkey/begin", s.handlePasskeyLoginBegin)
+	s.portal("POST /continue/mfa/passkey/finish", s.handlePasskeyLoginFinish)
 
 	s.portal("GET /home", s.requireSession(s.handleHome))
 	s.portal("GET /change-password", s.handleChangePasswordPage)
 	s.portal("POST /change-password", s.handleChangePassword)
 	s.portal("GET /change-password/done", s.requireSession(s.handleChangePasswordDone))
+
+	s.portal("GET /request-access", s.requireSession(s.handleRequestAccess))
+	s.portal("POST /request-access", s.requireSession(s.handleRequestAccessPost))
+	s.portal("GET /request-access/terms", s.requireSession(s.handleRequestTerms))
+	s.portal("POST /request-access/terms", s.requireSession(s.handleRequestTermsPost))
+	s.portal("GET /security-options/authenticator", s.requireSession(s.handleAuthenticatorPage))
+	s.portal("POST /security-options/authenticator", s.requireSession(s.handleAuthenticator))
+	s.portal("GET /security-options/passkeys", s.requireSession(s.handlePasskeysPage))
+	s.portal("POST /security-options/passkeys/begin", s.requireSession(s.handlePasskeyRegisterBegin))
+	s.portal("POST /security-options/passkeys/finish", s.requireSession(s.handlePasskeyRegisterFinish))
+	s.portal("POST /security-options/passkeys/remove", s.requireSession(s.handlePasskeyRemove))
 
 	if s.cfg.Demo {
 		m.HandleFunc("GET /dev/mailbox", s.handleMailbox)

@@ -23,7 +23,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"milogin"
+	"milogin/internal/access"
 	"milogin/internal/authn"
+	"milogin/internal/mfa"
 )
 
 //go:embed templates/*.html
@@ -43,6 +45,12 @@ type Config struct {
 	Registry *prometheus.Registry
 	// HelpDesk is the contact shown on Need Help? and error pages.
 	HelpDesk string
+	// Access applies the applications' access rules (gate, home page,
+	// Request Access); nil builds one on Store with Auth's clock.
+	Access *access.Service
+	// MFA runs the second factors; nil builds one with passcodes and
+	// passkeys but no authenticator apps (they need a sealing key).
+	MFA *mfa.Service
 }
 
 // Server is the web front end. Build it with NewServer.
@@ -91,6 +99,7 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = newMetrics(cfg.Registry)
+	s.initAccess()
 	s.routes()
 	s.h = s.handler()
 	return s, nil
