@@ -161,6 +161,9 @@ type OAuthTokenStore interface {
 	// RevokeBySubject revokes the unrevoked tokens of subject issued to
 	// clientID ("" for every client).
 	RevokeBySubject(ctx context.Context, subject, clientID string, at time.Time) (int, error)
+	// RevokeByClient revokes every unrevoked token issued to clientID (an
+	// application removed from the catalog).
+	RevokeByClient(ctx context.Context, clientID string, at time.Time) (int, error)
 	// DeleteExpired removes tokens that expired at or before before (a
 	// refresh token when its family has ended too).
 	DeleteExpired(ctx context.Context, before time.Time) (int, error)

@@ -4,6 +4,11 @@
 //
 //	milogin serve [--addr A] [--data DIR] [--db DSN] [--base-url URL] [--smtp URL] [--mail-from ADDR] [--demo]
 //	milogin users add --portal P --user-id ID --first F --last L --email E [--work-phone N] [--mobile N] --password-stdin
+//	milogin apps add --portal thirdparty --id ID --name NAME --redirect-uri URI [--redirect-uri URI …] [--post-logout-uri URI] [--backchannel-logout-uri URI] [--public] [--category C] [--approval open|approval|provisioned] [--mfa none|daily|always] [--terms-file FILE] [--json]
+//	milogin apps update --id ID [flags of add] [--rotate-secret] [--json]
+//	milogin apps list [--portal P] [--json]
+//	milogin apps remove --id ID
+//	milogin keys rotate [--json]
 package main
 
 import (
@@ -42,6 +47,11 @@ const usage = `usage: milogin <command> [flags]
 commands:
   serve        run the MILogin server
   users add    create an account (password read from standard input)
+  apps add     register an application and its OpenID Connect client
+  apps update  change an application (--rotate-secret for a new secret)
+  apps list    list the application catalog
+  apps remove  remove an application and revoke its tokens
+  keys rotate  new signing keys (the old ones stay published until their tokens expire)
 
 Run "milogin <command> -h" for the flags of a command. Every flag can also be
 set with an environment variable: --mail-from is MILOGIN_MAIL_FROM.
@@ -66,6 +76,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return runUsersAdd(ctx, args[3:], getenv, stdin, stdout, stderr)
 		}
 		return usageError{msg: fmt.Sprintf("unknown users command %q", args[2])}
+	case "apps":
+		return runApps(ctx, args[2:], getenv, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, args[2:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -70,6 +70,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		logger.Warn("no --smtp given: emails stay in the outbox" + map[bool]string{true: " (see /dev/mailbox)", false: ""}[*demo])
 	}
 	e.auth.Kick = worker.Kick
+	provider, err := setupOIDC(ctx, e, *baseURL, logger, worker)
+	if err != nil {
+		return err
+	}
 
 	if *demo {
 		if err := seedDemo(ctx, e); err != nil {
@@ -86,7 +90,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           withOIDC(provider, handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -99,6 +103,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = worker.Run(bg) })
 	wg.Go(func() { sweep(bg, e, logger) })
+	wg.Go(func() { sweepOIDC(bg, provider, logger) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

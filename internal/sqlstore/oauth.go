@@ -298,6 +298,15 @@ func (r oauthTokens) RevokeBySubject(ctx context.Context, subject, clientID stri
 		WHERE subject = $1 AND ($2 = '' OR client_id = $2) AND revoked_at = 0`, subject, clientID, toDB(at))
 }
 
+func (r oauthTokens) RevokeByClient(ctx context.Context, clientID string, at time.Time) (int, error) {
+	const op = "sqlstore.OAuthTokens.RevokeByClient"
+	if err := r.t.writable(op); err != nil {
+		return 0, err
+	}
+	return deleteCount(ctx, r.t.q, op, `UPDATE oauth_tokens SET revoked_at = $2
+		WHERE client_id = $1 AND revoked_at = 0`, clientID, toDB(at))
+}
+
 // DeleteExpired removes tokens past their expiry; a refresh token stays
 // while its family lives, so that the reuse of a rotated one is still
 // recognized (and revokes the family) until the family has ended anyway.

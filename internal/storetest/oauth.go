@@ -342,6 +342,12 @@ func testOAuthTokens(t *testing.T, open func(t *testing.T) milogin.Store) {
 		})
 		wantEqual(t, "revoked for every client", n, 1)
 		wantEqual(t, "someone else's", getToken(t, s, "e").RevokedAt, time.Time{})
+		write(t, s, func(tx milogin.Tx) (err error) {
+			n, err = tx.OAuthTokens().RevokeByClient(ctx(t), "osmis-web", t0)
+			return err
+		})
+		wantEqual(t, "revoked by client", n, 1) // someone else's; acct-1's were revoked already
+		wantEqual(t, "other client's", getToken(t, s, "o").RevokedAt, norm(t0))
 	})
 
 	t.Run("DeleteExpiredKeepsLiveFamilies", func(t *testing.T) {
