@@ -24,6 +24,10 @@ type SecurityOptionsChange struct {
 	RecoverByQuestions bool             `json:"recover_questions"`
 	Mobile             string           `json:"mobile,omitempty"`
 	Answers            []SecurityAnswer `json:"answers,omitempty"`
-	PINCodeID          string           `json:"pin_code_id"`
-	PINChannel         Channel          `json:"pin_channel"`
+	// KeepAnswers keeps the stored answers (Security Questions stays on and
+	// none was retyped).
+	KeepAnswers bool    `json:"keep_answers,omitempty"`
+	PINCodeID   string  `json:"pin_code_id"`
+	PINChannel  Channel `json:"pin_channel"`
+	PINTo       string  `json:"pin_to"` // where the PIN went, for RESEND PIN
 }

@@ -23,6 +23,9 @@ type PendingSignup struct {
 	RecoverByMobile    bool     `json:"recover_mobile,omitempty"`
 	RecoverByQuestions bool     `json:"recover_questions,omitempty"`
 	QuestionIDs        []string `json:"question_ids,omitempty"`
+	// SetupMobile is the mobile number typed in Security Setup when the
+	// profile had none and Mobile (Text/SMS) was chosen.
+	SetupMobile string `json:"setup_mobile,omitempty"`
 
 	// Set by CREATE ACCOUNT, once every rule passed.
 	Submitted    bool             `json:"submitted,omitempty"`
@@ -31,4 +34,16 @@ type PendingSignup struct {
 	// PINCodeID is the Code that holds the PIN's hash, its tries and sends.
 	PINCodeID  string  `json:"pin_code_id,omitempty"`
 	PINChannel Channel `json:"pin_channel,omitempty"`
+
+	// Created is set when the PIN was confirmed and the account written;
+	// the flow then only shows 3 Confirmation (everything secret is gone).
+	Created bool `json:"created,omitempty"`
+}
+
+// AccountMobile is the mobile number the account will have.
+func (p *PendingSignup) AccountMobile() string {
+	if p.Mobile != "" {
+		return p.Mobile
+	}
+	return p.SetupMobile
 }

@@ -1,0 +1,569 @@
+package authn
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"milogin"
+)
+
+// Update Profile and Security Options for a signed-in
+// person. Changing what recovery relies on (email, mobile, recovery
+// options) needs the current password or a PIN (ASVS 7.5.1); a new email is
+// moreover confirmed by a PIN sent to it before it replaces the old one, and
+// the old address is told.
+
+// Messages of the profile pages.
+const (
+	// MsgEmailTaken is the FAQ's rule for a changed address.
+	MsgEmailTaken          = "This email address is already used by another MILogin account. Please provide a unique email address."
+	MsgCurrentPassword     = "Enter Current Password is required to change your Email Address, Mobile Number or Security Options."
+	MsgCurrentPasswordBad  = "The current password you entered is incorrect."
+	MsgTooManyReauth       = "Too many incorrect passwords. Please wait 15 minutes and try again."
+	MsgMobileStillOption   = "Mobile Number is required while Mobile (Text/SMS) is one of your Security Options. Change your Security Options first."
+	MsgProfileUpdated      = "Your profile has been successfully updated."
+	MsgSecurityOptionsDone = "Your security options have been successfully updated."
+)
+
+// reauthLimit bounds wrong current passwords per account per reauthWindow.
+const (
+	reauthLimit  = 5
+	reauthWindow = 15 * time.Minute
+)
+
+// reauth checks the current password of a signed-in person. A wrong one is
+// a violation on field; too many wrong ones are ERATELIMIT.
+func (s *Service) reauth(ctx context.Context, a *milogin.Account, password, field string) (*milogin.Violation, error) {
+	const op = "authn.reauth"
+	if password == "" {
+		return &milogin.Violation{Field: field, Rule: milogin.RuleRequired, Message: MsgCurrentPassword}, nil
+	}
+	now := s.now()
+	key := "reauth-fail:" + a.ID
+	var n int
+	if err := s.Store.Read(ctx, func(tx milogin.Tx) (err error) {
+		n, err = tx.Limits().Count(ctx, key, reauthWindow, now)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if n >= reauthLimit {
+		return nil, milogin.Errorf(op, milogin.ERATELIMIT, MsgTooManyReauth)
+	}
+	ok, _, err := s.Hasher.Verify(ctx, a.PasswordHash, password)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		return nil, nil
+	}
+	if err := s.Store.Write(ctx, func(tx milogin.Tx) error {
+		_, err := tx.Limits().Hit(ctx, key, reauthWindow, now)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return &milogin.Violation{Field: field, Rule: "current", Message: MsgCurrentPasswordBad}, nil
+}
+
+func digitsOf(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// ProfileUpdateInput is the Update Profile form.
+type ProfileUpdateInput struct {
+	ProfileInput
+	CurrentPassword string
+}
+
+// ProfileUpdateResult says what UpdateProfile did.
+type ProfileUpdateResult struct {
+	// FlowToken is set when a new email waits for its PIN.
+	FlowToken string
+	// Changed is set when the profile was saved at once.
+	Changed bool
+}
+
+// UpdateProfile saves Update Profile for the person signed in with
+// sessionToken. Names and phone numbers are saved at once (a new mobile
+// number needs the current password); a new email address needs the
+// current password and waits for the PIN sent to it (ConfirmEmailChange).
+func (s *Service) UpdateProfile(ctx context.Context, portalID milogin.PortalID, sessionToken string, in ProfileUpdateInput, m Meta) (*ProfileUpdateResult, error) {
+	const op = "authn.UpdateProfile"
+	portal, err := s.Portal(portalID)
+	if err != nil {
+		return nil, err
+	}
+	_, a, err := s.Authenticate(ctx, portalID, sessionToken)
+	if err != nil {
+		return nil, err
+	}
+	vs := validateProfile(&in.ProfileInput)
+	emailChanged := !strings.EqualFold(in.Email, a.Email)
+	mobileChanged := digitsOf(in.Mobile) != digitsOf(a.Mobile)
+	if in.Mobile == "" && a.RecoverByMobile {
+		vs = append(vs, milogin.Violation{Field: "mobile", Rule: milogin.RuleRequired, Message: MsgMobileStillOption})
+	}
+	if emailChanged && ValidEmail(in.Email) {
+		err := s.Store.Read(ctx, func(tx milogin.Tx) error {
+			other, err := tx.Accounts().GetByEmail(ctx, portalID, in.Email)
+			if err == nil && other.ID != a.ID {
+				vs = append(vs, milogin.Violation{Field: "email", Rule: "unique", Message: MsgEmailTaken})
+				return nil
+			}
+			if milogin.IsKind(err, milogin.ENOTFOUND) {
+				return nil
+			}
+			return err
+		})
+		if err != nil {
+			return nil, milogin.Wrap(op, err)
+		}
+	}
+	if emailChanged || mobileChanged {
+		v, err := s.reauth(ctx, a, in.CurrentPassword, "current_password")
+		if err != nil {
+			return nil, milogin.Wrap(op, err)
+		}
+		if v != nil {
+			vs = append(vs, *v)
+		}
+	}
+	if len(vs) > 0 {
+		return nil, milogin.Invalid(op, vs)
+	}
+	now := s.now()
+	change := milogin.ProfileChange{
+		FirstName: in.FirstName, MiddleInitial: in.MiddleInitial, LastName: in.LastName, Suffix: in.Suffix,
+		Email: in.Email, WorkPhone: in.WorkPhone, Mobile: in.Mobile,
+	}
+	if !emailChanged {
+		changed := false
+		err := s.Store.Write(ctx, func(tx milogin.Tx) error {
+			var err error
+			changed, err = s.applyProfile(ctx, tx, portal, a.ID, change, false, now, m)
+			return err
+		})
+		if err != nil {
+			return nil, milogin.Wrap(op, err)
+		}
+		if changed {
+			s.kick()
+		}
+		return &ProfileUpdateResult{Changed: changed}, nil
+	}
+	var token string
+	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
+		t, f, err := newFlow(milogin.FlowChangeEmail, portalID, a.ID, &change, now, profileLife)
+		if err != nil {
+			return err
+		}
+		if err := tx.Flows().Create(ctx, f); err != nil {
+			return err
+		}
+		_, err = s.updateFlow(ctx, tx, op, milogin.FlowChangeEmail, portalID, t, profileLife, &change, func(f *milogin.Flow) error {
+			id, err := s.sendPIN(ctx, tx, now, "", milogin.PurposeChangeEmail, "change-email|"+f.ID,
+				pinDest{Channel: milogin.ChannelEmail, To: change.Email}, "email-change-pin",
+				map[string]any{"Name": a.DisplayName(), "Portal": portal.Name}, false)
+			change.PINCodeID = id
+			return err
+		})
+		token = t
+		return err
+	})
+	if err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	s.kick()
+	return &ProfileUpdateResult{FlowToken: token}, nil
+}
+
+// applyProfile writes a profile change inside tx with its audit event and
+// the notice email; it reports whether anything changed.
+func (s *Service) applyProfile(ctx context.Context, tx milogin.Tx, portal milogin.Portal, accountID string, c milogin.ProfileChange, emailConfirmed bool, now time.Time, m Meta) (bool, error) {
+	var fields []string
+	var oldEmail string
+	a, err := tx.Accounts().Update(ctx, accountID, func(a *milogin.Account) error {
+		oldEmail = a.Email
+		set := func(name string, dst *string, v string) {
+			if *dst != v {
+				*dst = v
+				fields = append(fields, name)
+			}
+		}
+		set("first_name", &a.FirstName, c.FirstName)
+		set("middle_initial", &a.MiddleInitial, c.MiddleInitial)
+		set("last_name", &a.LastName, c.LastName)
+		set("suffix", &a.Suffix, c.Suffix)
+		set("email", &a.Email, c.Email)
+		set("work_phone", &a.WorkPhone, c.WorkPhone)
+		set("mobile", &a.Mobile, c.Mobile)
+		if emailConfirmed {
+			a.EmailVerified = true
+		}
+		if len(fields) > 0 {
+			a.UpdatedAt = now
+		}
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	if len(fields) == 0 {
+		return false, nil
+	}
+	if err := audit(ctx, tx, now, milogin.EventProfileChanged, portal.ID, a.ID, a.ID, m, map[string]string{"fields": strings.Join(fields, ",")}); err != nil {
+		return false, err
+	}
+	data := map[string]any{"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name, "NewEmail": milogin.MaskEmail(a.Email)}
+	if slices.Contains(fields, "email") {
+		if err := audit(ctx, tx, now, milogin.EventEmailChanged, portal.ID, a.ID, a.ID, m,
+			map[string]string{"old": milogin.MaskEmail(oldEmail), "new": milogin.MaskEmail(a.Email)}); err != nil {
+			return false, err
+		}
+		// The old address hears of it: a hijacked session cannot move the
+		// account away silently.
+		if err := mail(ctx, tx, now, oldEmail, "email-changed", data); err != nil {
+			return false, err
+		}
+	}
+	return true, mail(ctx, tx, now, a.Email, "profile-changed", data)
+}
+
+// ConfirmEmailChange runs CONFIRM on the Update Profile PIN step: the right
+// PIN (sent to the new address) saves the whole profile change.
+func (s *Service) ConfirmEmailChange(ctx context.Context, portalID milogin.PortalID, sessionToken, flowToken, pin string, m Meta) error {
+	const op = "authn.ConfirmEmailChange"
+	portal, err := s.Portal(portalID)
+	if err != nil {
+		return err
+	}
+	_, a, err := s.Authenticate(ctx, portalID, sessionToken)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	var verr error
+	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
+		verr = nil
+		var c milogin.ProfileChange
+		f, err := s.loadFlow(ctx, tx, op, milogin.FlowChangeEmail, portalID, flowToken, &c)
+		if err != nil {
+			return err
+		}
+		if f.Subject != a.ID {
+			return errFlowExpired(op)
+		}
+		out, perr, err := s.checkPIN(ctx, tx, now, c.PINCodeID, milogin.PurposeChangeEmail, "change-email|"+f.ID, pin)
+		if err != nil {
+			return err
+		}
+		switch out {
+		case pinLocked:
+			verr = perr
+			return tx.Flows().Delete(ctx, f.ID)
+		case pinInvalid, pinExpired:
+			verr = perr
+			return nil
+		}
+		if _, err := s.applyProfile(ctx, tx, portal, a.ID, c, true, now, m); err != nil {
+			if milogin.IsKind(err, milogin.ECONFLICT) {
+				return milogin.Invalid(op, []milogin.Violation{{Field: "email", Rule: "unique", Message: MsgEmailTaken}})
+			}
+			return err
+		}
+		return tx.Flows().Delete(ctx, f.ID)
+	})
+	if err != nil {
+		return milogin.Wrap(op, err)
+	}
+	if verr != nil {
+		return verr
+	}
+	s.kick()
+	return nil
+}
+
+// ResendEmailChangePIN sends a new PIN to the new address (RESEND PIN).
+func (s *Service) ResendEmailChangePIN(ctx context.Context, portalID milogin.PortalID, sessionToken, flowToken string, m Meta) error {
+	const op = "authn.ResendEmailChangePIN"
+	portal, err := s.Portal(portalID)
+	if err != nil {
+		return err
+	}
+	_, a, err := s.Authenticate(ctx, portalID, sessionToken)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
+		var c milogin.ProfileChange
+		_, err := s.updateFlow(ctx, tx, op, milogin.FlowChangeEmail, portalID, flowToken, profileLife, &c, func(f *milogin.Flow) error {
+			if f.Subject != a.ID {
+				return errFlowExpired(op)
+			}
+			_, err := s.sendPIN(ctx, tx, now, c.PINCodeID, milogin.PurposeChangeEmail, "change-email|"+f.ID,
+				pinDest{Channel: milogin.ChannelEmail, To: c.Email}, "email-change-pin",
+				map[string]any{"Name": a.DisplayName(), "Portal": portal.Name}, false)
+			return err
+		})
+		return err
+	})
+	if err != nil {
+		return milogin.Wrap(op, err)
+	}
+	s.kick()
+	return nil
+}
+
+// SecurityAnswers returns the account's security questions and answer hashes.
+func (s *Service) SecurityAnswers(ctx context.Context, accountID string) ([]milogin.SecurityAnswer, error) {
+	var out []milogin.SecurityAnswer
+	err := s.Store.Read(ctx, func(tx milogin.Tx) error {
+		var err error
+		out, err = tx.SecurityAnswers().List(ctx, accountID)
+		return err
+	})
+	return out, milogin.Wrap("authn.SecurityAnswers", err)
+}
+
+// SecurityOptionsInput is the Security Options form. With CurrentPassword
+// the change is saved at once; without, a PIN confirms it.
+type SecurityOptionsInput struct {
+	SecuritySetupInput
+	CurrentPassword string
+}
+
+// UpdateSecurityOptions checks the Security Options form for the person
+// signed in with sessionToken. With the right current password the change
+// is saved and the returned token is ""; without a password a PIN is sent
+// to the account's email (its mobile when it has no email) and the change
+// waits in a flow whose token is returned (ConfirmSecurityOptions).
+func (s *Service) UpdateSecurityOptions(ctx context.Context, portalID milogin.PortalID, sessionToken string, in SecurityOptionsInput, m Meta) (string, error) {
+	const op = "authn.UpdateSecurityOptions"
+	portal, err := s.Portal(portalID)
+	if err != nil {
+		return "", err
+	}
+	pol := portal.Policy
+	_, a, err := s.Authenticate(ctx, portalID, sessionToken)
+	if err != nil {
+		return "", err
+	}
+	current, err := s.SecurityAnswers(ctx, a.ID)
+	if err != nil {
+		return "", err
+	}
+	in.normalize()
+	var currentIDs []string
+	for _, x := range current {
+		currentIDs = append(currentIDs, x.QuestionID)
+	}
+	keep := len(current) == milogin.SecurityQuestionCount && slices.Equal(currentIDs, in.QuestionIDs)
+	vs := checkOptions(pol, a.Mobile, &in.SecuritySetupInput, keep)
+	if in.CurrentPassword != "" {
+		v, err := s.reauth(ctx, a, in.CurrentPassword, "current_password")
+		if err != nil {
+			return "", milogin.Wrap(op, err)
+		}
+		if v != nil {
+			vs = append(vs, *v)
+		}
+	}
+	if len(vs) > 0 {
+		return "", milogin.Invalid(op, vs)
+	}
+	c := milogin.SecurityOptionsChange{
+		RecoverByEmail: in.RecoverByEmail, RecoverByMobile: in.RecoverByMobile, RecoverByQuestions: in.RecoverByQuestions,
+	}
+	if a.Mobile == "" && in.RecoverByMobile {
+		c.Mobile = in.Mobile
+	}
+	if in.RecoverByQuestions {
+		blank := true
+		for _, x := range in.Answers {
+			if strings.TrimSpace(x) != "" {
+				blank = false
+			}
+		}
+		if keep && blank {
+			c.KeepAnswers = true
+		} else if c.Answers, err = s.hashAnswers(ctx, in.QuestionIDs, in.Answers); err != nil {
+			return "", milogin.Wrap(op, err)
+		}
+	}
+	now := s.now()
+	if in.CurrentPassword != "" {
+		err := s.Store.Write(ctx, func(tx milogin.Tx) error {
+			return s.applySecurityOptions(ctx, tx, portal, a.ID, c, "password", now, m)
+		})
+		if err != nil {
+			return "", milogin.Wrap(op, err)
+		}
+		s.kick()
+		return "", nil
+	}
+	dest := pinDest{Channel: milogin.ChannelEmail, To: a.Email}
+	if a.Email == "" {
+		dest = pinDest{Channel: milogin.ChannelSMS, To: a.Mobile}
+	}
+	if dest.To == "" {
+		return "", milogin.Invalid(op, []milogin.Violation{{Field: "current_password", Rule: milogin.RuleRequired, Message: MsgCurrentPassword}})
+	}
+	c.PINChannel, c.PINTo = dest.Channel, dest.To
+	var token string
+	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
+		t, f, err := newFlow(milogin.FlowSecurityOptions, portalID, a.ID, &c, now, profileLife)
+		if err != nil {
+			return err
+		}
+		if err := tx.Flows().Create(ctx, f); err != nil {
+			return err
+		}
+		_, err = s.updateFlow(ctx, tx, op, milogin.FlowSecurityOptions, portalID, t, profileLife, &c, func(f *milogin.Flow) error {
+			id, err := s.sendPIN(ctx, tx, now, "", milogin.PurposeSecurityOpts, "security-options|"+f.ID, dest, "security-options-pin",
+				map[string]any{"Name": a.DisplayName(), "Portal": portal.Name}, false)
+			c.PINCodeID = id
+			return err
+		})
+		token = t
+		return err
+	})
+	if err != nil {
+		return "", milogin.Wrap(op, err)
+	}
+	s.kick()
+	return token, nil
+}
+
+// applySecurityOptions saves a change of recovery options inside tx with its
+// audit event and the notice email.
+func (s *Service) applySecurityOptions(ctx context.Context, tx milogin.Tx, portal milogin.Portal, accountID string, c milogin.SecurityOptionsChange, via string, now time.Time, m Meta) error {
+	a, err := tx.Accounts().Update(ctx, accountID, func(a *milogin.Account) error {
+		a.RecoverByEmail, a.RecoverByMobile = c.RecoverByEmail, c.RecoverByMobile
+		if c.Mobile != "" && a.Mobile == "" {
+			a.Mobile = c.Mobile
+		}
+		a.UpdatedAt = now
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case !c.RecoverByQuestions:
+		err = tx.SecurityAnswers().Put(ctx, a.ID, nil)
+	case !c.KeepAnswers:
+		err = tx.SecurityAnswers().Put(ctx, a.ID, c.Answers)
+	}
+	if err != nil {
+		return err
+	}
+	var opts []string
+	for _, o := range []struct {
+		on   bool
+		name string
+	}{{c.RecoverByEmail, "email"}, {c.RecoverByMobile, "mobile"}, {c.RecoverByQuestions, "questions"}} {
+		if o.on {
+			opts = append(opts, o.name)
+		}
+	}
+	if err := audit(ctx, tx, now, milogin.EventSecurityOptionsChanged, portal.ID, a.ID, a.ID, m,
+		map[string]string{"options": strings.Join(opts, ","), "confirmed_by": via}); err != nil {
+		return err
+	}
+	return mail(ctx, tx, now, a.Email, "security-options-changed", map[string]any{"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name})
+}
+
+// ConfirmSecurityOptions runs CONFIRM on the Security Options PIN step.
+func (s *Service) ConfirmSecurityOptions(ctx context.Context, portalID milogin.PortalID, sessionToken, flowToken, pin string, m Meta) error {
+	const op = "authn.ConfirmSecurityOptions"
+	portal, err := s.Portal(portalID)
+	if err != nil {
+		return err
+	}
+	_, a, err := s.Authenticate(ctx, portalID, sessionToken)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	var verr error
+	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
+		verr = nil
+		var c milogin.SecurityOptionsChange
+		f, err := s.loadFlow(ctx, tx, op, milogin.FlowSecurityOptions, portalID, flowToken, &c)
+		if err != nil {
+			return err
+		}
+		if f.Subject != a.ID {
+			return errFlowExpired(op)
+		}
+		out, perr, err := s.checkPIN(ctx, tx, now, c.PINCodeID, milogin.PurposeSecurityOpts, "security-options|"+f.ID, pin)
+		if err != nil {
+			return err
+		}
+		switch out {
+		case pinLocked:
+			verr = perr
+			if err := audit(ctx, tx, now, milogin.EventSecurityOptionsRejected, portalID, a.ID, a.ID, m, map[string]string{"reason": "too many wrong PINs"}); err != nil {
+				return err
+			}
+			return tx.Flows().Delete(ctx, f.ID)
+		case pinInvalid, pinExpired:
+			verr = perr
+			return nil
+		}
+		if err := s.applySecurityOptions(ctx, tx, portal, a.ID, c, "pin", now, m); err != nil {
+			return err
+		}
+		return tx.Flows().Delete(ctx, f.ID)
+	})
+	if err != nil {
+		return milogin.Wrap(op, err)
+	}
+	if verr != nil {
+		return verr
+	}
+	s.kick()
+	return nil
+}
+
+// ResendSecurityOptionsPIN sends a new PIN for a pending Security Options change.
+func (s *Service) ResendSecurityOptionsPIN(ctx context.Context, portalID milogin.PortalID, sessionToken, flowToken string, m Meta) error {
+	const op = "authn.ResendSecurityOptionsPIN"
+	portal, err := s.Portal(portalID)
+	if err != nil {
+		return err
+	}
+	_, a, err := s.Authenticate(ctx, portalID, sessionToken)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
+		var c milogin.SecurityOptionsChange
+		_, err := s.updateFlow(ctx, tx, op, milogin.FlowSecurityOptions, portalID, flowToken, profileLife, &c, func(f *milogin.Flow) error {
+			if f.Subject != a.ID {
+				return errFlowExpired(op)
+			}
+			_, err := s.sendPIN(ctx, tx, now, c.PINCodeID, milogin.PurposeSecurityOpts, "security-options|"+f.ID,
+				pinDest{Channel: c.PINChannel, To: c.PINTo}, "security-options-pin",
+				map[string]any{"Name": a.DisplayName(), "Portal": portal.Name}, false)
+			return err
+		})
+		return err
+	})
+	if err != nil {
+		return milogin.Wrap(op, err)
+	}
+	s.kick()
+	return nil
+}
