@@ -35,10 +35,9 @@ type browser struct {
 	base string
 	noJS bool
 
-	lastStatus int64 // HTTP status of the last document loaded
-
 	consoleMu sync.Mutex
-	console   []string
+	console   []string // errors and exceptions of page scripts, CSP violations
+	failedReq []string // "Failed to load resource" (also a page's deliberate 4xx)
 }
 
 type browserOption func(*browser)
@@ -86,6 +85,9 @@ func newBrowser(t *testing.T, srv *server, opts ...browserOption) *browser {
 		if len(b.console) > 0 {
 			t.Logf("browser console errors:\n  %s", strings.Join(b.console, "\n  "))
 		}
+		if len(b.failedReq) > 0 && t.Failed() {
+			t.Logf("browser requests that failed:\n  %s", strings.Join(b.failedReq, "\n  "))
+		}
 		b.consoleMu.Unlock()
 		cancelCtx()
 		cancelAlloc()
@@ -112,7 +114,8 @@ func setScripts(ctx context.Context, enabled bool) error {
 }
 
 // collectConsole keeps the page's console errors and uncaught exceptions
-// (a CSP violation shows up here), printed when the test ends.
+// (a CSP violation shows up here), printed when the test ends, and the
+// failed requests, printed if the test failed.
 func (b *browser) collectConsole() {
 	msgs := chromedp.Console(b.ctx)
 	go func() {
@@ -126,8 +129,13 @@ func (b *browser) collectConsole() {
 			if strings.HasSuffix(m.URL, "/favicon.ico") {
 				continue // the browser asks on its own; not a page's error
 			}
+			line := fmt.Sprintf("%s (%s:%d)", m.Text, m.URL, m.Line+1)
 			b.consoleMu.Lock()
-			b.console = append(b.console, fmt.Sprintf("%s (%s:%d)", m.Text, m.URL, m.Line+1))
+			if strings.HasPrefix(m.Text, "Failed to load resource") {
+				b.failedReq = append(b.failedReq, line)
+			} else {
+				b.console = append(b.console, line)
+			}
 			b.consoleMu.Unlock()
 		}
 	}()
@@ -256,12 +264,8 @@ func (b *browser) reload() {
 // errors and runs the accessibility check.
 func (b *browser) afterNavigate(resp *network.Response, how string) {
 	b.t.Helper()
-	b.lastStatus = 0
-	if resp != nil {
-		b.lastStatus = resp.Status
-		if resp.Status >= 500 {
-			b.t.Errorf("%s: %s answered %d %s", how, resp.URL, resp.Status, resp.StatusText)
-		}
+	if resp != nil && resp.Status >= 500 {
+		b.t.Errorf("%s: %s answered %d %s", how, resp.URL, resp.Status, resp.StatusText)
 	}
 	b.checkA11y()
 }
