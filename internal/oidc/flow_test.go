@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -390,5 +391,88 @@ func TestJWKSPublishesBothAlgorithms(t *testing.T) {
 	slices.Sort(algs)
 	if !slices.Equal(algs, []string{"ES256", "RS256"}) {
 		t.Errorf("algorithms %v", algs)
+	}
+}
+
+// An application that always asks for a second factor: the ID token and
+// userinfo say so (amr has "mfa", acr is the MFA one), and auth_time stays
+// the time of the password.
+func TestMFASignInIsInAMRAndACR(t *testing.T) {
+	e := newEnv(t)
+	secret := e.app(t, "rp", false, func(a *milogin.Application) { a.MFA = milogin.MFAAlways })
+	ctx := context.Background()
+	br := browser()
+	v, ch := pkce()
+	u := e.authorizeURL("rp", ch, nil)
+	var login string
+	for range 8 { // authorize → continue → sign-in → continue, which asks for MFA
+		r := do(t, br, "GET", u, nil)
+		if r.status == http.StatusOK {
+			if !strings.Contains(r.body, `action="/thirdparty/continue/mfa"`) {
+				t.Fatalf("expected the MFA page at %s:\n%s", u, r.body)
+			}
+			login = regexp.MustCompile(`name="login" value="([0-9a-f]+)"`).FindStringSubmatch(r.body)[1]
+			break
+		}
+		loc := r.location()
+		if strings.HasPrefix(loc, "/thirdparty/login?") {
+			lu, _ := url.Parse(loc)
+			loc = do(t, br, "POST", e.srv.URL+"/thirdparty/login", url.Values{"user_id": {userID}, "password": {goodPassword}, "next": {lu.Query().Get("next")}}).location()
+		}
+		u = e.abs(loc)
+	}
+	if login == "" {
+		t.Fatal("never reached the MFA page")
+	}
+	r := do(t, br, "POST", e.srv.URL+"/thirdparty/continue/mfa", url.Values{"login": {login}, "method": {"email"}})
+	pu, err := url.Parse(r.location())
+	if r.status != http.StatusSeeOther || err != nil || pu.Query().Get("code") == "" {
+		t.Fatalf("choosing email: %d %q", r.status, r.location())
+	}
+	var msgs []*milogin.Message
+	e.store.Read(ctx, func(tx milogin.Tx) (err error) {
+		msgs, err = tx.Outbox().List(ctx, milogin.MessageFilter{To: e.account.Email})
+		return err
+	})
+	var passcode string
+	for _, m := range msgs {
+		if p := regexp.MustCompile(`\b\d{6}\b`).FindString(m.Text); p != "" {
+			passcode = p
+		}
+	}
+	if passcode == "" {
+		t.Fatalf("no passcode email among %d messages", len(msgs))
+	}
+	r = do(t, br, "POST", e.srv.URL+"/thirdparty/continue/mfa/passcode", url.Values{
+		"login": {login}, "method": {"email"}, "code": {pu.Query().Get("code")}, "passcode": {passcode}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("passcode: %d\n%s", r.status, r.body)
+	}
+	back := e.signIn(t, br, e.abs(r.location()))
+	st, out := e.exchange(t, "rp", secret, back.Query().Get("code"), v)
+	if st != http.StatusOK {
+		t.Fatalf("exchange: %d %v", st, out)
+	}
+	provider, err := gooidc.NewProvider(ctx, e.issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idt, err := provider.Verifier(&gooidc.Config{ClientID: "rp"}).Verify(ctx, out["id_token"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c idClaims
+	idt.Claims(&c)
+	if !slices.Contains(c.AMR, "pwd") || !slices.Contains(c.AMR, "mfa") || c.ACR != "urn:milogin:acr:mfa" {
+		t.Errorf("ID token amr %v acr %q, want pwd+mfa and the MFA acr", c.AMR, c.ACR)
+	}
+	ui, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: out["access_token"].(string)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uc idClaims
+	ui.Claims(&uc)
+	if !slices.Contains(uc.AMR, "mfa") || uc.ACR != "urn:milogin:acr:mfa" {
+		t.Errorf("userinfo amr %v acr %q", uc.AMR, uc.ACR)
 	}
 }
