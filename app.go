@@ -62,6 +62,8 @@ type Client struct {
 	// GrantTypes allowed: authorization_code always; refresh_token and
 	// client_credentials when enabled.
 	GrantTypes []string
+	// IDTokenAlg signs the client's ID tokens: "" (RS256) or "ES256".
+	IDTokenAlg string
 }
 
 // GrantStatus is where a person's access to an application stands.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -106,7 +107,7 @@ func parseOnlyCommonEnv(fs *flag.FlagSet, args []string, getenv func(string) str
 type appFlags struct {
 	id, name, category, approval, mfa string
 	portals, redirects, postLogout    stringList
-	backchannel, termsFile            string
+	backchannel, termsFile, alg       string
 	launchURL, contact                string
 	public, asJSON                    bool
 }
@@ -124,6 +125,7 @@ func (f *appFlags) register(fs *flag.FlagSet, add bool) {
 	fs.StringVar(&f.termsFile, "terms-file", "", "file with the terms & conditions text (a changed text is a new version)")
 	fs.StringVar(&f.launchURL, "launch-url", "", "where the home-page link goes (the application's sign-in start)")
 	fs.StringVar(&f.contact, "contact", "", "whom the Access Denied page names, e.g. \"your MWA Administrator\"")
+	fs.StringVar(&f.alg, "id-token-alg", "RS256", "algorithm of the client's ID tokens: RS256 or ES256")
 	fs.BoolVar(&f.asJSON, "json", false, "print the result as JSON")
 	if add {
 		fs.BoolVar(&f.public, "public", false, "a public client (native or browser app): no secret, PKCE only")
@@ -203,6 +205,12 @@ func (f *appFlags) apply(a *milogin.Application, given map[string]bool) error {
 	}
 	if given["backchannel-logout-uri"] {
 		a.Client.BackchannelLogoutURI = f.backchannel
+	}
+	if given["id-token-alg"] {
+		a.Client.IDTokenAlg = strings.ToUpper(f.alg)
+		if a.Client.IDTokenAlg == "RS256" {
+			a.Client.IDTokenAlg = ""
+		}
 	}
 	if given["launch-url"] {
 		a.LaunchURL = f.launchURL
@@ -401,6 +409,7 @@ type appSummary struct {
 	PostLogoutURIs       []string `json:"post_logout_uris,omitempty"`
 	BackchannelLogoutURI string   `json:"backchannel_logout_uri,omitempty"`
 	GrantTypes           []string `json:"grant_types"`
+	IDTokenAlg           string   `json:"id_token_alg"`
 }
 
 func runAppsList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -441,7 +450,8 @@ func runAppsList(ctx context.Context, args []string, getenv func(string) string,
 			out = append(out, appSummary{ID: a.ID, Name: a.Name, Category: a.Category, Portals: ps, Approval: string(a.Approval),
 				MFA: string(a.MFA), TermsVersion: a.TermsVersion, LaunchURL: a.LaunchURL, ClientID: a.Client.ID, Public: a.Client.Public,
 				RedirectURIs: a.Client.RedirectURIs, PostLogoutURIs: a.Client.PostLogoutURIs,
-				BackchannelLogoutURI: a.Client.BackchannelLogoutURI, GrantTypes: a.Client.GrantTypes})
+				BackchannelLogoutURI: a.Client.BackchannelLogoutURI, GrantTypes: a.Client.GrantTypes,
+				IDTokenAlg: cmp.Or(a.Client.IDTokenAlg, "RS256")})
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

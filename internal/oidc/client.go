@@ -160,6 +160,9 @@ func ValidateClient(c *milogin.Client) error {
 	if c.Public && slices.Contains(c.GrantTypes, GrantClientCredentials) {
 		return milogin.Errorf(opName, milogin.EINVALID, "a public client cannot use client credentials")
 	}
+	if c.IDTokenAlg != "" && c.IDTokenAlg != "RS256" && c.IDTokenAlg != "ES256" {
+		return milogin.Errorf(opName, milogin.EINVALID, "ID token algorithm %q: want RS256 or ES256", c.IDTokenAlg)
+	}
 	for _, g := range c.GrantTypes {
 		if g != GrantAuthorizationCode && g != GrantRefreshToken && g != GrantClientCredentials {
 			return milogin.Errorf(opName, milogin.EINVALID, "unknown grant type %q", g)

@@ -476,3 +476,37 @@ func TestMFASignInIsInAMRAndACR(t *testing.T) {
 		t.Errorf("userinfo amr %v acr %q", uc.AMR, uc.ACR)
 	}
 }
+
+// A client registered for ES256 gets ES256 ID tokens (and logout tokens);
+// the others keep RS256.
+func TestES256IDTokensForAClientThatAsks(t *testing.T) {
+	e := newEnv(t)
+	secret := e.app(t, "es", false, func(a *milogin.Application) { a.Client.IDTokenAlg = "ES256" })
+	ctx := context.Background()
+	provider, err := gooidc.NewProvider(ctx, e.issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := browser()
+	v, ch := pkce()
+	_, out := e.exchange(t, "es", secret, e.code(t, br, "es", ch), v)
+	raw, _ := out["id_token"].(string)
+	if _, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256}); err != nil {
+		t.Fatalf("ID token is not ES256: %v", err)
+	}
+	if _, err := provider.Verifier(&gooidc.Config{ClientID: "es"}).Verify(ctx, raw); err != nil {
+		t.Fatal(err)
+	}
+	st, out := e.tokenRequest(t, "es", secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {out["refresh_token"].(string)}})
+	if st != http.StatusOK {
+		t.Fatalf("refresh: %d %v", st, out)
+	}
+	if _, err := jose.ParseSigned(out["id_token"].(string), []jose.SignatureAlgorithm{jose.ES256}); err != nil {
+		t.Errorf("refreshed ID token is not ES256: %v", err)
+	}
+	do(t, br, "POST", e.srv.URL+"/thirdparty/logout", url.Values{})
+	e.deliver(t)
+	if _, err := jose.ParseSigned(<-e.logouts, []jose.SignatureAlgorithm{jose.ES256}); err != nil {
+		t.Errorf("logout token is not ES256: %v", err)
+	}
+}

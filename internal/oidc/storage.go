@@ -124,8 +124,12 @@ func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.
 	return &client{app: app, portal: s.portal, p: s.p}, nil
 }
 
-// idTokenAlg is the algorithm that signs the application's ID tokens.
+// idTokenAlg is the algorithm that signs the application's ID tokens (and
+// its back-channel logout tokens): RS256 unless it registered ES256.
 func idTokenAlg(app *milogin.Application) string {
+	if app.Client.IDTokenAlg == keys.ES256 {
+		return keys.ES256
+	}
 	return keys.RS256
 }
 

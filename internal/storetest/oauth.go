@@ -15,6 +15,24 @@ func testOAuth(t *testing.T, open func(t *testing.T) milogin.Store) {
 	t.Run("OAuthRequests", func(t *testing.T) { testOAuthRequests(t, open) })
 	t.Run("OAuthTokens", func(t *testing.T) { testOAuthTokens(t, open) })
 	t.Run("SessionClients", func(t *testing.T) { testSessionClients(t, open) })
+	t.Run("ClientIDTokenAlg", func(t *testing.T) {
+		s := open(t)
+		a := &milogin.Application{ID: "es", Name: "ES256 client", Portals: []milogin.PortalID{milogin.ThirdParty},
+			Client: milogin.Client{ID: "es", Public: true, RedirectURIs: []string{"https://es.example/cb"}, IDTokenAlg: "ES256"}}
+		write(t, s, func(tx milogin.Tx) error { return tx.Apps().Create(ctx(t), a) })
+		read(t, s, func(tx milogin.Tx) error {
+			wantEqual(t, "IDTokenAlg", must(tx.Apps().GetByClientID(ctx(t), "es")).Client.IDTokenAlg, "ES256")
+			return nil
+		})
+		write(t, s, func(tx milogin.Tx) error {
+			_, err := tx.Apps().Update(ctx(t), "es", func(a *milogin.Application) error { a.Client.IDTokenAlg = ""; return nil })
+			return err
+		})
+		read(t, s, func(tx milogin.Tx) error {
+			wantEqual(t, "IDTokenAlg after update", must(tx.Apps().Get(ctx(t), "es")).Client.IDTokenAlg, "")
+			return nil
+		})
+	})
 }
 
 func signingKey(id string, created time.Time) *milogin.SigningKey {
