@@ -24,6 +24,7 @@ import (
 	"milogin"
 	"milogin/internal/authn"
 	"milogin/internal/keys"
+	"milogin/internal/notify"
 	"milogin/internal/oidc"
 	"milogin/internal/secrets"
 	"milogin/internal/sqlite"
@@ -343,28 +344,15 @@ func (e *env) exchange(tb testing.TB, clientID, secret, code, verifier string) (
 	})
 }
 
-// deliver sends the queued back-channel logouts the way the worker would.
+// deliver runs the outbox worker once, with the provider's back-channel
+// sender, and returns how many messages it sent.
 func (e *env) deliver(tb testing.TB) int {
 	tb.Helper()
-	var msgs []*milogin.Message
-	err := e.store.Read(context.Background(), func(tx milogin.Tx) (err error) {
-		msgs, err = tx.Outbox().List(context.Background(), milogin.MessageFilter{})
-		return err
-	})
+	w := &notify.Worker{Store: e.store, Backchannel: oidc.NewBackchannelSender(e.keys), Now: e.clk.Now,
+		Logger: slog.New(slog.DiscardHandler)}
+	n, err := w.DeliverDue(context.Background())
 	if err != nil {
 		tb.Fatal(err)
-	}
-	sender := oidc.NewBackchannelSender(e.keys)
-	n := 0
-	for _, m := range msgs {
-		if m.Channel != milogin.ChannelBackchannel || !m.SentAt.IsZero() {
-			continue
-		}
-		if err := sender.Send(context.Background(), m); err != nil {
-			tb.Fatal(err)
-		}
-		e.store.Write(context.Background(), func(tx milogin.Tx) error { return tx.Outbox().MarkSent(context.Background(), m.ID, e.clk.Now()) })
-		n++
 	}
 	return n
 }
