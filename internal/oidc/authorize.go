@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"crypto/subtle"
 	"errors"
 	"net/http"
 	"net/url"
@@ -245,6 +246,13 @@ func (p *Provider) handleCallback(portal milogin.PortalID) http.Handler {
 			http.Redirect(w, r, "/"+string(portal)+"/continue?login="+url.QueryEscape(id), http.StatusSeeOther)
 			return
 		}
+		// The code goes only to the browser that signed in. Without this, an
+		// attacker could park a request, get a victim to complete it (a link
+		// to /continue) and collect the victim's code at this callback.
+		if !sameBrowser(r, portal, lr.SessionID) {
+			plainError(w, http.StatusForbidden, "This sign-in was completed in another browser. Please return to the application and try again.")
+			return
+		}
 		// max_age: a sign-in older than asked needs a fresh password. Park
 		// the request again with ForceLogin; the pages honour it.
 		if req.MaxAge > 0 && !lr.ForceLogin && now.Sub(lr.AuthTime) > time.Duration(req.MaxAge)*time.Second {
@@ -307,6 +315,23 @@ func (p *Provider) handleCallback(portal milogin.PortalID) http.Handler {
 		}
 		http.Redirect(w, r, withQuery(req.RedirectURI, v), http.StatusSeeOther)
 	})
+}
+
+// sameBrowser reports whether the request carries the sign-in session
+// cookie of the session that completed the login. The cookie is
+// internal/web's: "milogin-{portal}", "__Host-milogin-{portal}" over
+// HTTPS; its value is the token whose authn.TokenID is Session.ID.
+func sameBrowser(r *http.Request, portal milogin.PortalID, sessionID string) bool {
+	if sessionID == "" {
+		return false
+	}
+	for _, name := range []string{"__Host-milogin-" + string(portal), "milogin-" + string(portal)} {
+		if c, err := r.Cookie(name); err == nil &&
+			subtle.ConstantTimeCompare([]byte(authn.TokenID(c.Value)), []byte(sessionID)) == 1 {
+			return true
+		}
+	}
+	return false
 }
 
 var (

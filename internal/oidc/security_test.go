@@ -527,3 +527,42 @@ func TestAuthorizeParksPromptAndACR(t *testing.T) {
 	}
 	e.wantRedirectError(t, do(t, browser(), "GET", e.authorizeURL("rp", ch, url.Values{"prompt": {"none"}}), nil), "login_required")
 }
+
+// A parked request completed by one browser (a victim lured to the
+// /continue link of an attacker's request) gives no code to another (the
+// attacker's, polling the callback).
+func TestCodeOnlyForTheBrowserThatSignedIn(t *testing.T) {
+	e := newEnv(t)
+	e.app(t, "rp", false)
+	_, ch := pkce()
+	attacker, victim := browser(), browser()
+	r := do(t, attacker, "GET", e.authorizeURL("rp", ch, nil), nil)
+	cont := e.abs(r.location())
+	// The victim signs in through the attacker's link, up to the callback.
+	u := cont
+	var callback string
+	for range 8 {
+		r := do(t, victim, "GET", u, nil)
+		loc := r.location()
+		if strings.HasPrefix(loc, "/thirdparty/login?") {
+			lu, _ := url.Parse(loc)
+			loc = do(t, victim, "POST", e.srv.URL+"/thirdparty/login", url.Values{"user_id": {userID}, "password": {goodPassword}, "next": {lu.Query().Get("next")}}).location()
+		}
+		if strings.HasPrefix(loc, "/thirdparty/authorize/callback") {
+			callback = e.abs(loc)
+			break
+		}
+		u = e.abs(loc)
+	}
+	if callback == "" {
+		t.Fatal("the victim's sign-in never reached the callback")
+	}
+	if r := do(t, attacker, "GET", callback, nil); r.status != http.StatusForbidden || strings.Contains(r.location(), "code=") {
+		t.Fatalf("the attacker's browser got %d %q", r.status, r.location())
+	}
+	// The victim's own browser gets its code (and the application, seeing
+	// a state it never issued to the victim, drops it).
+	if r := do(t, victim, "GET", callback, nil); r.status != http.StatusSeeOther || !strings.Contains(r.location(), "code=") {
+		t.Fatalf("the victim's browser got %d %q", r.status, r.location())
+	}
+}
