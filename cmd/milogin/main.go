@@ -52,6 +52,9 @@ commands:
   apps list    list the application catalog
   apps remove  remove an application and revoke its tokens
   keys rotate  new signing keys (the old ones stay published until their tokens expire)
+  access approve|deny|grant|revoke
+               decide or change a person's access to an application (emails them)
+  access list  an application's access requests and grants (--status pending)
 
 Run "milogin <command> -h" for the flags of a command. Every flag can also be
 set with an environment variable: --mail-from is MILOGIN_MAIL_FROM.
@@ -80,6 +83,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runApps(ctx, args[2:], getenv, stdout, stderr)
 	case "keys":
 		return runKeys(ctx, args[2:], getenv, stdout, stderr)
+	case "access":
+		return runAccess(ctx, args[2:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

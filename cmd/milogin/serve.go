@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"milogin/internal/access"
 	"milogin/internal/notify"
 	"milogin/internal/notify/smtp"
 	"milogin/internal/web"
@@ -33,6 +34,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	mailFrom := fs.String("mail-from", "DONOTREPLY-MILogin@michigan.gov", "sender address of every email")
 	demo := fs.Bool("demo", false, "seed demo accounts and enable /dev/mailbox")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	mfaTZ := fs.String("mfa-time-zone", access.StateTimeZone, "time zone whose calendar day the daily MFA policy counts")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
@@ -75,6 +77,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 
+	acc, mf, err := setupAccess(e, *baseURL, *mfaTZ, logger, worker.Kick)
+	if err != nil {
+		return err
+	}
+	api, err := setupProvisioning(e, acc, provider, *baseURL, logger)
+	if err != nil {
+		return err
+	}
+
 	if *demo {
 		if err := seedDemo(ctx, e); err != nil {
 			return fmt.Errorf("seeding demo data: %w", err)
@@ -85,12 +96,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler, err := web.NewServer(web.Config{
 		Auth: e.auth, Store: e.store, BaseURL: *baseURL, Demo: *demo, Logger: logger, Registry: reg,
+		Access: acc, MFA: mf,
 	})
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           withOIDC(provider, handler),
+		Handler:           withProvisioning(api, withOIDC(provider, handler)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
