@@ -566,3 +566,56 @@ func TestCodeOnlyForTheBrowserThatSignedIn(t *testing.T) {
 		t.Fatalf("the victim's browser got %d %q", r.status, r.location())
 	}
 }
+
+// max_age: a sign-in older than asked is parked again with ForceLogin, so
+// that the pages ask for the password again.
+func TestMaxAgeExceededAsksForAFreshSignIn(t *testing.T) {
+	e := newEnv(t)
+	e.app(t, "rp", false)
+	br := browser()
+	_, ch := pkce()
+	e.code(t, br, "rp", ch) // signed in now
+	e.clk.Add(2 * time.Minute)
+	u := e.authorizeURL("rp", ch, url.Values{"max_age": {"60"}})
+	var reparked string
+	for range 6 {
+		r := do(t, br, "GET", u, nil)
+		loc := r.location()
+		if strings.HasPrefix(u, e.issuer+"/authorize/callback") {
+			reparked = loc
+			break
+		}
+		u = e.abs(loc)
+	}
+	lu, err := url.Parse(reparked)
+	if err != nil || !strings.HasPrefix(reparked, "/thirdparty/continue?login=") {
+		t.Fatalf("the callback answered %q, want a new parked sign-in", reparked)
+	}
+	var lr *milogin.LoginRequest
+	err = e.store.Read(context.Background(), func(tx milogin.Tx) (err error) {
+		lr, err = tx.LoginRequests().Get(context.Background(), lu.Query().Get("login"))
+		return err
+	})
+	if err != nil || !lr.ForceLogin || lr.Done() {
+		t.Fatalf("re-parked request %+v (%v), want ForceLogin and not done", lr, err)
+	}
+}
+
+// Sweep deletes what has expired and keeps the rest.
+func TestSweepDeletesExpiredState(t *testing.T) {
+	e := newEnv(t)
+	secret := e.app(t, "rp", false)
+	v, ch := pkce()
+	_, out := e.exchange(t, "rp", secret, e.code(t, browser(), "rp", ch), v)
+	if n, err := e.provider.Sweep(context.Background()); err != nil || n != 0 {
+		t.Fatalf("sweep of live state: %d %v", n, err)
+	}
+	e.clk.Add(oidc.DefaultRefreshAbsolute + time.Minute)
+	n, err := e.provider.Sweep(context.Background())
+	if err != nil || n < 3 { // the request, the access token, the refresh token
+		t.Fatalf("sweep after expiry: %d %v", n, err)
+	}
+	if e.introspect(t, "rp", secret, out["refresh_token"].(string))["active"] == true {
+		t.Error("swept refresh token still active")
+	}
+}

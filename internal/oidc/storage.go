@@ -339,6 +339,9 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, request op.T
 		old := req.t
 		token, at := s.accessToken(old.FamilyID, old.SessionID, req, old.ClientID, old.AMR, old.ACR, old.AuthTime, now)
 		refresh, rt := s.refreshToken(at, now, old.FamilyExpiresAt)
+		// A narrower scope asked at refresh narrows this access token only;
+		// the grant keeps its scope (RFC 6749 §6).
+		rt.Scopes = old.Scopes
 		err := s.p.cfg.Store.Write(ctx, func(tx milogin.Tx) error {
 			_, err := tx.OAuthTokens().Update(ctx, hashToken(current), func(x *milogin.OAuthToken) error {
 				if !x.UsedAt.IsZero() {
