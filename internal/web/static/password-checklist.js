@@ -43,4 +43,32 @@
   }
   input.addEventListener("input", update);
   if (userIdInput) { userIdInput.addEventListener("input", update); }
+
+  // Sign-up: the User ID Guidelines, when the page has them. data-stem is
+  // the last name and first initial the portal's format asks for ("" when
+  // user IDs are free-form).
+  var uidList = document.querySelector(".uid-checklist");
+  if (!uidList || !userIdInput) { return; }
+  var uidStatus = document.querySelector(".uid-checklist-status");
+  var stem = uidList.getAttribute("data-stem") || "";
+  function markUID(rule, ok) {
+    var li = uidList.querySelector('[data-rule="' + rule + '"]');
+    if (!li) { return; }
+    li.classList.toggle("met", ok);
+    li.classList.toggle("unmet", !ok);
+  }
+  function updateUID() {
+    var id = userIdInput.value;
+    var lower = id.toLowerCase();
+    var okSpace = id !== "" && !/\s/.test(id);
+    var okFormat = stem === "" ? id.length >= 3 :
+      (lower.length === stem.length + 4 && lower.indexOf(stem) === 0 && /^[0-9]{4}$/.test(lower.slice(stem.length)));
+    markUID("uid-space", okSpace);
+    markUID("uid-format", okFormat);
+    if (uidStatus) {
+      uidStatus.textContent = (okSpace && okFormat) ? "The User ID follows the guidelines." : "";
+    }
+  }
+  userIdInput.addEventListener("input", updateUID);
+  updateUID();
 })();
