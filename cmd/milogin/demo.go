@@ -31,7 +31,15 @@ func demoAccounts() []demoAccount {
 		{n: acct("brownb0001", "Bob", "Brown", "bob.brown@example.org"), passwordAge: 350*day - time.Hour},
 		// Past the 360-day limit: the password must be changed at sign-in.
 		{n: acct("doej0001", "Jane", "Doe", "jane.doe@example.org"), passwordAge: 361 * day},
+		// Every recovery option: email, text and security questions (demo_recovery.go).
+		{n: recovery(acct(demoRecoveryUserID, "Maria", "Garcia", "maria.garcia@example.org"))},
 	}
+}
+
+// recovery adds a mobile number and the Mobile (Text/SMS) option.
+func recovery(n authn.NewAccount) authn.NewAccount {
+	n.Mobile, n.RecoverByMobile = "517-555-0123", true
+	return n
 }
 
 func demoUserIDs() []string {
@@ -51,6 +59,11 @@ func seedDemo(ctx context.Context, e *env) error {
 		}
 		if err != nil {
 			return err
+		}
+		if a.UserID == demoRecoveryUserID {
+			if err := seedDemoAnswers(ctx, e, a.ID); err != nil {
+				return err
+			}
 		}
 		if d.passwordAge > 0 {
 			changed := e.auth.Now().UTC().Add(-d.passwordAge)

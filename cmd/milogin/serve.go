@@ -33,6 +33,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	smtpURL := fs.String("smtp", "", "SMTP server: smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://…; empty keeps mail queued")
 	mailFrom := fs.String("mail-from", "DONOTREPLY-MILogin@michigan.gov", "sender address of every email")
 	demo := fs.Bool("demo", false, "seed demo accounts and enable /dev/mailbox")
+	smsURL := fs.String("sms-url", "", "SMS provider endpoint (https): each text is POSTed as {\"to\", \"body\"}; empty keeps texts in the outbox (shown on /dev/mailbox in demo mode)")
+	smsToken := fs.String("sms-token", "", "bearer token sent to the SMS provider (prefer MILOGIN_SMS_TOKEN)")
+	smsFormat := fs.String("sms-format", "json", "how texts are POSTed to --sms-url: json or form")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	mfaTZ := fs.String("mfa-time-zone", access.StateTimeZone, "time zone whose calendar day the daily MFA policy counts")
 	if err := parse(fs, args, getenv); err != nil {
@@ -70,6 +73,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		worker.Email = sender
 	} else {
 		logger.Warn("no --smtp given: emails stay in the outbox" + map[bool]string{true: " (see /dev/mailbox)", false: ""}[*demo])
+	}
+	if worker.SMS, err = smsSender(*smsURL, *smsToken, *smsFormat, *demo, logger); err != nil {
+		return err
 	}
 	e.auth.Kick = worker.Kick
 	provider, err := setupOIDC(ctx, e, *baseURL, logger, worker)
