@@ -45,6 +45,16 @@
 // with retries, so a crash neither loses a message nor sends one for a change
 // that did not happen.
 //
+// Federation: an application's authorization request reaches the portal's
+// OpenID Provider (internal/oidc), which checks it against the catalog
+// (exact redirect URI, PKCE S256), parks it as a LoginRequest and sends the
+// browser to /{portal}/continue. The pages sign the person in, apply the
+// application's access rules, terms and MFA policy, record who signed in
+// and how (amr), and send the browser back to the provider's callback,
+// which issues a single-use code to that browser only. Codes and tokens
+// are stored as hashes; ending a session queues a back-channel logout for
+// every application it signed in to, in the same transaction.
+//
 // # Contracts
 //
 // Store (store.go) is the storage contract, implemented on SQLite and
