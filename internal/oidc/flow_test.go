@@ -510,3 +510,31 @@ func TestES256IDTokensForAClientThatAsks(t *testing.T) {
 		t.Errorf("logout token is not ES256: %v", err)
 	}
 }
+
+// The provisioning API takes client credentials tokens only: not a person's
+// token, not another portal's, not a revoked one.
+func TestVerifyAccessTokenForApplicationAPIs(t *testing.T) {
+	e := newEnv(t)
+	secret := e.app(t, "api", false)
+	ctx := context.Background()
+	_, out := e.tokenRequest(t, "api", secret, url.Values{"grant_type": {"client_credentials"}})
+	cc := out["access_token"].(string)
+	if id, err := e.provider.VerifyAccessToken(ctx, milogin.ThirdParty, cc); err != nil || id != "api" {
+		t.Fatalf("client credentials token: %q %v", id, err)
+	}
+	if _, err := e.provider.VerifyAccessToken(ctx, milogin.Citizen, cc); !milogin.IsKind(err, milogin.EUNAUTHORIZED) {
+		t.Errorf("another portal: %v", err)
+	}
+	v, ch := pkce()
+	_, out = e.exchange(t, "api", secret, e.code(t, browser(), "api", ch), v)
+	if _, err := e.provider.VerifyAccessToken(ctx, milogin.ThirdParty, out["access_token"].(string)); !milogin.IsKind(err, milogin.EUNAUTHORIZED) {
+		t.Errorf("a person's token: %v", err)
+	}
+	if _, err := e.provider.VerifyAccessToken(ctx, milogin.ThirdParty, "garbage"); !milogin.IsKind(err, milogin.EUNAUTHORIZED) {
+		t.Errorf("garbage: %v", err)
+	}
+	e.revoke(t, "api", secret, cc)
+	if _, err := e.provider.VerifyAccessToken(ctx, milogin.ThirdParty, cc); !milogin.IsKind(err, milogin.EUNAUTHORIZED) {
+		t.Errorf("revoked: %v", err)
+	}
+}
