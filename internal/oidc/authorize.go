@@ -263,6 +263,14 @@ func (p *Provider) handleCallback(portal milogin.PortalID) http.Handler {
 			}
 			return
 		}
+		// prompt=login / max_age: the pages were asked for a fresh sign-in.
+		// A sign-in older than the request means they did not give one:
+		// say so (OpenID Connect Core §3.1.2.1) rather than pass an old
+		// authentication off as fresh.
+		if lr.ForceLogin && lr.AuthTime.Before(lr.CreatedAt) {
+			fail("login_required", "A fresh sign-in was asked for and did not happen.")
+			return
+		}
 		code, codeHash := newToken()
 		app, err := (&storage{p: p, portal: portal}).app(ctx, req.ClientID)
 		if err != nil {

@@ -619,3 +619,23 @@ func TestSweepDeletesExpiredState(t *testing.T) {
 		t.Error("swept refresh token still active")
 	}
 }
+
+// prompt=login: a sign-in made before the request is not passed off as the
+// fresh one the application asked for.
+func TestPromptLoginNeverAnsweredWithAnOldSignIn(t *testing.T) {
+	e := newEnv(t)
+	e.app(t, "rp", false)
+	_, ch := pkce()
+	// No session yet: the password is typed after the request, so it counts.
+	br := browser()
+	to := e.signIn(t, br, e.authorizeURL("rp", ch, url.Values{"prompt": {"login"}}))
+	if to.Query().Get("code") == "" {
+		t.Fatalf("fresh sign-in with prompt=login: %v", to.Query())
+	}
+	// With that session live, another prompt=login must not silently reuse it.
+	e.clk.Add(time.Second)
+	to = e.signIn(t, br, e.authorizeURL("rp", ch, url.Values{"prompt": {"login"}}))
+	if q := to.Query(); q.Get("code") != "" || (q.Get("error") != "login_required" && q.Get("error") != "") {
+		t.Fatalf("prompt=login over an existing session: %v", q)
+	}
+}
