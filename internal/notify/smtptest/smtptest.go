@@ -140,6 +140,9 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	}()
 	tb.Cleanup(func() {
 		srv.Close()
+		// Close forgets a listener that Serve has not registered yet (a
+		// test that never connects can end that quickly): close it here too.
+		ln.Close()
 		<-done
 	})
 	return s
