@@ -318,6 +318,11 @@ func (b *browser) signUp(srv *server, u newUser) {
 	b.fill("User ID", "user_id", u.userID)
 	b.fill("Password", "password", u.password)
 	b.fill("Confirm New Password", "confirm_password", u.password)
+	// The live checklist (JavaScript) marks the rules met as the user types.
+	for _, rule := range []string{"uid-checklist')]/li[@data-rule='uid-format", "uid-checklist')]/li[@data-rule='uid-space",
+		"checklist')]/li[@data-rule='length", "checklist')]/li[@data-rule='classes"} {
+		b.expect(`//ul[contains(@class,'`+rule+`'][contains(concat(' ', @class, ' '), ' met ')]`, "a rule of the live checklist marked met")
+	}
 	for i, q := range []string{"first-pet", "birth-city", "first-car", "first-employer"} {
 		b.selectOption(fmt.Sprintf("Security Question #%d", i+1), fmt.Sprintf("question%d", i+1), q)
 		b.fill(fmt.Sprintf("Security Answer #%d", i+1), fmt.Sprintf("answer%d", i+1), []string{"Rex", "Lansing", "Ford", "Meijer"}[i])
