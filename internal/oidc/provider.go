@@ -206,8 +206,8 @@ func (p *Provider) Register(mux *http.ServeMux) {
 		handle("POST /authorize", p.handleAuthorize(portal))
 		handle("GET /authorize/callback", p.handleCallback(portal))
 		handle("POST /oauth/token", cors(p.tokenGate(lib)))
-		handle("GET /userinfo", cors(lib))
-		handle("POST /userinfo", cors(lib))
+		handle("GET /userinfo", cors(noTokenInURL(lib)))
+		handle("POST /userinfo", cors(noTokenInURL(lib)))
 		handle("GET /keys", cors(p.handleKeys()))
 		handle("POST /revoke", cors(lib))
 		handle("POST /introspect", lib)
@@ -320,6 +320,19 @@ func (p *Provider) tokenGate(next http.Handler) http.Handler {
 		}
 		ctx := context.WithValue(r.Context(), algKey{}, new(string))
 		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// noTokenInURL refuses an access token in the query string (RFC 9700
+// §4.3.2 / RFC 6750 §2.3: URLs end up in logs and Referer headers); the
+// Authorization header or a POST body carry it.
+func noTokenInURL(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("access_token") {
+			tokenError(w, http.StatusBadRequest, "invalid_request", "Send the access token in the Authorization header, not in the URL.")
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

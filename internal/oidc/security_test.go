@@ -639,3 +639,15 @@ func TestPromptLoginNeverAnsweredWithAnOldSignIn(t *testing.T) {
 		t.Fatalf("prompt=login over an existing session: %v", q)
 	}
 }
+
+// Tokens never travel in URLs: /userinfo refuses ?access_token=.
+func TestUserinfoRefusesTokenInURL(t *testing.T) {
+	e := newEnv(t)
+	secret := e.app(t, "rp", false)
+	v, ch := pkce()
+	_, out := e.exchange(t, "rp", secret, e.code(t, browser(), "rp", ch), v)
+	r := do(t, browser(), "GET", e.issuer+"/userinfo?access_token="+out["access_token"].(string), nil)
+	if r.status != http.StatusBadRequest {
+		t.Errorf("token in the URL: %d %s", r.status, r.body)
+	}
+}
