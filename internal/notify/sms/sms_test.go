@@ -23,11 +23,11 @@ import (
 // provider is a real HTTP server standing in for an SMS gateway: it checks
 // each request the way a provider would and records the texts it accepts.
 type provider struct {
-	t      *testing.T
-	token  string
-	mu     sync.Mutex
-	texts  []text
-	fail   int // answer 503 to this many requests first
+	t     *testing.T
+	token string
+	mu    sync.Mutex
+	texts []text
+	fail  int // answer 503 to this many requests first
 }
 
 type text struct{ To, Body, ContentType string }
