@@ -40,6 +40,16 @@
 // email. A correct password yields a session in a stage: active, or first
 // confirm ending another active session, or first change an expired password.
 //
+// Self-service (sign-up, Forgot your User ID?, Forgot your password?, a new
+// email or new recovery options) spans several pages: its state is a Flow
+// kept in the database behind a cookie token (hashed like a session's), so
+// any node serves any step and nothing secret sits in it in the clear. A
+// sign-up becomes an Account only when its PIN is confirmed, in one
+// transaction with the "Account Creation Confirmed" email. PINs are Codes:
+// 6 digits, 10 minutes, 5 wrong tries per flow whatever RESEND PIN does.
+// The recovery pages answer an unknown user ID or email exactly like a real
+// one (a made-up flow that can never succeed, the same hash work).
+//
 // Email and text messages are written to the outbox in the same transaction
 // as the change that causes them and delivered by internal/notify's worker
 // with retries, so a crash neither loses a message nor sends one for a change
