@@ -219,6 +219,7 @@ func (s *Service) StartReset(ctx context.Context, portalID milogin.PortalID, use
 		} else {
 			r.Options, r.QuestionIDs = s.decoyOptions(pol, portalID, userID)
 			detail["found"] = "no"
+			s.emailShared(ctx, tx, &milogin.Account{Portal: portalID, Email: "nobody@invalid.example"}) // the same query
 		}
 		t, f, err := newFlow(milogin.FlowResetPassword, portalID, accountID, &r, now, resetLife)
 		if err != nil {
