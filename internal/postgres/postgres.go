@@ -118,7 +118,9 @@ func migrate(ctx context.Context, db *sql.DB) (schema string, err error) {
 	if err != nil {
 		return "", err
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithSessionLocker(locker))
+	// Migrations come in per-feature blocks that may land out of order
+	// (see internal/sqlite): a lower block is applied, not refused.
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithSessionLocker(locker), goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return "", fmt.Errorf("loading migrations: %w", err)
 	}

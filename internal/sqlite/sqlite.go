@@ -149,7 +149,10 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	up := func() error {
-		p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys)
+		// Features number their migrations in blocks (00100 self-service,
+		// 00200 OpenID Connect, 00300 MFA, …) that land in any order: a
+		// block below a version already applied is applied, not refused.
+		p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithAllowOutofOrder(true))
 		if err != nil {
 			return fmt.Errorf("loading migrations: %w", err)
 		}
