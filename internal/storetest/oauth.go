@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -15,6 +16,37 @@ func testOAuth(t *testing.T, open func(t *testing.T) milogin.Store) {
 	t.Run("OAuthRequests", func(t *testing.T) { testOAuthRequests(t, open) })
 	t.Run("OAuthTokens", func(t *testing.T) { testOAuthTokens(t, open) })
 	t.Run("SessionClients", func(t *testing.T) { testSessionClients(t, open) })
+	// Two tabs finishing one parked sign-in: it is completed once.
+	t.Run("LoginRequestCompletedOnce", func(t *testing.T) {
+		s := open(t)
+		write(t, s, func(tx milogin.Tx) error {
+			return tx.LoginRequests().Create(ctx(t), &milogin.LoginRequest{ID: "lr", Protocol: "oidc", Portal: milogin.ThirdParty,
+				AppID: "rp", CallbackURL: "/thirdparty/authorize/callback?id=lr", CreatedAt: t0, ExpiresAt: t0.Add(10 * time.Minute)})
+		})
+		const n = 12
+		errs := make([]error, n)
+		parallel(n, func(i int) {
+			errs[i] = s.Write(ctx(t), func(tx milogin.Tx) error {
+				_, err := tx.LoginRequests().Update(ctx(t), "lr", func(x *milogin.LoginRequest) error {
+					if x.Done() {
+						return errUsed
+					}
+					x.AccountID, x.SessionID, x.AuthTime, x.DoneAt = fmt.Sprint("acct-", i), "s", t0, t0
+					return nil
+				})
+				return err
+			})
+		})
+		wins := 0
+		for _, err := range errs {
+			if err == nil {
+				wins++
+			} else if !errors.Is(err, errUsed) {
+				t.Errorf("unexpected error: %v", err)
+			}
+		}
+		wantEqual(t, "completions", wins, 1)
+	})
 	t.Run("ClientIDTokenAlg", func(t *testing.T) {
 		s := open(t)
 		a := &milogin.Application{ID: "es", Name: "ES256 client", Portals: []milogin.PortalID{milogin.ThirdParty},
