@@ -529,3 +529,29 @@ func TestCreateAccountRules(t *testing.T) {
 		t.Fatalf("valid account: %v", err)
 	}
 }
+
+func TestSignInAgainInTheSameBrowserReplacesItsSession(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	first, err := f.signIn(t, goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.svc.SignInReplacing(ctx, milogin.ThirdParty, "smithj0001", goodPassword, first.Token, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Session.Stage != milogin.StageActive {
+		t.Errorf("stage = %s: the browser's own session was taken for another one", again.Session.Stage)
+	}
+	if _, _, err := f.svc.Authenticate(ctx, milogin.ThirdParty, first.Token); err == nil {
+		t.Error("the replaced session still works")
+	}
+	// A wrong password leaves the current session alone.
+	if _, err := f.svc.SignInReplacing(ctx, milogin.ThirdParty, "smithj0001", "Wrong!Password1", again.Token, meta); err == nil {
+		t.Fatal("wrong password accepted")
+	}
+	if _, _, err := f.svc.Authenticate(ctx, milogin.ThirdParty, again.Token); err != nil {
+		t.Errorf("a failed sign-in ended the session: %v", err)
+	}
+}

@@ -218,3 +218,19 @@ func (s *Service) SignOut(ctx context.Context, token string, m Meta) error {
 	})
 	return milogin.Wrap(op, err)
 }
+
+// endSession deletes one session, if it exists, and reports it to the
+// SessionsEnded hook, inside tx.
+func (s *Service) endSession(ctx context.Context, tx milogin.Tx, id string) error {
+	x, err := tx.Sessions().Get(ctx, id)
+	if milogin.IsKind(err, milogin.ENOTFOUND) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := tx.Sessions().Delete(ctx, id); err != nil {
+		return err
+	}
+	return s.ended(ctx, tx, x.AccountID, []string{id})
+}

@@ -39,7 +39,20 @@ const pendingLife = 10 * time.Minute
 // message, same hash work), ELOCKED while the account is locked or disabled,
 // and ERATELIMIT when the IP address has failed too often.
 func (s *Service) SignIn(ctx context.Context, portalID milogin.PortalID, userID, password string, m Meta) (*SignInResult, error) {
+	return s.SignInReplacing(ctx, portalID, userID, password, "", m)
+}
+
+// SignInReplacing is SignIn from a browser that may already hold a session
+// (current, its token, or ""). A successful sign-in ends that session in the
+// same transaction: it is this browser's own, so it neither counts as
+// "another active session" nor outlives the new one. This is how an
+// application's request for a fresh sign-in (prompt=login, max_age) is met.
+func (s *Service) SignInReplacing(ctx context.Context, portalID milogin.PortalID, userID, password, current string, m Meta) (*SignInResult, error) {
 	const op = "authn.SignIn"
+	currentID := ""
+	if current != "" {
+		currentID = TokenID(current)
+	}
 	portal, err := s.Portal(portalID)
 	if err != nil {
 		return nil, err
@@ -160,10 +173,15 @@ func (s *Service) SignIn(ctx context.Context, portalID milogin.PortalID, userID,
 			return audit(ctx, tx, now, typ, portalID, a.ID, a.ID, m, nil)
 		}
 
+		if currentID != "" {
+			if err := s.endSession(ctx, tx, currentID); err != nil {
+				return err
+			}
+		}
 		stage := milogin.StageActive
 		if a.PasswordExpired(pol, now) {
 			stage = milogin.StageChangePassword
-		} else if live, err := s.otherLiveSessions(ctx, tx, pol, a.ID, "", now); err != nil {
+		} else if live, err := s.otherLiveSessions(ctx, tx, pol, a.ID, currentID, now); err != nil {
 			return err
 		} else if len(live) > 0 {
 			stage = milogin.StageConfirmTakeover

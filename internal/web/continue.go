@@ -39,6 +39,12 @@ func (s *Server) handleContinue(w http.ResponseWriter, r *http.Request) {
 		s.requireSession(func(http.ResponseWriter, *http.Request) {})(w, r)
 		return
 	}
+	if req.ForceLogin && sess.CreatedAt.Before(req.CreatedAt) {
+		// The application asked for a fresh sign-in (prompt=login, max_age):
+		// a session from before the request does not do.
+		redirect(w, r, "/"+string(p.ID)+"/login?reauth=1&next="+queryEscape(r.URL.RequestURI()))
+		return
+	}
 	si := &signedIn{Session: sess, Account: acct, Token: s.sessionToken(r, p.ID)}
 	amr, ok := s.appGate(w, r, p, req, si)
 	if !ok {

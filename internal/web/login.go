@@ -34,6 +34,7 @@ var notices = map[string]string{
 	"logged-out": "You have been logged out.",
 	"ended":      "Your session has ended. Please sign in again.",
 	"cancelled":  "Sign-in cancelled. Your other session is still active.",
+	"reauth":     "For your security, the application asks you to sign in again.",
 }
 
 type loginData struct {
@@ -43,15 +44,24 @@ type loginData struct {
 func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	p := portalOf(r)
 	next := safeNext(p.ID, r.URL.Query().Get("next"))
-	if _, _, err := s.cfg.Auth.Authenticate(r.Context(), p.ID, s.sessionToken(r, p.ID)); err == nil {
-		if next == "" {
-			next = "/" + string(p.ID) + "/home"
+	// reauth: an application asked for a fresh sign-in, so a live session
+	// does not skip the form.
+	reauth := r.URL.Query().Get("reauth") == "1"
+	if !reauth {
+		if _, _, err := s.cfg.Auth.Authenticate(r.Context(), p.ID, s.sessionToken(r, p.ID)); err == nil {
+			if next == "" {
+				next = "/" + string(p.ID) + "/home"
+			}
+			redirect(w, r, next)
+			return
 		}
-		redirect(w, r, next)
-		return
+	}
+	notice := notices[r.URL.Query().Get("m")]
+	if reauth {
+		notice = notices["reauth"]
 	}
 	s.render(w, r, http.StatusOK, "login", &page{
-		Title: "Sign In", Portal: p, Notice: notices[r.URL.Query().Get("m")],
+		Title: "Sign In", Portal: p, Notice: notice,
 		Data: loginData{Next: next},
 	})
 }
@@ -75,7 +85,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "login", pg)
 		return
 	}
-	res, err := s.cfg.Auth.SignIn(r.Context(), p.ID, userID, password, meta(r))
+	// A session this browser already holds is replaced, never counted as
+	// "another active session".
+	res, err := s.cfg.Auth.SignInReplacing(r.Context(), p.ID, userID, password, s.sessionToken(r, p.ID), meta(r))
 	if err != nil {
 		kind := milogin.ErrorKind(err)
 		s.metrics.signins.WithLabelValues(string(p.ID), string(kind)).Inc()

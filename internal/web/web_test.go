@@ -400,3 +400,54 @@ func TestHealthAndReady(t *testing.T) {
 		t.Errorf("/readyz with the database closed: %d", r.status)
 	}
 }
+
+func TestContinueAsksForFreshSignInWhenForced(t *testing.T) {
+	e := newEnv(t, false)
+	ctx := context.Background()
+	c := e.client(t)
+	e.login(t, c, "smithj0001", goodPassword)
+	e.clk.Add(time.Minute)
+	now := e.clk.Now()
+	err := e.store.Write(ctx, func(tx milogin.Tx) error {
+		if err := tx.Apps().Create(ctx, &milogin.Application{ID: "app1", Name: "App One", Portals: []milogin.PortalID{milogin.ThirdParty},
+			Approval: milogin.ApprovalOpen, MFA: milogin.MFANone, Client: milogin.Client{ID: "client1"}, CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		return tx.LoginRequests().Create(ctx, &milogin.LoginRequest{ID: "req1", Protocol: "oidc", Portal: milogin.ThirdParty, AppID: "app1",
+			CallbackURL: "/thirdparty/authorize/callback?id=req1", ForceLogin: true, CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := do(t, c, "GET", e.srv.URL+"/thirdparty/continue?login=req1", nil)
+	loc := r.header.Get("Location")
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(loc, "/thirdparty/login?reauth=1&next=") {
+		t.Fatalf("forced continue with an old session went to %d %q", r.status, loc)
+	}
+	page := do(t, c, "GET", e.srv.URL+loc, nil)
+	if page.status != http.StatusOK || !strings.Contains(page.body, "sign in again") {
+		t.Fatalf("reauth page: %d", page.status)
+	}
+	r = do(t, c, "POST", e.srv.URL+"/thirdparty/login", url.Values{"user_id": {"smithj0001"}, "password": {goodPassword}, "next": {"/thirdparty/continue?login=req1"}})
+	if loc := r.header.Get("Location"); loc != "/thirdparty/continue?login=req1" {
+		t.Fatalf("fresh sign-in went to %q (the browser's own session must not prompt a takeover)", loc)
+	}
+	e.clk.Add(time.Second)
+	r = do(t, c, "GET", e.srv.URL+"/thirdparty/continue?login=req1", nil)
+	if r.header.Get("Location") != "/thirdparty/authorize/callback?id=req1" {
+		t.Fatalf("continue after the fresh sign-in went to %q", r.header.Get("Location"))
+	}
+	err = e.store.Read(ctx, func(tx milogin.Tx) error {
+		req, err := tx.LoginRequests().Get(ctx, "req1")
+		if err != nil {
+			return err
+		}
+		if !req.Done() || req.AuthTime.Before(req.CreatedAt) {
+			t.Errorf("request done=%v auth_time=%v created=%v", req.Done(), req.AuthTime, req.CreatedAt)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
