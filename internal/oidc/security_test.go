@@ -632,11 +632,30 @@ func TestPromptLoginNeverAnsweredWithAnOldSignIn(t *testing.T) {
 	if to.Query().Get("code") == "" {
 		t.Fatalf("fresh sign-in with prompt=login: %v", to.Query())
 	}
-	// With that session live, another prompt=login must not silently reuse it.
+	// With that session live, another prompt=login must not silently reuse
+	// it: the browser is sent back to the sign-in form, and only the password
+	// typed there yields a code.
 	e.clk.Add(time.Second)
-	to = e.signIn(t, br, e.authorizeURL("rp", ch, url.Values{"prompt": {"login"}}))
-	if q := to.Query(); q.Get("code") != "" || (q.Get("error") != "login_required" && q.Get("error") != "") {
-		t.Fatalf("prompt=login over an existing session: %v", q)
+	u := e.authorizeURL("rp", ch, url.Values{"prompt": {"login"}})
+	sawForm := false
+	for range 6 {
+		r := do(t, br, "GET", u, nil)
+		loc := r.location()
+		if strings.HasPrefix(loc, "/thirdparty/login?reauth=1") {
+			sawForm = true
+			break
+		}
+		if r.status != http.StatusSeeOther || !strings.HasPrefix(loc, "/") {
+			t.Fatalf("prompt=login over an existing session ended at %d %q without asking for the password", r.status, loc)
+		}
+		u = e.abs(loc)
+	}
+	if !sawForm {
+		t.Fatal("prompt=login over an existing session never reached the sign-in form")
+	}
+	to = e.signIn(t, br, u)
+	if to.Query().Get("code") == "" {
+		t.Fatalf("fresh sign-in after prompt=login: %v", to.Query())
 	}
 }
 
