@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -62,4 +63,22 @@ func withProvisioning(api http.Handler, next http.Handler) http.Handler {
 	}
 	mux.Handle("/", next)
 	return mux
+}
+
+// sweepMFA deletes abandoned passkey ceremonies every sweepEvery.
+func sweepMFA(ctx context.Context, m *mfa.Service, logger *slog.Logger) {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		if n, err := m.Sweep(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("mfa sweep", "err", err)
+		} else if n > 0 {
+			logger.Info("mfa sweep", "deleted", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

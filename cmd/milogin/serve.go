@@ -122,6 +122,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	wg.Go(func() { _ = worker.Run(bg) })
 	wg.Go(func() { sweep(bg, e, logger) })
 	wg.Go(func() { sweepOIDC(bg, provider, logger) })
+	wg.Go(func() { sweepMFA(bg, mf, logger) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -332,3 +332,14 @@ func (s *Service) passkeyFailed(ctx context.Context, op string, acct *milogin.Ac
 	}
 	return &milogin.Error{Op: op, Kind: milogin.EUNAUTHORIZED, Msg: MsgPasskeyFailed, Err: cause}
 }
+
+// Sweep deletes passkey ceremonies that have expired (abandoned in the
+// browser); passcodes expire with the other one-time codes (authn's sweep).
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	var n int
+	err := s.Store.Write(ctx, func(tx milogin.Tx) (err error) {
+		n, err = tx.WebAuthn().DeleteExpiredChallenges(ctx, s.now())
+		return err
+	})
+	return n, milogin.Wrap("mfa.Sweep", err)
+}

@@ -3,6 +3,7 @@ package mfa_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"milogin"
 	"milogin/internal/authn"
@@ -102,4 +103,19 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 	}
 	_, _, err = f.svc.BeginPasskeyLogin(ctx, f.flow())
 	wantKind(t, err, milogin.ENOTFOUND)
+}
+
+func TestSweepDeletesExpiredCeremonies(t *testing.T) {
+	f := newFixture(t)
+	withPasskeys(t, f)
+	if _, _, err := f.svc.BeginPasskeyRegistration(t.Context(), f.acct, f.sess, password, authn.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.svc.Sweep(t.Context()); err != nil || n != 0 {
+		t.Fatalf("sweep of a live ceremony: %d %v", n, err)
+	}
+	f.now = f.now.Add(6 * time.Minute)
+	if n, err := f.svc.Sweep(t.Context()); err != nil || n != 1 {
+		t.Fatalf("sweep of an expired ceremony: %d %v", n, err)
+	}
 }
