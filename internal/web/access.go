@@ -77,13 +77,15 @@ type accessDeniedData struct {
 	App        *milogin.Application
 	Contact    string
 	CanRequest bool // an approval application: the person may ask for access
+	Pending    bool // the person's request waits for an administrator
 }
 
 // renderAccessDenied answers a sign-in to an application the person has no
 // access to: the guide's "Access Denied" screen, saying whom to contact.
 func (s *Server) renderAccessDenied(w http.ResponseWriter, r *http.Request, p milogin.Portal, a *milogin.Account, app *milogin.Application, g *milogin.Grant) {
 	s.render(w, r, http.StatusForbidden, "access-denied", &page{Title: "Access Denied", Portal: p, Account: a,
-		Data: accessDeniedData{App: app, Contact: access.ContactOf(app), CanRequest: access.CanRequest(app, g) && app.Approval == milogin.ApprovalRequired}})
+		Data: accessDeniedData{App: app, Contact: access.ContactOf(app), CanRequest: access.CanRequest(app, g) && app.Approval == milogin.ApprovalRequired,
+			Pending: g != nil && g.Status == milogin.GrantPending}})
 }
 
 // requestAccessData is what the Request Access page receives.

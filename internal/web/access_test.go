@@ -350,6 +350,16 @@ func TestGateAccessDenied(t *testing.T) {
 			t.Error("denied sign-in completed")
 		}
 	}
+	// A pending request says so; the page offers REQUEST ACCESS only when
+	// a request can be made.
+	if _, err := e.access.Request(context.Background(), e.acct, "grants", access.Actor{ID: e.acct.ID}); err != nil {
+		t.Fatal(err)
+	}
+	r := do(t, c, "GET", e.continueURL(e.park(t, "grants", false)), nil)
+	wantContains(t, "pending", r.body, "Your request for access to Grant Reporting is waiting for approval.")
+	if strings.Contains(r.body, "REQUEST ACCESS</a> page") {
+		t.Error("a pending request is offered another request")
+	}
 	// A revoked open application is denied too, and the application of
 	// another portal gets the error page.
 	e.grant(t, "forms")
@@ -367,8 +377,8 @@ func TestGateAccessDenied(t *testing.T) {
 		evs, err = tx.Audit().List(context.Background(), milogin.AuditFilter{Type: milogin.EventLaunchDenied})
 		return err
 	})
-	if len(evs) != 4 {
-		t.Errorf("launch denials audited: %d, want 4", len(evs))
+	if len(evs) != 5 {
+		t.Errorf("launch denials audited: %d, want 5", len(evs))
 	}
 }
 
