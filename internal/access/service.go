@@ -3,6 +3,7 @@ package access
 import (
 	"cmp"
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -122,6 +123,28 @@ func ContactOf(app *milogin.Application) string {
 	return "the help desk"
 }
 
+// errKeep ends an Accounts().Update without writing: lockAccount wants only
+// the row lock that Update takes before calling its function.
+var errKeep = errors.New("access: keep the account as it is")
+
+// lockAccount returns the account with its row locked for the rest of the
+// transaction (on PostgreSQL; SQLite's single writer serializes anyway), so
+// that two changes to one person's access (two administrators, an
+// administrator and the application) apply one after the other and the
+// second sees the first: never two emails for one pending request, one
+// saying approved and the other denied.
+func lockAccount(ctx context.Context, tx milogin.Tx, id string) (*milogin.Account, error) {
+	var a *milogin.Account
+	_, err := tx.Accounts().Update(ctx, id, func(x *milogin.Account) error {
+		a = x
+		return errKeep
+	})
+	if errors.Is(err, errKeep) {
+		return a, nil
+	}
+	return nil, err
+}
+
 // getGrant returns the grant or nil when there is none.
 func getGrant(ctx context.Context, tx milogin.Tx, appID, accountID string) (*milogin.Grant, error) {
 	g, err := tx.Grants().Get(ctx, appID, accountID)
@@ -210,6 +233,9 @@ func (s *Service) Request(ctx context.Context, acct *milogin.Account, appID stri
 		if err != nil {
 			return err
 		}
+		if _, err := lockAccount(ctx, tx, acct.ID); err != nil {
+			return err
+		}
 		g, err := getGrant(ctx, tx, app.ID, acct.ID)
 		if err != nil {
 			return err
@@ -258,6 +284,9 @@ func (s *Service) Agree(ctx context.Context, acct *milogin.Account, appID string
 		}
 		if version != app.TermsVersion {
 			return milogin.Errorf(op, milogin.ECONFLICT, "The Terms & Conditions of %s have changed. Please read them again.", app.Name)
+		}
+		if _, err := lockAccount(ctx, tx, acct.ID); err != nil {
+			return err
 		}
 		g, err := getGrant(ctx, tx, app.ID, acct.ID)
 		if err != nil {
@@ -366,7 +395,7 @@ func (s *Service) decide(ctx context.Context, op string, c change, appID, accoun
 		if err != nil {
 			return err
 		}
-		acct, err := tx.Accounts().Get(ctx, accountID)
+		acct, err := lockAccount(ctx, tx, accountID)
 		if err != nil {
 			return err
 		}
