@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,11 +15,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	cdpwebauthn "github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
 	"milogin/internal/notify/smtptest"
@@ -296,4 +299,61 @@ func TestSecondFactorPages(t *testing.T) {
 	// The server runs at http://127.0.0.1:PORT, which WebAuthn does not
 	// accept as a relying party ID: passkeys are off and the page says so.
 	b.expectText("Passkeys are not offered by this MILogin service.")
+}
+
+// freePort returns a TCP port that was free a moment ago.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// TestPasskeyJourney runs static/passkey.js in Chromium with a virtual
+// authenticator (the DevTools WebAuthn domain): add a passkey in Security
+// Options, then use it on the MFA page of a daily-MFA application. WebAuthn
+// needs a domain, so this server is named http://localhost:PORT.
+func TestPasskeyJourney(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	srv := startServer(t, "--addr", "127.0.0.1:"+port, "--base-url", "http://localhost:"+port)
+	if !strings.HasPrefix(srv.URL, "http://localhost:") {
+		t.Fatalf("server URL %s", srv.URL)
+	}
+	srv.addApp(t, "osmis", "One-Stop Management Information System (OSMIS)", "--category", "Administration",
+		"--approval", "provisioned", "--mfa", "daily", "--contact", "the MWA Administrator")
+	srv.milogin(t, "access", "grant", "--portal", "thirdparty", "--app", "osmis", "--user-id", "smithj0001")
+
+	b := newBrowser(t, srv)
+	ctx, cancel := b.step()
+	if _, err := chromedp.Call(ctx, cdpwebauthn.Enable, cdpwebauthn.EnableParams{}); err != nil {
+		t.Fatalf("WebAuthn.enable: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, cdpwebauthn.AddVirtualAuthenticator, cdpwebauthn.AddVirtualAuthenticatorParams{
+		Options: &cdpwebauthn.VirtualAuthenticatorOptions{Protocol: cdpwebauthn.AuthenticatorProtocolCtap2,
+			Transport: cdpwebauthn.AuthenticatorTransportInternal, HasResidentKey: true, HasUserVerification: true,
+			IsUserVerified: true, AutomaticPresenceSimulation: true}}); err != nil {
+		t.Fatalf("WebAuthn.addVirtualAuthenticator: %v", err)
+	}
+	cancel()
+
+	b.signIn("smithj0001", demoPassword)
+	b.expectHome("John Smith")
+	b.follow("passkey")
+	b.find(heading(1, "Passkeys"), "h1 Passkeys")
+	b.expectText("You have no passkeys yet.")
+	b.fill("Name (optional)", "name", "Test key")
+	b.fill("Enter Current Password", "current_password", demoPassword)
+	b.press("ADD PASSKEY")
+	b.expectText("Your passkey was added.", "Test key")
+
+	b.follow("HOME")
+	b.follow("One-Stop Management Information System (OSMIS)")
+	b.find(heading(1, "MILogin Multifactor Authentication (MFA)"), "the MFA page")
+	b.press("Passkey")
+	b.find(heading(1, "Welcome to One-Stop Management Information System (OSMIS)"), "the application's page")
+	b.expectText("Methods: pwd mfa hwk.")
 }
