@@ -25,8 +25,9 @@ import (
 	"context"
 	"crypto/cipher"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
-	"strings"
+	"net/url"
 	"time"
 
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -84,21 +85,18 @@ func New(store milogin.Store, codes *authn.CodeHasher, hasher *authn.Hasher) *Se
 }
 
 // NewWebAuthn returns the passkey relying party for a deployment served at
-// baseURL (https://milogintp.example.gov; http only for localhost).
+// baseURL (https://milogintp.example.gov; http only for localhost). The
+// relying party ID is the host name, which WebAuthn requires to be a domain
+// (not an IP address); the origin is the scheme and host of baseURL.
 func NewWebAuthn(baseURL string) (*webauthn.WebAuthn, error) {
-	host := strings.TrimPrefix(strings.TrimPrefix(baseURL, "https://"), "http://")
-	if i := strings.IndexAny(host, "/"); i >= 0 {
-		host = host[:i]
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("mfa: base URL %q is not an http(s) URL", baseURL)
 	}
-	rpID := host
-	if i := strings.LastIndexByte(rpID, ':'); i >= 0 && !strings.Contains(rpID[i:], "]") {
-		rpID = rpID[:i]
-	}
-	rpID = strings.Trim(rpID, "[]")
 	return webauthn.New(&webauthn.Config{
-		RPID:          rpID,
+		RPID:          u.Hostname(),
 		RPDisplayName: "MILogin",
-		RPOrigins:     []string{strings.TrimRight(baseURL, "/")},
+		RPOrigins:     []string{u.Scheme + "://" + u.Host},
 	})
 }
 

@@ -119,3 +119,23 @@ func TestSweepDeletesExpiredCeremonies(t *testing.T) {
 		t.Fatalf("sweep of an expired ceremony: %d %v", n, err)
 	}
 }
+
+func TestNewWebAuthn(t *testing.T) {
+	for _, tt := range []struct {
+		base, rpID, origin string
+	}{
+		{"https://milogintp.example.gov", "milogintp.example.gov", "https://milogintp.example.gov"},
+		{"https://milogin.example.gov/base/", "milogin.example.gov", "https://milogin.example.gov"},
+		{"http://localhost:8080", "localhost", "http://localhost:8080"},
+	} {
+		wa, err := mfa.NewWebAuthn(tt.base)
+		if err != nil || wa.Config.RPID != tt.rpID || wa.Config.RPOrigins[0] != tt.origin {
+			t.Errorf("%s: %v %+v", tt.base, err, wa)
+		}
+	}
+	for _, bad := range []string{"http://127.0.0.1:8080", "ftp://example.gov", "", "example.gov"} {
+		if _, err := mfa.NewWebAuthn(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
