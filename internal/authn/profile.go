@@ -160,25 +160,8 @@ func (s *Service) UpdateProfile(ctx context.Context, portalID milogin.PortalID, 
 		}
 		return &ProfileUpdateResult{Changed: changed}, nil
 	}
-	var token string
-	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
-		t, f, err := newFlow(milogin.FlowChangeEmail, portalID, a.ID, &change, now, profileLife)
-		if err != nil {
-			return err
-		}
-		if err := tx.Flows().Create(ctx, f); err != nil {
-			return err
-		}
-		_, err = s.updateFlow(ctx, tx, op, milogin.FlowChangeEmail, portalID, t, profileLife, &change, func(f *milogin.Flow) error {
-			id, err := s.sendPIN(ctx, tx, now, "", milogin.PurposeChangeEmail, "change-email|"+f.ID,
-				pinDest{Channel: milogin.ChannelEmail, To: change.Email}, "email-change-pin",
-				map[string]any{"Name": a.DisplayName(), "Portal": portal.Name}, false)
-			change.PINCodeID = id
-			return err
-		})
-		token = t
-		return err
-	})
+	token, err := startPINFlow(s, ctx, op, emailChangeFlow, portalID, portal, a, &change,
+		pinDest{Channel: milogin.ChannelEmail, To: change.Email}, now)
 	if err != nil {
 		return nil, milogin.Wrap(op, err)
 	}
@@ -242,86 +225,22 @@ func (s *Service) applyProfile(ctx context.Context, tx milogin.Tx, portal milogi
 // PIN (sent to the new address) saves the whole profile change.
 func (s *Service) ConfirmEmailChange(ctx context.Context, portalID milogin.PortalID, sessionToken, flowToken, pin string, m Meta) error {
 	const op = "authn.ConfirmEmailChange"
-	portal, err := s.Portal(portalID)
-	if err != nil {
-		return err
-	}
-	_, a, err := s.Authenticate(ctx, portalID, sessionToken)
-	if err != nil {
-		return err
-	}
-	now := s.now()
-	var verr error
-	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
-		verr = nil
-		var c milogin.ProfileChange
-		f, err := s.loadFlow(ctx, tx, op, milogin.FlowChangeEmail, portalID, flowToken, &c)
-		if err != nil {
-			return err
-		}
-		if f.Subject != a.ID {
-			return errFlowExpired(op)
-		}
-		out, perr, err := s.checkPIN(ctx, tx, now, c.PINCodeID, milogin.PurposeChangeEmail, "change-email|"+f.ID, pin)
-		if err != nil {
-			return err
-		}
-		switch out {
-		case pinLocked:
-			verr = perr
-			return tx.Flows().Delete(ctx, f.ID)
-		case pinInvalid, pinExpired:
-			verr = perr
-			return nil
-		}
-		if _, err := s.applyProfile(ctx, tx, portal, a.ID, c, true, now, m); err != nil {
-			if milogin.IsKind(err, milogin.ECONFLICT) {
-				return milogin.Invalid(op, []milogin.Violation{{Field: "email", Rule: "unique", Message: MsgEmailTaken}})
+	return confirmPINFlow(s, ctx, op, emailChangeFlow, portalID, sessionToken, flowToken, pin, nil,
+		func(tx milogin.Tx, portal milogin.Portal, a *milogin.Account, c *milogin.ProfileChange, now time.Time) error {
+			if _, err := s.applyProfile(ctx, tx, portal, a.ID, *c, true, now, m); err != nil {
+				if milogin.IsKind(err, milogin.ECONFLICT) {
+					return milogin.Invalid(op, []milogin.Violation{{Field: "email", Rule: "unique", Message: MsgEmailTaken}})
+				}
+				return err
 			}
-			return err
-		}
-		return tx.Flows().Delete(ctx, f.ID)
-	})
-	if err != nil {
-		return milogin.Wrap(op, err)
-	}
-	if verr != nil {
-		return verr
-	}
-	s.kick()
-	return nil
+			return nil
+		})
 }
 
 // ResendEmailChangePIN sends a new PIN to the new address (RESEND PIN).
 func (s *Service) ResendEmailChangePIN(ctx context.Context, portalID milogin.PortalID, sessionToken, flowToken string, m Meta) error {
-	const op = "authn.ResendEmailChangePIN"
-	portal, err := s.Portal(portalID)
-	if err != nil {
-		return err
-	}
-	_, a, err := s.Authenticate(ctx, portalID, sessionToken)
-	if err != nil {
-		return err
-	}
-	now := s.now()
-	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
-		var c milogin.ProfileChange
-		_, err := s.updateFlow(ctx, tx, op, milogin.FlowChangeEmail, portalID, flowToken, profileLife, &c, func(f *milogin.Flow) error {
-			if f.Subject != a.ID {
-				return errFlowExpired(op)
-			}
-			_, err := s.sendPIN(ctx, tx, now, c.PINCodeID, milogin.PurposeChangeEmail, "change-email|"+f.ID,
-				pinDest{Channel: milogin.ChannelEmail, To: c.Email}, "email-change-pin",
-				map[string]any{"Name": a.DisplayName(), "Portal": portal.Name}, false)
-			return err
-		})
-		return err
-	})
-	if err != nil {
-		return milogin.Wrap(op, err)
-	}
-	s.kick()
-	return nil
+	return resendPINFlow(s, ctx, "authn.ResendEmailChangePIN", emailChangeFlow, portalID, sessionToken, flowToken,
+		func(c *milogin.ProfileChange) pinDest { return pinDest{Channel: milogin.ChannelEmail, To: c.Email} })
 }
 
 // SecurityAnswers returns the account's security questions and answer hashes.
@@ -419,24 +338,7 @@ func (s *Service) UpdateSecurityOptions(ctx context.Context, portalID milogin.Po
 		return "", milogin.Invalid(op, []milogin.Violation{{Field: "current_password", Rule: milogin.RuleRequired, Message: MsgCurrentPassword}})
 	}
 	c.PINChannel, c.PINTo = dest.Channel, dest.To
-	var token string
-	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
-		t, f, err := newFlow(milogin.FlowSecurityOptions, portalID, a.ID, &c, now, profileLife)
-		if err != nil {
-			return err
-		}
-		if err := tx.Flows().Create(ctx, f); err != nil {
-			return err
-		}
-		_, err = s.updateFlow(ctx, tx, op, milogin.FlowSecurityOptions, portalID, t, profileLife, &c, func(f *milogin.Flow) error {
-			id, err := s.sendPIN(ctx, tx, now, "", milogin.PurposeSecurityOpts, "security-options|"+f.ID, dest, "security-options-pin",
-				map[string]any{"Name": a.DisplayName(), "Portal": portal.Name}, false)
-			c.PINCodeID = id
-			return err
-		})
-		token = t
-		return err
-	})
+	token, err := startPINFlow(s, ctx, op, securityOptionsFlow, portalID, portal, a, &c, dest, now)
 	if err != nil {
 		return "", milogin.Wrap(op, err)
 	}
@@ -486,6 +388,78 @@ func (s *Service) applySecurityOptions(ctx context.Context, tx milogin.Tx, porta
 // ConfirmSecurityOptions runs CONFIRM on the Security Options PIN step.
 func (s *Service) ConfirmSecurityOptions(ctx context.Context, portalID milogin.PortalID, sessionToken, flowToken, pin string, m Meta) error {
 	const op = "authn.ConfirmSecurityOptions"
+	return confirmPINFlow(s, ctx, op, securityOptionsFlow, portalID, sessionToken, flowToken, pin,
+		func(tx milogin.Tx, a *milogin.Account, now time.Time) error {
+			return audit(ctx, tx, now, milogin.EventSecurityOptionsRejected, portalID, a.ID, a.ID, m, map[string]string{"reason": "too many wrong PINs"})
+		},
+		func(tx milogin.Tx, portal milogin.Portal, a *milogin.Account, c *milogin.SecurityOptionsChange, now time.Time) error {
+			return s.applySecurityOptions(ctx, tx, portal, a.ID, *c, "pin", now, m)
+		})
+}
+
+// ResendSecurityOptionsPIN sends a new PIN for a pending Security Options change.
+func (s *Service) ResendSecurityOptionsPIN(ctx context.Context, portalID milogin.PortalID, sessionToken, flowToken string, m Meta) error {
+	return resendPINFlow(s, ctx, "authn.ResendSecurityOptionsPIN", securityOptionsFlow, portalID, sessionToken, flowToken,
+		func(c *milogin.SecurityOptionsChange) pinDest { return pinDest{Channel: c.PINChannel, To: c.PINTo} })
+}
+
+// pinFlow is what differs between the changes a signed-in person confirms
+// with a PIN (a new email address, new Security Options): the flow's kind
+// and its state C, the PIN's purpose and subject, the email template.
+type pinFlow[C any] struct {
+	kind, purpose, scope, template string
+	// pinID points at the state's PINCodeID.
+	pinID func(c *C) *string
+}
+
+var (
+	emailChangeFlow = pinFlow[milogin.ProfileChange]{
+		kind: milogin.FlowChangeEmail, purpose: milogin.PurposeChangeEmail, scope: "change-email", template: "email-change-pin",
+		pinID: func(c *milogin.ProfileChange) *string { return &c.PINCodeID },
+	}
+	securityOptionsFlow = pinFlow[milogin.SecurityOptionsChange]{
+		kind: milogin.FlowSecurityOptions, purpose: milogin.PurposeSecurityOpts, scope: "security-options", template: "security-options-pin",
+		pinID: func(c *milogin.SecurityOptionsChange) *string { return &c.PINCodeID },
+	}
+)
+
+// subject is the subject of the PINs of flow f.
+func (p pinFlow[C]) subject(f *milogin.Flow) string { return p.scope + "|" + f.ID }
+
+// pinData is what the PIN email says.
+func pinData(a *milogin.Account, portal milogin.Portal) map[string]any {
+	return map[string]any{"Name": a.DisplayName(), "Portal": portal.Name}
+}
+
+// startPINFlow creates a flow of p holding c for account a and sends its
+// first PIN to dest; it returns the flow's token.
+func startPINFlow[C any](s *Service, ctx context.Context, op string, p pinFlow[C], portalID milogin.PortalID, portal milogin.Portal, a *milogin.Account, c *C, dest pinDest, now time.Time) (string, error) {
+	var token string
+	err := s.Store.Write(ctx, func(tx milogin.Tx) error {
+		t, f, err := newFlow(p.kind, portalID, a.ID, c, now, profileLife)
+		if err != nil {
+			return err
+		}
+		if err := tx.Flows().Create(ctx, f); err != nil {
+			return err
+		}
+		_, err = s.updateFlow(ctx, tx, op, p.kind, portalID, t, profileLife, c, func(f *milogin.Flow) error {
+			id, err := s.sendPIN(ctx, tx, now, "", p.purpose, p.subject(f), dest, p.template, pinData(a, portal), false)
+			*p.pinID(c) = id
+			return err
+		})
+		token = t
+		return err
+	})
+	return token, err
+}
+
+// confirmPINFlow runs CONFIRM on the PIN step of a flow of p for the person
+// signed in with sessionToken: the right PIN applies the change (apply) and
+// ends the flow; too many wrong ones end it too, after locked (if any).
+func confirmPINFlow[C any](s *Service, ctx context.Context, op string, p pinFlow[C], portalID milogin.PortalID, sessionToken, flowToken, pin string,
+	locked func(tx milogin.Tx, a *milogin.Account, now time.Time) error,
+	apply func(tx milogin.Tx, portal milogin.Portal, a *milogin.Account, c *C, now time.Time) error) error {
 	portal, err := s.Portal(portalID)
 	if err != nil {
 		return err
@@ -498,30 +472,32 @@ func (s *Service) ConfirmSecurityOptions(ctx context.Context, portalID milogin.P
 	var verr error
 	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
 		verr = nil
-		var c milogin.SecurityOptionsChange
-		f, err := s.loadFlow(ctx, tx, op, milogin.FlowSecurityOptions, portalID, flowToken, &c)
+		var c C
+		f, err := s.loadFlow(ctx, tx, op, p.kind, portalID, flowToken, &c)
 		if err != nil {
 			return err
 		}
 		if f.Subject != a.ID {
 			return errFlowExpired(op)
 		}
-		out, perr, err := s.checkPIN(ctx, tx, now, c.PINCodeID, milogin.PurposeSecurityOpts, "security-options|"+f.ID, pin)
+		out, perr, err := s.checkPIN(ctx, tx, now, *p.pinID(&c), p.purpose, p.subject(f), pin)
 		if err != nil {
 			return err
 		}
 		switch out {
 		case pinLocked:
 			verr = perr
-			if err := audit(ctx, tx, now, milogin.EventSecurityOptionsRejected, portalID, a.ID, a.ID, m, map[string]string{"reason": "too many wrong PINs"}); err != nil {
-				return err
+			if locked != nil {
+				if err := locked(tx, a, now); err != nil {
+					return err
+				}
 			}
 			return tx.Flows().Delete(ctx, f.ID)
 		case pinInvalid, pinExpired:
 			verr = perr
 			return nil
 		}
-		if err := s.applySecurityOptions(ctx, tx, portal, a.ID, c, "pin", now, m); err != nil {
+		if err := apply(tx, portal, a, &c, now); err != nil {
 			return err
 		}
 		return tx.Flows().Delete(ctx, f.ID)
@@ -536,9 +512,9 @@ func (s *Service) ConfirmSecurityOptions(ctx context.Context, portalID milogin.P
 	return nil
 }
 
-// ResendSecurityOptionsPIN sends a new PIN for a pending Security Options change.
-func (s *Service) ResendSecurityOptionsPIN(ctx context.Context, portalID milogin.PortalID, sessionToken, flowToken string, m Meta) error {
-	const op = "authn.ResendSecurityOptionsPIN"
+// resendPINFlow sends a new PIN of a flow of p, to dest of its state, for
+// the person signed in with sessionToken (RESEND PIN).
+func resendPINFlow[C any](s *Service, ctx context.Context, op string, p pinFlow[C], portalID milogin.PortalID, sessionToken, flowToken string, dest func(c *C) pinDest) error {
 	portal, err := s.Portal(portalID)
 	if err != nil {
 		return err
@@ -549,14 +525,12 @@ func (s *Service) ResendSecurityOptionsPIN(ctx context.Context, portalID milogin
 	}
 	now := s.now()
 	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
-		var c milogin.SecurityOptionsChange
-		_, err := s.updateFlow(ctx, tx, op, milogin.FlowSecurityOptions, portalID, flowToken, profileLife, &c, func(f *milogin.Flow) error {
+		var c C
+		_, err := s.updateFlow(ctx, tx, op, p.kind, portalID, flowToken, profileLife, &c, func(f *milogin.Flow) error {
 			if f.Subject != a.ID {
 				return errFlowExpired(op)
 			}
-			_, err := s.sendPIN(ctx, tx, now, c.PINCodeID, milogin.PurposeSecurityOpts, "security-options|"+f.ID,
-				pinDest{Channel: c.PINChannel, To: c.PINTo}, "security-options-pin",
-				map[string]any{"Name": a.DisplayName(), "Portal": portal.Name}, false)
+			_, err := s.sendPIN(ctx, tx, now, *p.pinID(&c), p.purpose, p.subject(f), dest(&c), p.template, pinData(a, portal), false)
 			return err
 		})
 		return err

@@ -59,15 +59,8 @@ func (s *Service) ForgotUserID(ctx context.Context, portalID milogin.PortalID, e
 	sent := false
 	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
 		sent = false
-		v, err := s.checkQuestion(ctx, tx, now, portalID, FormForgotUserID, questionID, answer, len(vs) == 0)
-		if err != nil {
+		if ok, err := s.checkForm(ctx, tx, now, portalID, FormForgotUserID, questionID, answer, &vs); !ok {
 			return err
-		}
-		if v != nil {
-			vs = append(vs, *v)
-		}
-		if len(vs) > 0 {
-			return nil
 		}
 		n, err := tx.Limits().Hit(ctx, "forgot-uid:"+string(portalID)+":"+milogin.NormalizeLogin(email), time.Hour, now)
 		if err != nil {
@@ -103,6 +96,20 @@ func (s *Service) ForgotUserID(ctx context.Context, portalID milogin.PortalID, e
 		s.kick()
 	}
 	return nil
+}
+
+// checkForm checks the verification question of a recovery form whose
+// fields have the violations *vs (the question is used up only when they
+// have none) and adds its own; it reports whether the form may go on.
+func (s *Service) checkForm(ctx context.Context, tx milogin.Tx, now time.Time, portalID milogin.PortalID, form, questionID, answer string, vs *[]milogin.Violation) (bool, error) {
+	v, err := s.checkQuestion(ctx, tx, now, portalID, form, questionID, answer, len(*vs) == 0)
+	if err != nil {
+		return false, err
+	}
+	if v != nil {
+		*vs = append(*vs, *v)
+	}
+	return len(*vs) == 0, nil
 }
 
 // accountOptions lists the recovery methods an account can use.
@@ -167,15 +174,8 @@ func (s *Service) StartReset(ctx context.Context, portalID milogin.PortalID, use
 	var refused error
 	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
 		token, refused = "", nil
-		v, err := s.checkQuestion(ctx, tx, now, portalID, FormForgotPassword, questionID, answer, len(vs) == 0)
-		if err != nil {
+		if ok, err := s.checkForm(ctx, tx, now, portalID, FormForgotPassword, questionID, answer, &vs); !ok {
 			return err
-		}
-		if v != nil {
-			vs = append(vs, *v)
-		}
-		if len(vs) > 0 {
-			return nil
 		}
 		n, err := tx.Limits().Hit(ctx, "reset:"+string(portalID)+":"+milogin.NormalizeLogin(userID), time.Hour, now)
 		if err != nil {
