@@ -68,6 +68,17 @@ func (s *Service) reauth(ctx context.Context, a *milogin.Account, password, fiel
 	return &milogin.Violation{Field: field, Rule: "current", Message: MsgCurrentPasswordBad}, nil
 }
 
+// signedIn returns the portal and the account of the person signed in
+// with sessionToken.
+func (s *Service) signedIn(ctx context.Context, portalID milogin.PortalID, sessionToken string) (milogin.Portal, *milogin.Account, error) {
+	portal, err := s.Portal(portalID)
+	if err != nil {
+		return portal, nil, err
+	}
+	_, a, err := s.Authenticate(ctx, portalID, sessionToken)
+	return portal, a, err
+}
+
 func digitsOf(s string) string {
 	var b strings.Builder
 	for _, r := range s {
@@ -98,11 +109,7 @@ type ProfileUpdateResult struct {
 // current password and waits for the PIN sent to it (ConfirmEmailChange).
 func (s *Service) UpdateProfile(ctx context.Context, portalID milogin.PortalID, sessionToken string, in ProfileUpdateInput, m Meta) (*ProfileUpdateResult, error) {
 	const op = "authn.UpdateProfile"
-	portal, err := s.Portal(portalID)
-	if err != nil {
-		return nil, err
-	}
-	_, a, err := s.Authenticate(ctx, portalID, sessionToken)
+	portal, a, err := s.signedIn(ctx, portalID, sessionToken)
 	if err != nil {
 		return nil, err
 	}
@@ -268,15 +275,11 @@ type SecurityOptionsInput struct {
 // waits in a flow whose token is returned (ConfirmSecurityOptions).
 func (s *Service) UpdateSecurityOptions(ctx context.Context, portalID milogin.PortalID, sessionToken string, in SecurityOptionsInput, m Meta) (string, error) {
 	const op = "authn.UpdateSecurityOptions"
-	portal, err := s.Portal(portalID)
+	portal, a, err := s.signedIn(ctx, portalID, sessionToken)
 	if err != nil {
 		return "", err
 	}
 	pol := portal.Policy
-	_, a, err := s.Authenticate(ctx, portalID, sessionToken)
-	if err != nil {
-		return "", err
-	}
 	current, err := s.SecurityAnswers(ctx, a.ID)
 	if err != nil {
 		return "", err
@@ -460,11 +463,7 @@ func startPINFlow[C any](s *Service, ctx context.Context, op string, p pinFlow[C
 func confirmPINFlow[C any](s *Service, ctx context.Context, op string, p pinFlow[C], portalID milogin.PortalID, sessionToken, flowToken, pin string,
 	locked func(tx milogin.Tx, a *milogin.Account, now time.Time) error,
 	apply func(tx milogin.Tx, portal milogin.Portal, a *milogin.Account, c *C, now time.Time) error) error {
-	portal, err := s.Portal(portalID)
-	if err != nil {
-		return err
-	}
-	_, a, err := s.Authenticate(ctx, portalID, sessionToken)
+	portal, a, err := s.signedIn(ctx, portalID, sessionToken)
 	if err != nil {
 		return err
 	}
@@ -515,11 +514,7 @@ func confirmPINFlow[C any](s *Service, ctx context.Context, op string, p pinFlow
 // resendPINFlow sends a new PIN of a flow of p, to dest of its state, for
 // the person signed in with sessionToken (RESEND PIN).
 func resendPINFlow[C any](s *Service, ctx context.Context, op string, p pinFlow[C], portalID milogin.PortalID, sessionToken, flowToken string, dest func(c *C) pinDest) error {
-	portal, err := s.Portal(portalID)
-	if err != nil {
-		return err
-	}
-	_, a, err := s.Authenticate(ctx, portalID, sessionToken)
+	portal, a, err := s.signedIn(ctx, portalID, sessionToken)
 	if err != nil {
 		return err
 	}
