@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 
@@ -50,25 +51,13 @@ func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) {
 	out, err := s.cfg.Auth.UpdateProfile(r.Context(), p.ID, si.Token,
 		authn.ProfileUpdateInput{ProfileInput: profileInput(r), CurrentPassword: r.PostFormValue("current_password")}, meta(r))
 	if err == nil {
-		if out.FlowToken != "" {
-			s.setFlowCookie(w, milogin.FlowChangeEmail, p.ID, out.FlowToken)
-			redirect(w, r, portalPath(p, "/update-profile/verify"))
-			return
-		}
-		redirect(w, r, portalPath(p, "/update-profile?m=profile-updated"))
+		changeSaved(s, w, r, s.emailChangeStep(), out.FlowToken)
 		return
 	}
-	if milogin.IsKind(err, milogin.EUNAUTHORIZED) {
-		redirect(w, r, portalPath(p, "/login?m=ended"))
+	if s.sessionFailed(w, r, err) {
 		return
 	}
-	if s.internal(w, r, err) {
-		return
-	}
-	pg := &page{Form: keepFields(r, profileFields...), Errors: milogin.ViolationsOf(err)}
-	if pg.Errors == nil {
-		pg.Error = milogin.ErrorMessage(err)
-	}
+	pg := failedPage(keepFields(r, profileFields...), err)
 	s.renderProfile(w, r, milogin.HTTPStatus(err), pg)
 }
 
@@ -85,34 +74,16 @@ func (s *Server) renderProfilePIN(w http.ResponseWriter, r *http.Request, status
 	s.render(w, r, status, "pin", pg)
 }
 
-// profileFlow loads the pending email change behind the cookie, or sends
-// the browser back to Update Profile.
-func (s *Server) profileFlow(w http.ResponseWriter, r *http.Request) (milogin.ProfileChange, string, bool) {
-	p := portalOf(r)
-	token := s.flowToken(r, milogin.FlowChangeEmail, p.ID)
-	var c milogin.ProfileChange
-	f, err := s.cfg.Auth.FlowState(r.Context(), milogin.FlowChangeEmail, p.ID, token, &c)
-	if err == nil && f.Subject != sessionOf(r).Account.ID {
-		err = milogin.Errorf("web.profileFlow", milogin.EEXPIRED, authn.MsgFlowExpired)
+// emailChangeStep is the PIN step of a new email address.
+func (s *Server) emailChangeStep() pinStep[milogin.ProfileChange] {
+	return pinStep[milogin.ProfileChange]{
+		kind: milogin.FlowChangeEmail, start: "/update-profile", done: "profile-updated",
+		render: s.renderProfilePIN, confirm: s.cfg.Auth.ConfirmEmailChange, resend: s.cfg.Auth.ResendEmailChangePIN,
 	}
-	if err != nil {
-		if milogin.IsKind(err, milogin.EEXPIRED) {
-			s.clearFlowCookie(w, milogin.FlowChangeEmail, p.ID)
-			redirect(w, r, portalPath(p, "/update-profile?m=expired"))
-		} else {
-			s.fail(w, r, err)
-		}
-		return c, "", false
-	}
-	return c, token, true
 }
 
 func (s *Server) handleProfilePINPage(w http.ResponseWriter, r *http.Request) {
-	c, _, ok := s.profileFlow(w, r)
-	if !ok {
-		return
-	}
-	s.renderProfilePIN(w, r, http.StatusOK, &page{Notice: noticeOf(r)}, c)
+	showPINStep(s, w, r, s.emailChangeStep())
 }
 
 // pinFailed answers the errors of a signed-in PIN step that end its flow
@@ -135,48 +106,11 @@ func (s *Server) pinFailed(w http.ResponseWriter, r *http.Request, err error, ki
 }
 
 func (s *Server) handleProfilePIN(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
-	}
-	p, si := portalOf(r), sessionOf(r)
-	c, token, ok := s.profileFlow(w, r)
-	if !ok {
-		return
-	}
-	err := s.cfg.Auth.ConfirmEmailChange(r.Context(), p.ID, si.Token, token, r.PostFormValue("pin"), meta(r))
-	if err == nil {
-		s.clearFlowCookie(w, milogin.FlowChangeEmail, p.ID)
-		redirect(w, r, portalPath(p, "/update-profile?m=profile-updated"))
-		return
-	}
-	if !milogin.IsKind(err, milogin.EINVALID) && s.pinFailed(w, r, err, milogin.FlowChangeEmail, "/update-profile") {
-		return
-	}
-	pg := &page{Errors: milogin.ViolationsOf(err)}
-	if pg.Errors == nil {
-		pg.Error = milogin.ErrorMessage(err)
-	}
-	s.renderProfilePIN(w, r, milogin.HTTPStatus(err), pg, c)
+	confirmPINStep(s, w, r, s.emailChangeStep())
 }
 
 func (s *Server) handleProfileResend(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
-	}
-	p, si := portalOf(r), sessionOf(r)
-	c, token, ok := s.profileFlow(w, r)
-	if !ok {
-		return
-	}
-	err := s.cfg.Auth.ResendEmailChangePIN(r.Context(), p.ID, si.Token, token, meta(r))
-	if err == nil {
-		redirect(w, r, portalPath(p, "/update-profile/verify?m=resent"))
-		return
-	}
-	if !milogin.IsKind(err, milogin.ERATELIMIT) && s.pinFailed(w, r, err, milogin.FlowChangeEmail, "/update-profile") {
-		return
-	}
-	s.renderProfilePIN(w, r, milogin.HTTPStatus(err), &page{Error: milogin.ErrorMessage(err)}, c)
+	resendPINStep(s, w, r, s.emailChangeStep())
 }
 
 // Security Options.
@@ -222,19 +156,10 @@ func (s *Server) handleSecurityOptions(w http.ResponseWriter, r *http.Request) {
 	in := authn.SecurityOptionsInput{SecuritySetupInput: securityInput(r), CurrentPassword: r.PostFormValue("current_password")}
 	token, err := s.cfg.Auth.UpdateSecurityOptions(r.Context(), p.ID, si.Token, in, meta(r))
 	if err == nil {
-		if token != "" {
-			s.setFlowCookie(w, milogin.FlowSecurityOptions, p.ID, token)
-			redirect(w, r, portalPath(p, "/security-options/verify"))
-			return
-		}
-		redirect(w, r, portalPath(p, "/security-options?m=options-updated"))
+		changeSaved(s, w, r, s.securityOptionsStep(), token)
 		return
 	}
-	if milogin.IsKind(err, milogin.EUNAUTHORIZED) {
-		redirect(w, r, portalPath(p, "/login?m=ended"))
-		return
-	}
-	if s.internal(w, r, err) {
+	if s.sessionFailed(w, r, err) {
 		return
 	}
 	answers, aerr := s.cfg.Auth.SecurityAnswers(r.Context(), si.Account.ID)
@@ -242,31 +167,16 @@ func (s *Server) handleSecurityOptions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, aerr)
 		return
 	}
-	pg := &page{Form: keepFields(r, optionFields...), Errors: milogin.ViolationsOf(err)}
-	if pg.Errors == nil {
-		pg.Error = milogin.ErrorMessage(err)
-	}
+	pg := failedPage(keepFields(r, optionFields...), err)
 	s.renderSecurityOptions(w, r, milogin.HTTPStatus(err), pg, len(answers) > 0)
 }
 
-func (s *Server) securityOptionsFlow(w http.ResponseWriter, r *http.Request) (milogin.SecurityOptionsChange, string, bool) {
-	p := portalOf(r)
-	token := s.flowToken(r, milogin.FlowSecurityOptions, p.ID)
-	var c milogin.SecurityOptionsChange
-	f, err := s.cfg.Auth.FlowState(r.Context(), milogin.FlowSecurityOptions, p.ID, token, &c)
-	if err == nil && f.Subject != sessionOf(r).Account.ID {
-		err = milogin.Errorf("web.securityOptionsFlow", milogin.EEXPIRED, authn.MsgFlowExpired)
+// securityOptionsStep is the PIN step of new Security Options.
+func (s *Server) securityOptionsStep() pinStep[milogin.SecurityOptionsChange] {
+	return pinStep[milogin.SecurityOptionsChange]{
+		kind: milogin.FlowSecurityOptions, start: "/security-options", done: "options-updated",
+		render: s.renderSecurityOptionsPIN, confirm: s.cfg.Auth.ConfirmSecurityOptions, resend: s.cfg.Auth.ResendSecurityOptionsPIN,
 	}
-	if err != nil {
-		if milogin.IsKind(err, milogin.EEXPIRED) {
-			s.clearFlowCookie(w, milogin.FlowSecurityOptions, p.ID)
-			redirect(w, r, portalPath(p, "/security-options?m=expired"))
-		} else {
-			s.fail(w, r, err)
-		}
-		return c, "", false
-	}
-	return c, token, true
 }
 
 func (s *Server) renderSecurityOptionsPIN(w http.ResponseWriter, r *http.Request, status int, pg *page, c milogin.SecurityOptionsChange) {
@@ -287,54 +197,95 @@ func (s *Server) renderSecurityOptionsPIN(w http.ResponseWriter, r *http.Request
 }
 
 func (s *Server) handleSecurityOptionsPINPage(w http.ResponseWriter, r *http.Request) {
-	c, _, ok := s.securityOptionsFlow(w, r)
-	if !ok {
-		return
-	}
-	s.renderSecurityOptionsPIN(w, r, http.StatusOK, &page{Notice: noticeOf(r)}, c)
+	showPINStep(s, w, r, s.securityOptionsStep())
 }
 
 func (s *Server) handleSecurityOptionsPIN(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
-	}
-	p, si := portalOf(r), sessionOf(r)
-	c, token, ok := s.securityOptionsFlow(w, r)
-	if !ok {
-		return
-	}
-	err := s.cfg.Auth.ConfirmSecurityOptions(r.Context(), p.ID, si.Token, token, r.PostFormValue("pin"), meta(r))
-	if err == nil {
-		s.clearFlowCookie(w, milogin.FlowSecurityOptions, p.ID)
-		redirect(w, r, portalPath(p, "/security-options?m=options-updated"))
-		return
-	}
-	if !milogin.IsKind(err, milogin.EINVALID) && s.pinFailed(w, r, err, milogin.FlowSecurityOptions, "/security-options") {
-		return
-	}
-	pg := &page{Errors: milogin.ViolationsOf(err)}
-	if pg.Errors == nil {
-		pg.Error = milogin.ErrorMessage(err)
-	}
-	s.renderSecurityOptionsPIN(w, r, milogin.HTTPStatus(err), pg, c)
+	confirmPINStep(s, w, r, s.securityOptionsStep())
 }
 
 func (s *Server) handleSecurityOptionsResend(w http.ResponseWriter, r *http.Request) {
+	resendPINStep(s, w, r, s.securityOptionsStep())
+}
+
+// pinStep is the PIN step of a signed-in person's change: the flow of kind
+// holding C, begun on the page start, whose PIN page is start+"/verify";
+// CONFIRM leads back to start with the notice done.
+type pinStep[C any] struct {
+	kind, start, done string
+	render            func(w http.ResponseWriter, r *http.Request, status int, pg *page, c C)
+	confirm           func(ctx context.Context, portalID milogin.PortalID, sessionToken, flowToken, pin string, m authn.Meta) error
+	resend            func(ctx context.Context, portalID milogin.PortalID, sessionToken, flowToken string, m authn.Meta) error
+}
+
+func showPINStep[C any](s *Server, w http.ResponseWriter, r *http.Request, st pinStep[C]) {
+	c, _, ok := flowState[C](s, w, r, st.kind, st.start, true)
+	if !ok {
+		return
+	}
+	st.render(w, r, http.StatusOK, &page{Notice: noticeOf(r)}, c)
+}
+
+func confirmPINStep[C any](s *Server, w http.ResponseWriter, r *http.Request, st pinStep[C]) {
 	if !s.parseForm(w, r) {
 		return
 	}
 	p, si := portalOf(r), sessionOf(r)
-	c, token, ok := s.securityOptionsFlow(w, r)
+	c, token, ok := flowState[C](s, w, r, st.kind, st.start, true)
 	if !ok {
 		return
 	}
-	err := s.cfg.Auth.ResendSecurityOptionsPIN(r.Context(), p.ID, si.Token, token, meta(r))
+	err := st.confirm(r.Context(), p.ID, si.Token, token, r.PostFormValue("pin"), meta(r))
 	if err == nil {
-		redirect(w, r, portalPath(p, "/security-options/verify?m=resent"))
+		s.clearFlowCookie(w, st.kind, p.ID)
+		redirect(w, r, portalPath(p, st.start+"?m="+st.done))
 		return
 	}
-	if !milogin.IsKind(err, milogin.ERATELIMIT) && s.pinFailed(w, r, err, milogin.FlowSecurityOptions, "/security-options") {
+	if !milogin.IsKind(err, milogin.EINVALID) && s.pinFailed(w, r, err, st.kind, st.start) {
 		return
 	}
-	s.renderSecurityOptionsPIN(w, r, milogin.HTTPStatus(err), &page{Error: milogin.ErrorMessage(err)}, c)
+	st.render(w, r, milogin.HTTPStatus(err), failedPage(nil, err), c)
+}
+
+func resendPINStep[C any](s *Server, w http.ResponseWriter, r *http.Request, st pinStep[C]) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	p, si := portalOf(r), sessionOf(r)
+	c, token, ok := flowState[C](s, w, r, st.kind, st.start, true)
+	if !ok {
+		return
+	}
+	err := st.resend(r.Context(), p.ID, si.Token, token, meta(r))
+	if err == nil {
+		redirect(w, r, portalPath(p, st.start+"/verify?m=resent"))
+		return
+	}
+	if !milogin.IsKind(err, milogin.ERATELIMIT) && s.pinFailed(w, r, err, st.kind, st.start) {
+		return
+	}
+	st.render(w, r, milogin.HTTPStatus(err), &page{Error: milogin.ErrorMessage(err)}, c)
+}
+
+// changeSaved answers a change form of st that went through: its PIN page
+// when the change waits for a PIN (token is then the flow's), else the form
+// again with the notice done.
+func changeSaved[C any](s *Server, w http.ResponseWriter, r *http.Request, st pinStep[C], token string) {
+	p := portalOf(r)
+	if token != "" {
+		s.setFlowCookie(w, st.kind, p.ID, token)
+		redirect(w, r, portalPath(p, st.start+"/verify"))
+		return
+	}
+	redirect(w, r, portalPath(p, st.start+"?m="+st.done))
+}
+
+// sessionFailed answers a change form's error when the session has ended
+// or the error is internal; it reports whether it did.
+func (s *Server) sessionFailed(w http.ResponseWriter, r *http.Request, err error) bool {
+	if milogin.IsKind(err, milogin.EUNAUTHORIZED) {
+		redirect(w, r, portalPath(portalOf(r), "/login?m=ended"))
+		return true
+	}
+	return s.internal(w, r, err)
 }

@@ -61,10 +61,7 @@ func (s *Server) handleForgotUserID(w http.ResponseWriter, r *http.Request) {
 	if s.internal(w, r, err) {
 		return
 	}
-	pg := &page{Form: keepFields(r, "email", authn.FieldQuestion), Errors: milogin.ViolationsOf(err)}
-	if pg.Errors == nil {
-		pg.Error = milogin.ErrorMessage(err)
-	}
+	pg := failedPage(keepFields(r, "email", authn.FieldQuestion), err)
 	s.renderForgotUserID(w, r, milogin.HTTPStatus(err), pg, qid, authn.NeedsNewQuestion(pg.Errors) || pg.Errors == nil)
 }
 
@@ -113,10 +110,7 @@ func (s *Server) handleForgotPassword(w http.ResponseWriter, r *http.Request) {
 	if s.internal(w, r, err) {
 		return
 	}
-	pg := &page{Form: keepFields(r, "user_id", authn.FieldQuestion), Errors: milogin.ViolationsOf(err)}
-	if pg.Errors == nil {
-		pg.Error = milogin.ErrorMessage(err)
-	}
+	pg := failedPage(keepFields(r, "user_id", authn.FieldQuestion), err)
 	s.renderForgotPassword(w, r, milogin.HTTPStatus(err), pg, qid, authn.NeedsNewQuestion(pg.Errors) || pg.Errors == nil,
 		milogin.IsKind(err, milogin.EFORBIDDEN))
 }
@@ -124,20 +118,7 @@ func (s *Server) handleForgotPassword(w http.ResponseWriter, r *http.Request) {
 // resetFlow loads the reset behind the cookie, or sends the browser back
 // to step 1 (when it has expired) and returns false.
 func (s *Server) resetFlow(w http.ResponseWriter, r *http.Request) (milogin.PasswordReset, string, bool) {
-	p := portalOf(r)
-	token := s.flowToken(r, milogin.FlowResetPassword, p.ID)
-	var st milogin.PasswordReset
-	_, err := s.cfg.Auth.FlowState(r.Context(), milogin.FlowResetPassword, p.ID, token, &st)
-	if err != nil {
-		if milogin.IsKind(err, milogin.EEXPIRED) {
-			s.clearFlowCookie(w, milogin.FlowResetPassword, p.ID)
-			redirect(w, r, portalPath(p, "/forgot-password?m=expired"))
-		} else {
-			s.fail(w, r, err)
-		}
-		return st, "", false
-	}
-	return st, token, true
+	return flowState[milogin.PasswordReset](s, w, r, milogin.FlowResetPassword, "/forgot-password", false)
 }
 
 // resetEnded answers the errors that end a reset flow; it reports whether
@@ -204,10 +185,7 @@ func (s *Server) handleResetOptions(w http.ResponseWriter, r *http.Request) {
 	if !milogin.IsKind(err, milogin.EINVALID) && !milogin.IsKind(err, milogin.ERATELIMIT) && s.resetEnded(w, r, err) {
 		return
 	}
-	pg := &page{Form: keepFields(r, "method"), Errors: milogin.ViolationsOf(err)}
-	if pg.Errors == nil {
-		pg.Error = milogin.ErrorMessage(err)
-	}
+	pg := failedPage(keepFields(r, "method"), err)
 	s.renderResetOptions(w, r, milogin.HTTPStatus(err), pg, st)
 }
 
@@ -297,10 +275,7 @@ func (s *Server) handleResetVerify(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	pg := &page{Errors: milogin.ViolationsOf(err)}
-	if pg.Errors == nil {
-		pg.Error = milogin.ErrorMessage(err)
-	}
+	pg := failedPage(nil, err)
 	s.renderResetVerify(w, r, milogin.HTTPStatus(err), pg, st)
 }
 
@@ -371,10 +346,7 @@ func (s *Server) handleResetNew(w http.ResponseWriter, r *http.Request) {
 	if !milogin.IsKind(err, milogin.EINVALID) && s.resetEnded(w, r, err) {
 		return
 	}
-	pg := &page{Errors: milogin.ViolationsOf(err)}
-	if pg.Errors == nil {
-		pg.Error = milogin.ErrorMessage(err)
-	}
+	pg := failedPage(nil, err)
 	s.renderResetNew(w, r, milogin.HTTPStatus(err), pg)
 }
 

@@ -218,3 +218,37 @@ func flowEnded(err error) bool {
 func portalPath(p milogin.Portal, rest string) string {
 	return "/" + string(p.ID) + rest
 }
+
+// failedPage is the page of a step that failed with err: form as it was,
+// err's violations, or its message when it has none.
+func failedPage(form url.Values, err error) *page {
+	pg := &page{Form: form, Errors: milogin.ViolationsOf(err)}
+	if pg.Errors == nil {
+		pg.Error = milogin.ErrorMessage(err)
+	}
+	return pg
+}
+
+// flowState loads the state of the flow of kind behind the cookie. When it
+// has expired (or, with mine, belongs to another account than the one
+// signed in) it clears the cookie, sends the browser to start+"?m=expired"
+// and returns false; other errors fail the request.
+func flowState[C any](s *Server, w http.ResponseWriter, r *http.Request, kind, start string, mine bool) (C, string, bool) {
+	p := portalOf(r)
+	token := s.flowToken(r, kind, p.ID)
+	var c C
+	f, err := s.cfg.Auth.FlowState(r.Context(), kind, p.ID, token, &c)
+	if err == nil && mine && f.Subject != sessionOf(r).Account.ID {
+		err = milogin.Errorf("web.flowState", milogin.EEXPIRED, authn.MsgFlowExpired)
+	}
+	if err != nil {
+		if milogin.IsKind(err, milogin.EEXPIRED) {
+			s.clearFlowCookie(w, kind, p.ID)
+			redirect(w, r, portalPath(p, start+"?m=expired"))
+		} else {
+			s.fail(w, r, err)
+		}
+		return c, "", false
+	}
+	return c, token, true
+}

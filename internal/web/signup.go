@@ -41,6 +41,21 @@ func (s *Server) signupAvailable(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// signupPage loads the sign-up behind the cookie for a page of it (ok
+// when there is one). It reports false when it has answered: sign-up is
+// closed on the portal, or the flow could not be read.
+func (s *Server) signupPage(w http.ResponseWriter, r *http.Request) (p milogin.PendingSignup, ok, open bool) {
+	if !s.signupAvailable(w, r) {
+		return p, false, false
+	}
+	p, ok, err := s.signupFlow(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return p, false, false
+	}
+	return p, ok, true
+}
+
 // renderSignupProfile shows step 1. A verification question is asked only
 // when no sign-up has started (coming BACK needs none).
 func (s *Server) renderSignupProfile(w http.ResponseWriter, r *http.Request, status int, pg *page, started bool, qid string, fresh bool) {
@@ -60,12 +75,8 @@ func (s *Server) renderSignupProfile(w http.ResponseWriter, r *http.Request, sta
 }
 
 func (s *Server) handleSignupPage(w http.ResponseWriter, r *http.Request) {
-	if !s.signupAvailable(w, r) {
-		return
-	}
-	p, ok, err := s.signupFlow(r)
-	if err != nil {
-		s.fail(w, r, err)
+	p, ok, open := s.signupPage(w, r)
+	if !open {
 		return
 	}
 	pg := &page{Notice: noticeOf(r), Form: url.Values{}}
@@ -114,10 +125,7 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 	if s.internal(w, r, err) {
 		return
 	}
-	pg := &page{Form: keepFields(r, append(profileFields, "agree_terms", authn.FieldQuestion)...), Errors: milogin.ViolationsOf(err)}
-	if pg.Errors == nil {
-		pg.Error = milogin.ErrorMessage(err)
-	}
+	pg := failedPage(keepFields(r, append(profileFields, "agree_terms", authn.FieldQuestion)...), err)
 	s.renderSignupProfile(w, r, milogin.HTTPStatus(err), pg, started, qid, authn.NeedsNewQuestion(pg.Errors) || pg.Errors == nil)
 }
 
@@ -162,15 +170,11 @@ func signupSecurityForm(p milogin.PendingSignup) url.Values {
 }
 
 func (s *Server) handleSignupSecurityPage(w http.ResponseWriter, r *http.Request) {
-	if !s.signupAvailable(w, r) {
+	p, ok, open := s.signupPage(w, r)
+	if !open {
 		return
 	}
 	pt := portalOf(r)
-	p, ok, err := s.signupFlow(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	switch {
 	case !ok:
 		redirect(w, r, portalPath(pt, "/signup?m=expired"))
@@ -215,10 +219,7 @@ func (s *Server) handleSignupSecurity(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, portalPath(pt, "/signup?m=expired"))
 		return
 	}
-	pg := &page{Form: keepFields(r, append([]string{"user_id"}, optionFields...)...), Errors: milogin.ViolationsOf(err)}
-	if pg.Errors == nil {
-		pg.Error = milogin.ErrorMessage(err)
-	}
+	pg := failedPage(keepFields(r, append([]string{"user_id"}, optionFields...)...), err)
 	s.renderSignupSecurity(w, r, milogin.HTTPStatus(err), pg, p)
 }
 
@@ -302,10 +303,7 @@ func (s *Server) handleSignupPIN(w http.ResponseWriter, r *http.Request) {
 	if s.internal(w, r, err) {
 		return
 	}
-	pg := &page{Errors: milogin.ViolationsOf(err)}
-	if pg.Errors == nil {
-		pg.Error = milogin.ErrorMessage(err)
-	}
+	pg := failedPage(nil, err)
 	s.renderSignupPIN(w, r, milogin.HTTPStatus(err), pg, p)
 }
 
@@ -344,15 +342,11 @@ type signupDoneData struct {
 }
 
 func (s *Server) handleSignupDone(w http.ResponseWriter, r *http.Request) {
-	if !s.signupAvailable(w, r) {
+	p, ok, open := s.signupPage(w, r)
+	if !open {
 		return
 	}
 	pt := portalOf(r)
-	p, ok, err := s.signupFlow(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	if !ok || !p.Created {
 		redirect(w, r, portalPath(pt, "/signup"))
 		return
