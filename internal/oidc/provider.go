@@ -50,6 +50,7 @@ import (
 
 	"milogin"
 	"milogin/internal/authn"
+	"milogin/internal/httplog"
 	"milogin/internal/keys"
 )
 
@@ -222,8 +223,8 @@ func (p *Provider) Register(mux *http.ServeMux) {
 // common applies the headers every provider response carries and logs the
 // request (without its query string: it carries codes and tokens).
 func (p *Provider) common(next http.Handler) http.Handler {
+	next = httplog.Middleware(p.cfg.Logger, nil)(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
 		h := w.Header()
 		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 		h.Set("X-Frame-Options", "DENY")
@@ -236,34 +237,9 @@ func (p *Provider) common(next http.Handler) http.Handler {
 		}
 		// Bound what a client can make us parse.
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		p.cfg.Logger.LogAttrs(r.Context(), slog.LevelInfo, "http",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)))
+		next.ServeHTTP(w, r)
 	})
 }
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // cors lets browser applications call the endpoints meant for them
 // (discovery, keys, token, userinfo, revocation) from any origin, without

@@ -49,6 +49,7 @@ import (
 	"milogin"
 	"milogin/internal/access"
 	"milogin/internal/authn"
+	"milogin/internal/httplog"
 )
 
 // TokenVerifier checks a Bearer access token issued to an application by
@@ -192,26 +193,6 @@ func metaOf(r *http.Request) authn.Meta {
 	return authn.Meta{IP: clientIP(r), UserAgent: ua}
 }
 
-// statusRecorder remembers the status a handler answered with.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusRecorder) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusRecorder) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
 // authenticate returns the application behind the request's credentials.
 // The client ID claimed is returned even on failure, for the audit trail.
 func (h *Handler) authenticate(r *http.Request, portal milogin.PortalID) (*milogin.Application, string, error) {
@@ -339,7 +320,7 @@ func (h *Handler) audit(r *http.Request, portal milogin.PortalID, operation, cli
 // api wraps a JSON endpoint: authentication, the error format, the audit.
 func (h *Handler) api(portal milogin.PortalID, operation string, fn func(*call) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusRecorder{ResponseWriter: w}
+		sw := &httplog.StatusWriter{ResponseWriter: w}
 		app, clientID, err := h.authenticate(r, portal)
 		c := &call{w: sw, r: r, portal: portal, app: app, detail: map[string]string{}}
 		if err == nil {
@@ -349,7 +330,7 @@ func (h *Handler) api(portal milogin.PortalID, operation string, fn func(*call) 
 			c.detail["code"] = string(milogin.ErrorKind(err))
 			h.writeError(sw, r, err)
 		}
-		h.audit(r, portal, operation, clientID, app, c.subject, sw.status, c.detail)
+		h.audit(r, portal, operation, clientID, app, c.subject, sw.Status, c.detail)
 	})
 }
 

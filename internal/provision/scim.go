@@ -13,6 +13,7 @@ import (
 	filter "github.com/scim2/filter-parser/v2"
 
 	"milogin"
+	"milogin/internal/httplog"
 )
 
 // SCIM 2.0 for directory sync: read-only Users. The library
@@ -30,7 +31,7 @@ const callKey ctxKey = iota
 // audited like the JSON API.
 func (h *Handler) scim(portal milogin.PortalID, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusRecorder{ResponseWriter: w}
+		sw := &httplog.StatusWriter{ResponseWriter: w}
 		app, clientID, err := h.authenticate(r, portal)
 		c := &call{w: sw, r: r, portal: portal, app: app, detail: map[string]string{"path": scimPath(r.URL.Path)}}
 		switch {
@@ -48,7 +49,7 @@ func (h *Handler) scim(portal milogin.PortalID, next http.Handler) http.Handler 
 		default:
 			next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), callKey, c)))
 		}
-		h.audit(r, portal, "scim."+strings.ToLower(r.Method), clientID, app, c.subject, sw.status, c.detail)
+		h.audit(r, portal, "scim."+strings.ToLower(r.Method), clientID, app, c.subject, sw.Status, c.detail)
 	})
 }
 

@@ -25,6 +25,7 @@ import (
 	"milogin"
 	"milogin/internal/access"
 	"milogin/internal/authn"
+	"milogin/internal/httplog"
 	"milogin/internal/mfa"
 )
 
@@ -141,44 +142,11 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// logRequests logs one line per request. The query string is left out: it
-// can carry codes and tokens.
+// logRequests logs one line per request (never its query string: it can
+// carry codes and tokens) and records the request metrics.
 func (s *Server) logRequests(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		d := time.Since(start)
-		route := r.Pattern
-		if route == "" {
-			route = "unmatched"
-		}
-		s.metrics.observe(route, sw.status, d)
-		s.cfg.Logger.LogAttrs(r.Context(), slog.LevelInfo, "http",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status), slog.Duration("duration", d), slog.String("ip", clientIP(r)))
-	})
+	return httplog.Middleware(s.cfg.Logger, s.metrics.observe,
+		func(r *http.Request) slog.Attr { return slog.String("ip", clientIP(r)) })(next)
 }
 
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
