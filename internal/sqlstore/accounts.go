@@ -176,22 +176,10 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 func (r accounts) UserIDsWithPrefix(ctx context.Context, portal milogin.PortalID, prefix string) ([]string, error) {
 	const op = "sqlstore.Accounts.UserIDsWithPrefix"
 	pattern := likeEscaper.Replace(milogin.NormalizeLogin(prefix)) + "%"
-	rows, err := r.t.q.QueryContext(ctx, `SELECT user_id FROM accounts
+	ids, err := queryAll(ctx, r.t.q, op, scanString, `SELECT user_id FROM accounts
 		WHERE portal = $1 AND user_id_norm LIKE $2 ESCAPE '\'`, string(portal), pattern)
 	if err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, milogin.Wrap(op, err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, milogin.Wrap(op, err)
+		return nil, err
 	}
 	// Sorted in Go: the database's collation would order punctuation
 	// differently on each engine.
@@ -278,21 +266,5 @@ func (r accounts) List(ctx context.Context, f milogin.AccountFilter) ([]*milogin
 	if f.Limit > 0 {
 		q += ` LIMIT ` + arg(f.Limit)
 	}
-	rows, err := r.t.q.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	defer rows.Close()
-	var list []*milogin.Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, milogin.Wrap(op, err)
-		}
-		list = append(list, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	return list, nil
+	return queryAll(ctx, r.t.q, op, scanAccount, q, args...)
 }

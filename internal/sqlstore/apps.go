@@ -207,23 +207,15 @@ func (r apps) Update(ctx context.Context, id string, fn func(*milogin.Applicatio
 // order the same on both engines whatever the database collation.
 func (r apps) List(ctx context.Context, portal milogin.PortalID) ([]*milogin.Application, error) {
 	const op = "sqlstore.Apps.List"
-	rows, err := r.t.q.QueryContext(ctx, `SELECT `+appCols+` FROM apps`)
+	all, err := queryAll(ctx, r.t.q, op, scanApp, `SELECT `+appCols+` FROM apps`)
 	if err != nil {
-		return nil, milogin.Wrap(op, err)
+		return nil, err
 	}
-	defer rows.Close()
 	var list []*milogin.Application
-	for rows.Next() {
-		a, err := scanApp(rows)
-		if err != nil {
-			return nil, milogin.Wrap(op, err)
-		}
+	for _, a := range all {
 		if portal == "" || a.InPortal(portal) {
 			list = append(list, a)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, milogin.Wrap(op, err)
 	}
 	slices.SortFunc(list, func(a, b *milogin.Application) int {
 		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))

@@ -68,32 +68,24 @@ func (r audit) List(ctx context.Context, f milogin.AuditFilter) ([]*milogin.Audi
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	q += ` ORDER BY occurred_at DESC, id DESC LIMIT ` + arg(limit)
-	rows, err := r.t.q.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, milogin.Wrap(op, err)
+	return queryAll(ctx, r.t.q, op, scanAuditEvent, q, args...)
+}
+
+func scanAuditEvent(s scanner) (*milogin.AuditEvent, error) {
+	var (
+		e              milogin.AuditEvent
+		at             int64
+		portal, detail string
+	)
+	if err := s.Scan(&e.ID, &at, &e.Type, &portal, &e.ActorID, &e.SubjectID, &e.IP, &e.UserAgent, &detail); err != nil {
+		return nil, err
 	}
-	defer rows.Close()
-	var list []*milogin.AuditEvent
-	for rows.Next() {
-		var (
-			e              milogin.AuditEvent
-			at             int64
-			portal, detail string
-		)
-		if err := rows.Scan(&e.ID, &at, &e.Type, &portal, &e.ActorID, &e.SubjectID, &e.IP, &e.UserAgent, &detail); err != nil {
-			return nil, milogin.Wrap(op, err)
+	e.Time = fromDB(at)
+	e.Portal = milogin.PortalID(portal)
+	if detail != "" && detail != "{}" {
+		if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
+			return nil, err
 		}
-		e.Time = fromDB(at)
-		e.Portal = milogin.PortalID(portal)
-		if detail != "" && detail != "{}" {
-			if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
-				return nil, milogin.Wrap(op, err)
-			}
-		}
-		list = append(list, &e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	return list, nil
+	return &e, nil
 }

@@ -67,23 +67,7 @@ func (r grants) Put(ctx context.Context, g *milogin.Grant) error {
 }
 
 func (r grants) list(ctx context.Context, op, where, order string, args ...any) ([]*milogin.Grant, error) {
-	rows, err := r.t.q.QueryContext(ctx, `SELECT `+grantCols+` FROM grants WHERE `+where+` ORDER BY `+order, args...)
-	if err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	defer rows.Close()
-	var list []*milogin.Grant
-	for rows.Next() {
-		g, err := scanGrant(rows)
-		if err != nil {
-			return nil, milogin.Wrap(op, err)
-		}
-		list = append(list, g)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	return list, nil
+	return queryAll(ctx, r.t.q, op, scanGrant, `SELECT `+grantCols+` FROM grants WHERE `+where+` ORDER BY `+order, args...)
 }
 
 // ListByAccount returns the account's grants, in order of request.

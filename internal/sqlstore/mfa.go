@@ -168,24 +168,8 @@ func (r webAuthn) Get(ctx context.Context, id []byte) (*milogin.WebAuthnCredenti
 // ListByAccount returns the account's credentials, oldest first.
 func (r webAuthn) ListByAccount(ctx context.Context, accountID string) ([]*milogin.WebAuthnCredential, error) {
 	const op = "sqlstore.WebAuthn.ListByAccount"
-	rows, err := r.t.q.QueryContext(ctx, `SELECT `+webAuthnCols+` FROM webauthn_credentials
+	return queryAll(ctx, r.t.q, op, scanWebAuthn, `SELECT `+webAuthnCols+` FROM webauthn_credentials
 		WHERE account_id = $1 ORDER BY created_at, id`, accountID)
-	if err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	defer rows.Close()
-	var list []*milogin.WebAuthnCredential
-	for rows.Next() {
-		c, err := scanWebAuthn(rows)
-		if err != nil {
-			return nil, milogin.Wrap(op, err)
-		}
-		list = append(list, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	return list, nil
 }
 
 // Update loads the credential (locked on PostgreSQL), applies fn and saves

@@ -355,25 +355,14 @@ func stringArgs(ss []string) []any {
 	return out
 }
 
-func scanSessionClients(op string, rows *sql.Rows, err error) ([]*milogin.SessionClient, error) {
-	if err != nil {
-		return nil, milogin.Wrap(op, err)
+func scanSessionClient(s scanner) (*milogin.SessionClient, error) {
+	var sc milogin.SessionClient
+	var created int64
+	if err := s.Scan(&sc.SessionID, &sc.ClientID, &sc.AccountID, &sc.SID, &created); err != nil {
+		return nil, err
 	}
-	defer rows.Close()
-	var list []*milogin.SessionClient
-	for rows.Next() {
-		var sc milogin.SessionClient
-		var created int64
-		if err := rows.Scan(&sc.SessionID, &sc.ClientID, &sc.AccountID, &sc.SID, &created); err != nil {
-			return nil, milogin.Wrap(op, err)
-		}
-		sc.CreatedAt = fromDB(created)
-		list = append(list, &sc)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	return list, nil
+	sc.CreatedAt = fromDB(created)
+	return &sc, nil
 }
 
 func (r sessionClients) ListBySessions(ctx context.Context, sessionIDs []string) ([]*milogin.SessionClient, error) {
@@ -381,16 +370,14 @@ func (r sessionClients) ListBySessions(ctx context.Context, sessionIDs []string)
 	if len(sessionIDs) == 0 {
 		return nil, nil
 	}
-	rows, err := r.t.q.QueryContext(ctx, `SELECT session_id, client_id, account_id, sid, created_at FROM session_clients
+	return queryAll(ctx, r.t.q, op, scanSessionClient, `SELECT session_id, client_id, account_id, sid, created_at FROM session_clients
 		WHERE session_id IN (`+inList(1, len(sessionIDs))+`) ORDER BY session_id, client_id`, stringArgs(sessionIDs)...)
-	return scanSessionClients(op, rows, err)
 }
 
 func (r sessionClients) GetBySID(ctx context.Context, sid string) (*milogin.SessionClient, error) {
 	const op = "sqlstore.SessionClients.GetBySID"
-	rows, err := r.t.q.QueryContext(ctx, `SELECT session_id, client_id, account_id, sid, created_at FROM session_clients
+	list, err := queryAll(ctx, r.t.q, op, scanSessionClient, `SELECT session_id, client_id, account_id, sid, created_at FROM session_clients
 		WHERE sid = $1 ORDER BY client_id LIMIT 1`, sid)
-	list, err := scanSessionClients(op, rows, err)
 	if err != nil {
 		return nil, err
 	}

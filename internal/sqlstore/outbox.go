@@ -91,23 +91,7 @@ func (r outbox) scan(s scanner) (*milogin.Message, error) {
 
 func (r outbox) scanAll(op string, q string, args ...any) func(ctx context.Context) ([]*milogin.Message, error) {
 	return func(ctx context.Context) ([]*milogin.Message, error) {
-		rows, err := r.t.q.QueryContext(ctx, q, args...)
-		if err != nil {
-			return nil, milogin.Wrap(op, err)
-		}
-		defer rows.Close()
-		var list []*milogin.Message
-		for rows.Next() {
-			m, err := r.scan(rows)
-			if err != nil {
-				return nil, milogin.Wrap(op, err)
-			}
-			list = append(list, m)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, milogin.Wrap(op, err)
-		}
-		return list, nil
+		return queryAll(ctx, r.t.q, op, r.scan, q, args...)
 	}
 }
 

@@ -14,24 +14,11 @@ func (t *tx) SecurityAnswers() milogin.SecurityAnswerStore { return securityAnsw
 
 func (r securityAnswers) List(ctx context.Context, accountID string) ([]milogin.SecurityAnswer, error) {
 	const op = "sqlstore.SecurityAnswers.List"
-	rows, err := r.t.q.QueryContext(ctx, `SELECT question_id, answer_hash FROM security_answers
+	return queryAll(ctx, r.t.q, op, func(s scanner) (a milogin.SecurityAnswer, err error) {
+		err = s.Scan(&a.QuestionID, &a.Hash)
+		return a, err
+	}, `SELECT question_id, answer_hash FROM security_answers
 		WHERE account_id = $1 ORDER BY position`, accountID)
-	if err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	defer rows.Close()
-	var list []milogin.SecurityAnswer
-	for rows.Next() {
-		var a milogin.SecurityAnswer
-		if err := rows.Scan(&a.QuestionID, &a.Hash); err != nil {
-			return nil, milogin.Wrap(op, err)
-		}
-		list = append(list, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	return list, nil
 }
 
 // Put deletes the account's answers and inserts the new ones, inside the

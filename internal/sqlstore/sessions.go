@@ -67,24 +67,8 @@ func (r sessions) Get(ctx context.Context, id string) (*milogin.Session, error) 
 // ListByAccount returns the account's sessions, oldest first.
 func (r sessions) ListByAccount(ctx context.Context, accountID string) ([]*milogin.Session, error) {
 	const op = "sqlstore.Sessions.ListByAccount"
-	rows, err := r.t.q.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions
+	return queryAll(ctx, r.t.q, op, scanSession, `SELECT `+sessionCols+` FROM sessions
 		WHERE account_id = $1 ORDER BY created_at, id`, accountID)
-	if err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	defer rows.Close()
-	var list []*milogin.Session
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, milogin.Wrap(op, err)
-		}
-		list = append(list, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	return list, nil
 }
 
 // Update loads the session (locked on PostgreSQL), applies fn and saves it.
@@ -132,24 +116,8 @@ func (r sessions) DeleteByAccount(ctx context.Context, accountID, keepID string)
 	if err := r.t.writable(op); err != nil {
 		return nil, err
 	}
-	rows, err := r.t.q.QueryContext(ctx, `DELETE FROM sessions WHERE account_id = $1 AND id <> $2 RETURNING id`,
+	return queryAll(ctx, r.t.q, op, scanString, `DELETE FROM sessions WHERE account_id = $1 AND id <> $2 RETURNING id`,
 		accountID, keepID)
-	if err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, milogin.Wrap(op, err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	return ids, nil
 }
 
 func (r sessions) DeleteExpired(ctx context.Context, before time.Time) (int, error) {

@@ -34,27 +34,19 @@ func (r signingKeys) Create(ctx context.Context, k *milogin.SigningKey) error {
 // sees the same order).
 func (r signingKeys) List(ctx context.Context) ([]*milogin.SigningKey, error) {
 	const op = "sqlstore.SigningKeys.List"
-	rows, err := r.t.q.QueryContext(ctx, `SELECT `+signingKeyCols+` FROM signing_keys ORDER BY created_at, id`)
-	if err != nil {
-		return nil, milogin.Wrap(op, err)
+	return queryAll(ctx, r.t.q, op, scanSigningKey, `SELECT `+signingKeyCols+` FROM signing_keys ORDER BY created_at, id`)
+}
+
+func scanSigningKey(s scanner) (*milogin.SigningKey, error) {
+	var (
+		k                          milogin.SigningKey
+		created, activates, retire int64
+	)
+	if err := s.Scan(&k.ID, &k.Alg, &k.Private, &k.Public, &created, &activates, &retire); err != nil {
+		return nil, err
 	}
-	defer rows.Close()
-	var list []*milogin.SigningKey
-	for rows.Next() {
-		var (
-			k                          milogin.SigningKey
-			created, activates, retire int64
-		)
-		if err := rows.Scan(&k.ID, &k.Alg, &k.Private, &k.Public, &created, &activates, &retire); err != nil {
-			return nil, milogin.Wrap(op, err)
-		}
-		k.CreatedAt, k.ActivatesAt, k.RetiredAt = fromDB(created), fromDB(activates), fromDB(retire)
-		list = append(list, &k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	return list, nil
+	k.CreatedAt, k.ActivatesAt, k.RetiredAt = fromDB(created), fromDB(activates), fromDB(retire)
+	return &k, nil
 }
 
 // Retire moves a key's retirement to at unless it is already retired

@@ -293,3 +293,32 @@ func rowsAffected(op string, res sql.Result, err error, msg string) error {
 	}
 	return nil
 }
+
+// queryAll runs query on q and returns its rows as scan reads them, every
+// error wrapped with op.
+func queryAll[T any](ctx context.Context, q querier, op string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	defer rows.Close()
+	var list []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, milogin.Wrap(op, err)
+		}
+		list = append(list, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	return list, nil
+}
+
+// scanString reads a row of one text column.
+func scanString(s scanner) (string, error) {
+	var v string
+	err := s.Scan(&v)
+	return v, err
+}
