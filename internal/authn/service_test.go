@@ -9,6 +9,7 @@ import (
 
 	"milogin"
 	"milogin/internal/authn"
+	"milogin/internal/clocktest"
 	"milogin/internal/sqlite"
 	"milogin/internal/sqlstore"
 )
@@ -18,22 +19,10 @@ var fastParams = authn.Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, K
 
 const goodPassword = "Mitten!State26"
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type fixture struct {
 	svc   *authn.Service
 	store milogin.Store
-	clk   *clock
+	clk   *clocktest.Clock
 	acct  *milogin.Account
 }
 
@@ -45,7 +34,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	clk := &clock{t: time.Date(2026, 3, 2, 15, 4, 5, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2026, 3, 2, 15, 4, 5, 0, time.UTC))
 	svc := authn.NewService(store, authn.NewHasher(fastParams, 0), authn.NewCodeHasher([]byte("test-key-0123456789abcdef0123456")))
 	svc.Now = clk.Now
 	a, err := svc.CreateAccount(ctx, authn.NewAccount{

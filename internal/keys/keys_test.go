@@ -6,30 +6,18 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
 	"milogin"
+	"milogin/internal/clocktest"
 	"milogin/internal/keys"
 	"milogin/internal/secrets"
 	"milogin/internal/sqlite"
 	"milogin/internal/sqlstore"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func open(t *testing.T) milogin.Store {
 	t.Helper()
@@ -49,7 +37,7 @@ func kek(t *testing.T, b byte) *secrets.KEK {
 	return k
 }
 
-func manager(store milogin.Store, k *secrets.KEK, clk *clock) *keys.Manager {
+func manager(store milogin.Store, k *secrets.KEK, clk *clocktest.Clock) *keys.Manager {
 	m := keys.New(store, k)
 	m.Now = clk.Now
 	return m
@@ -104,7 +92,7 @@ func verify(t *testing.T, m *keys.Manager, token string) []byte {
 
 func TestFirstStartGeneratesRS256AndES256Keys(t *testing.T) {
 	store := open(t)
-	clk := &clock{t: time.Now().UTC()}
+	clk := clocktest.New(time.Now().UTC())
 	m := manager(store, kek(t, 1), clk)
 	if _, err := m.Signer(t.Context(), keys.RS256); !milogin.IsKind(err, milogin.ENOTFOUND) {
 		t.Fatalf("signer before Ensure: %v", err)
@@ -132,7 +120,7 @@ func TestFirstStartGeneratesRS256AndES256Keys(t *testing.T) {
 
 func TestPrivateKeysAreSealedWithTheKEK(t *testing.T) {
 	store := open(t)
-	clk := &clock{t: time.Now().UTC()}
+	clk := clocktest.New(time.Now().UTC())
 	m := manager(store, kek(t, 1), clk)
 	if err := m.Ensure(t.Context()); err != nil {
 		t.Fatal(err)
@@ -158,7 +146,7 @@ func TestPrivateKeysAreSealedWithTheKEK(t *testing.T) {
 // propagation delay, and keeps the old key published for Retain.
 func TestRotationKeepsOldKeyInJWKSUntilItsTokensExpire(t *testing.T) {
 	store := open(t)
-	clk := &clock{t: time.Now().UTC()}
+	clk := clocktest.New(time.Now().UTC())
 	m := manager(store, kek(t, 1), clk)
 	m.Retain = 2 * time.Hour
 	if err := m.Ensure(t.Context()); err != nil {
@@ -209,7 +197,7 @@ func TestRotationKeepsOldKeyInJWKSUntilItsTokensExpire(t *testing.T) {
 // the second one within its cache TTL of a rotation done elsewhere (the CLI).
 func TestEveryNodeServesTheSameJWKS(t *testing.T) {
 	store := open(t)
-	clk := &clock{t: time.Now().UTC()}
+	clk := clocktest.New(time.Now().UTC())
 	a, b := manager(store, kek(t, 1), clk), manager(store, kek(t, 1), clk)
 	if err := a.Ensure(t.Context()); err != nil {
 		t.Fatal(err)

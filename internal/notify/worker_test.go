@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"milogin"
+	"milogin/internal/clocktest"
 	"milogin/internal/notify"
 	"milogin/internal/notify/smtp"
 	"milogin/internal/notify/smtptest"
@@ -26,26 +27,6 @@ import (
 const sender = "DONOTREPLY-MILogin@michigan.gov"
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-
-// clock is a settable time source shared by a test and its workers.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: t0} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // logBuffer collects log output from concurrent goroutines.
 type logBuffer struct {
@@ -155,7 +136,7 @@ func TestWorkerDeliversEmail(t *testing.T) {
 	ctx := t.Context()
 	store := openStore(t, "")
 	srv := smtptest.Start(t)
-	clk := newClock()
+	clk := clocktest.New(t0)
 	var logs logBuffer
 	w := &notify.Worker{Store: store, Email: emailSender(t, srv), Now: clk.Now, Logger: logs.Logger()}
 
@@ -184,7 +165,7 @@ func TestWorkerDeliversEmail(t *testing.T) {
 		t.Errorf("after delivery: sent %v failed %v attempts %d", m.SentAt, m.FailedAt, m.Attempts)
 	}
 	// Nothing more to do, now or later.
-	clk.Advance(24 * time.Hour)
+	clk.Add(24 * time.Hour)
 	if sent, err := w.DeliverDue(ctx); err != nil || sent != 0 {
 		t.Fatalf("second DeliverDue = %d, %v; want 0, nil", sent, err)
 	}
@@ -210,7 +191,7 @@ func TestWorkerRetries(t *testing.T) {
 	ctx := t.Context()
 	store := openStore(t, "")
 	srv := smtptest.Start(t, smtptest.WithFailures(2))
-	clk := newClock()
+	clk := clocktest.New(t0)
 	var logs logBuffer
 	w := &notify.Worker{Store: store, Email: emailSender(t, srv), Now: clk.Now, Logger: logs.Logger()}
 	id := enqueueRaw(t, store, &milogin.Message{
@@ -230,13 +211,13 @@ func TestWorkerRetries(t *testing.T) {
 		t.Errorf("last error contains the body: %q", m.LastError)
 	}
 	// Not due yet: nothing is tried.
-	clk.Advance(29 * time.Second)
+	clk.Add(29 * time.Second)
 	if sent, err := w.DeliverDue(ctx); err != nil || sent != 0 || srv.Rejected() != 1 {
 		t.Fatalf("before backoff: DeliverDue = %d, %v; rejected %d", sent, err, srv.Rejected())
 	}
 
 	// Attempt 2 fails: retry after 60s.
-	clk.Advance(time.Second)
+	clk.Add(time.Second)
 	if sent, err := w.DeliverDue(ctx); err != nil || sent != 0 {
 		t.Fatalf("attempt 2: DeliverDue = %d, %v", sent, err)
 	}
@@ -246,7 +227,7 @@ func TestWorkerRetries(t *testing.T) {
 	}
 
 	// Attempt 3 delivers.
-	clk.Advance(60 * time.Second)
+	clk.Add(60 * time.Second)
 	if sent, err := w.DeliverDue(ctx); err != nil || sent != 1 {
 		t.Fatalf("attempt 3: DeliverDue = %d, %v", sent, err)
 	}
@@ -272,7 +253,7 @@ func TestWorkerGivesUp(t *testing.T) {
 	ctx := t.Context()
 	store := openStore(t, "")
 	srv := smtptest.Start(t, smtptest.WithFailures(1000))
-	clk := newClock()
+	clk := clocktest.New(t0)
 	var logs logBuffer
 	w := &notify.Worker{Store: store, Email: emailSender(t, srv), Now: clk.Now, Logger: logs.Logger(), MaxAttempts: 4}
 	id := enqueue(t, store, clk.Now(), milogin.ChannelEmail, "carol@example.com", "password-changed",
@@ -291,13 +272,13 @@ func TestWorkerGivesUp(t *testing.T) {
 			if !m.FailedAt.IsZero() || !m.NextAttemptAt.Equal(clk.Now().Add(wantWaits[i])) {
 				t.Fatalf("attempt %d: failed %v next %v; want retry after %v", i+1, m.FailedAt, m.NextAttemptAt, wantWaits[i])
 			}
-			clk.Advance(wantWaits[i])
+			clk.Add(wantWaits[i])
 		} else if !m.FailedAt.Equal(clk.Now()) || !m.SentAt.IsZero() {
 			t.Fatalf("after MaxAttempts: failed %v sent %v; want given up", m.FailedAt, m.SentAt)
 		}
 	}
 	// Given up: never tried again.
-	clk.Advance(48 * time.Hour)
+	clk.Add(48 * time.Hour)
 	if sent, err := w.DeliverDue(ctx); err != nil || sent != 0 {
 		t.Fatalf("after giving up: DeliverDue = %d, %v", sent, err)
 	}
@@ -323,7 +304,7 @@ func TestWorkersNeverDeliverTwice(t *testing.T) {
 			Subject: fmt.Sprintf("message %02d", i), Text: "hello", CreatedAt: t0, NextAttemptAt: t0,
 		})
 	}
-	clk := newClock()
+	clk := clocktest.New(t0)
 	var total atomic.Int64
 	var wg sync.WaitGroup
 	for i := range 6 {
@@ -368,7 +349,7 @@ func TestWorkerLeaseRecoversCrash(t *testing.T) {
 	ctx := t.Context()
 	store := openStore(t, "")
 	srv := smtptest.Start(t)
-	clk := newClock()
+	clk := clocktest.New(t0)
 	id := enqueue(t, store, clk.Now(), milogin.ChannelEmail, "dan@example.com", "password-changed",
 		map[string]any{"Name": "", "UserID": "dand0001"})
 	// The "crashed" worker: claims, then nothing.
@@ -386,7 +367,7 @@ func TestWorkerLeaseRecoversCrash(t *testing.T) {
 	if sent, err := w.DeliverDue(ctx); err != nil || sent != 0 {
 		t.Fatalf("during the lease: DeliverDue = %d, %v; want 0", sent, err)
 	}
-	clk.Advance(time.Minute)
+	clk.Add(time.Minute)
 	if sent, err := w.DeliverDue(ctx); err != nil || sent != 1 {
 		t.Fatalf("after the lease: DeliverDue = %d, %v; want 1", sent, err)
 	}
@@ -402,7 +383,7 @@ func TestWorkerStartTLSAndAuth(t *testing.T) {
 	ctx := t.Context()
 	store := openStore(t, "")
 	srv := smtptest.Start(t, smtptest.WithTLS(), smtptest.WithAuth("milogin", "p@ss:word"))
-	clk := newClock()
+	clk := clocktest.New(t0)
 	w := &notify.Worker{
 		Store:  store,
 		Email:  emailSender(t, srv, smtp.WithRootCAs(srv.RootCAs()), smtp.WithRequireTLS()),
@@ -436,7 +417,7 @@ func TestWorkerNoSender(t *testing.T) {
 	ctx := t.Context()
 	store := openStore(t, "")
 	srv := smtptest.Start(t)
-	clk := newClock()
+	clk := clocktest.New(t0)
 	var logs logBuffer
 	w := &notify.Worker{Store: store, Email: emailSender(t, srv), Now: clk.Now, Logger: logs.Logger()}
 	smsID := enqueue(t, store, clk.Now(), milogin.ChannelSMS, "+15175550100", "account-locked", lockedData)
@@ -445,7 +426,7 @@ func TestWorkerNoSender(t *testing.T) {
 		if _, err := w.DeliverDue(ctx); err != nil {
 			t.Fatal(err)
 		}
-		clk.Advance(time.Hour)
+		clk.Add(time.Hour)
 	}
 	sms := message(t, store, smsID)
 	if !sms.SentAt.IsZero() || !sms.FailedAt.IsZero() || sms.Attempts != 0 {
@@ -479,7 +460,7 @@ func TestWorkerNoSender(t *testing.T) {
 // delivered by a single DeliverDue.
 func TestWorkerManyDue(t *testing.T) {
 	store := openStore(t, "")
-	clk := newClock()
+	clk := clocktest.New(t0)
 	const n = 45
 	for i := range n {
 		enqueueRaw(t, store, &milogin.Message{Channel: milogin.ChannelEmail, To: "x@example.com", Subject: fmt.Sprint(i), Text: "t", CreatedAt: t0, NextAttemptAt: t0})
@@ -497,7 +478,7 @@ func TestWorkerManyDue(t *testing.T) {
 // attempt counted.
 func TestWorkerShutdownMidSend(t *testing.T) {
 	store := openStore(t, "")
-	clk := newClock()
+	clk := clocktest.New(t0)
 	id := enqueueRaw(t, store, &milogin.Message{Channel: milogin.ChannelEmail, To: "h@example.com", Subject: "s", Text: "t", CreatedAt: t0, NextAttemptAt: t0})
 	ctx, cancel := context.WithCancel(t.Context())
 	w := &notify.Worker{Store: store, Now: clk.Now, Logger: slog.New(slog.DiscardHandler),

@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 
 	"milogin"
 	"milogin/internal/authn"
+	"milogin/internal/clocktest"
 	"milogin/internal/keys"
 	"milogin/internal/notify"
 	"milogin/internal/oidc"
@@ -41,18 +41,6 @@ const (
 	postLogout   = "https://rp.example.test/bye"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // env is a running MILogin: the real pages and the real provider on one
 // httptest server, over SQLite.
 type env struct {
@@ -62,7 +50,7 @@ type env struct {
 	keys     *keys.Manager
 	provider *oidc.Provider
 	hasher   *authn.Hasher
-	clk      *clock
+	clk      *clocktest.Clock
 	account  *milogin.Account
 	issuer   string
 	// backchannel receives logout tokens posted to the test application.
@@ -88,7 +76,7 @@ func newEnv(tb testing.TB, opts ...envOptions) *env {
 		tb.Cleanup(func() { db.Close() })
 		store = db
 	}
-	clk := &clock{t: time.Now().UTC()}
+	clk := clocktest.New(time.Now().UTC())
 	hasher := authn.NewHasher(fastParams, 0)
 	auth := authn.NewService(store, hasher, authn.NewCodeHasher(make([]byte, 32)))
 	auth.Now = clk.Now

@@ -24,6 +24,7 @@ import (
 	"milogin"
 	"milogin/internal/access"
 	"milogin/internal/authn"
+	"milogin/internal/clocktest"
 	"milogin/internal/mfa"
 	"milogin/internal/mfa/mfatest"
 	"milogin/internal/sqlite"
@@ -66,7 +67,7 @@ func newAccessEnv(t *testing.T) *accessEnv {
 	}
 	t.Cleanup(func() { store.Close() })
 	// 10:00 in Detroit, so a day's launches do not cross midnight by accident.
-	clk := &clock{t: time.Date(2026, 6, 1, 14, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2026, 6, 1, 14, 0, 0, 0, time.UTC))
 	auth := authn.NewService(store, authn.NewHasher(fastParams, 0), authn.NewCodeHasher(make([]byte, 32)))
 	auth.Now = clk.Now
 	acct, err := auth.CreateAccount(ctx, authn.NewAccount{Portal: milogin.ThirdParty, UserID: "smithj0001",

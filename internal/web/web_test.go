@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 
 	"milogin"
 	"milogin/internal/authn"
+	"milogin/internal/clocktest"
 	"milogin/internal/sqlite"
 	"milogin/internal/sqlstore"
 	"milogin/internal/web"
@@ -26,23 +26,11 @@ var fastParams = authn.Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, K
 
 const goodPassword = "Mitten!State26"
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type env struct {
 	srv   *httptest.Server
 	auth  *authn.Service
 	store milogin.Store
-	clk   *clock
+	clk   *clocktest.Clock
 }
 
 func newEnv(t *testing.T, demo bool) *env {
@@ -53,7 +41,7 @@ func newEnv(t *testing.T, demo bool) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	clk := &clock{t: time.Now().UTC()}
+	clk := clocktest.New(time.Now().UTC())
 	auth := authn.NewService(store, authn.NewHasher(fastParams, 0), authn.NewCodeHasher(make([]byte, 32)))
 	auth.Now = clk.Now
 	_, err = auth.CreateAccount(ctx, authn.NewAccount{Portal: milogin.ThirdParty, UserID: "smithj0001",
