@@ -1,8 +1,6 @@
 package postgres_test
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"database/sql"
 	"sync"
 	"testing"
@@ -29,28 +27,9 @@ func mustOpen(tb testing.TB, opts sqlstore.Options) *postgres.DB {
 	return db
 }
 
-func testAEAD(tb testing.TB) cipher.AEAD {
-	block, err := aes.NewCipher([]byte("0123456789abcdef0123456789abcdef"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return aead
-}
-
 // The suite runs twice: outbox bodies stored as they are, and sealed.
 func TestStore(t *testing.T) {
-	t.Run("plain", func(t *testing.T) {
-		storetest.Run(t, func(t *testing.T) milogin.Store { return mustOpen(t, sqlstore.Options{}) })
-	})
-	t.Run("sealed", func(t *testing.T) {
-		open := func(t *testing.T) milogin.Store { return mustOpen(t, sqlstore.Options{AEAD: testAEAD(t)}) }
-		storetest.RequireSealed(t, open(t))
-		storetest.Run(t, open)
-	})
+	storetest.RunBackend(t, func(t *testing.T, opts sqlstore.Options) milogin.Store { return mustOpen(t, opts) })
 }
 
 // Nodes starting at the same moment on an empty schema all come up: the
