@@ -69,7 +69,7 @@ func signerID(t *testing.T, m *keys.Manager, alg string) string {
 // verify checks a compact JWS against the published keys.
 func verify(t *testing.T, m *keys.Manager, token string) []byte {
 	t.Helper()
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		t.Fatal(err)
 	}

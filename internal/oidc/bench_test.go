@@ -2,7 +2,6 @@ package oidc_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -132,7 +131,7 @@ func BenchmarkUserinfo(b *testing.B) {
 				io.Copy(io.Discard, res.Body)
 				res.Body.Close()
 				if res.StatusCode != http.StatusOK {
-					b.Error(fmt.Sprintf("userinfo: %d", res.StatusCode))
+					b.Errorf("userinfo: %d", res.StatusCode)
 					return
 				}
 			}

@@ -199,7 +199,7 @@ func (e *env) revoke(t *testing.T, clientID, secret, token string) int {
 // checkLogoutToken verifies a back-channel logout token against the JWKS.
 func (e *env) checkLogoutToken(t *testing.T, raw, clientID, sid string) {
 	t.Helper()
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestBackchannelLogoutOnMILoginSignOut(t *testing.T) {
 	got := map[string]bool{}
 	for range 2 {
 		raw := <-e.logouts
-		jws, _ := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+		jws, _ := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 		var c struct {
 			Aud string `json:"aud"`
 		}
@@ -491,7 +491,7 @@ func TestES256IDTokensForAClientThatAsks(t *testing.T) {
 	v, ch := pkce()
 	_, out := e.exchange(t, "es", secret, e.code(t, br, "es", ch), v)
 	raw, _ := out["id_token"].(string)
-	if _, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256}); err != nil {
+	if _, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.ES256}); err != nil {
 		t.Fatalf("ID token is not ES256: %v", err)
 	}
 	if _, err := provider.Verifier(&gooidc.Config{ClientID: "es"}).Verify(ctx, raw); err != nil {
@@ -501,12 +501,12 @@ func TestES256IDTokensForAClientThatAsks(t *testing.T) {
 	if st != http.StatusOK {
 		t.Fatalf("refresh: %d %v", st, out)
 	}
-	if _, err := jose.ParseSigned(out["id_token"].(string), []jose.SignatureAlgorithm{jose.ES256}); err != nil {
+	if _, err := jose.ParseSignedCompact(out["id_token"].(string), []jose.SignatureAlgorithm{jose.ES256}); err != nil {
 		t.Errorf("refreshed ID token is not ES256: %v", err)
 	}
 	do(t, br, "POST", e.srv.URL+"/thirdparty/logout", url.Values{})
 	e.deliver(t)
-	if _, err := jose.ParseSigned(<-e.logouts, []jose.SignatureAlgorithm{jose.ES256}); err != nil {
+	if _, err := jose.ParseSignedCompact(<-e.logouts, []jose.SignatureAlgorithm{jose.ES256}); err != nil {
 		t.Errorf("logout token is not ES256: %v", err)
 	}
 }

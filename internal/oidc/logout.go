@@ -124,7 +124,7 @@ func (p *Provider) verifyIDToken(ctx context.Context, portal milogin.PortalID, t
 	if len(token) > 16<<10 {
 		return nil, errors.New("token too long")
 	}
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, errors.New("not a signed token")
 	}

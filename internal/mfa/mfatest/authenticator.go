@@ -70,10 +70,15 @@ func (a *Authenticator) Create(optionsJSON []byte) ([]byte, error) {
 	}
 	a.UserHandle = uh
 	cd := clientData("webauthn.create", o.PublicKey.Challenge, a.Origin)
+	// The uncompressed point is 0x04 || X || Y, 32 bytes each on P-256.
+	point, err := a.Key.PublicKey.Bytes()
+	if err != nil {
+		return nil, err
+	}
 	cose, err := webauthncbor.Marshal(map[int]any{
 		1: 2, 3: -7, -1: 1,
-		-2: a.Key.PublicKey.X.FillBytes(make([]byte, 32)),
-		-3: a.Key.PublicKey.Y.FillBytes(make([]byte, 32)),
+		-2: point[1:33],
+		-3: point[33:65],
 	})
 	if err != nil {
 		return nil, err
