@@ -17,6 +17,7 @@ const (
 	EventPasswordChanged  = "password.changed"
 	EventSessionTakeover  = "session.takeover" // the other session was logged out
 	EventSignOut          = "signout"
+	EventSessionRotated   = "session.rotated" // new token after a second factor (step-up)
 	EventProfileChanged   = "profile.changed"
 
 	// Access to applications (R-4.2 … ).

@@ -190,6 +190,9 @@ type SessionClientStore interface {
 	GetBySID(ctx context.Context, sid string) (*SessionClient, error)
 	// DeleteBySessions removes the links of ended sessions.
 	DeleteBySessions(ctx context.Context, sessionIDs []string) (int, error)
+	// Rekey moves the links of a session whose token was replaced (step-up)
+	// to its new ID; their sid stays, so applications see the same session.
+	Rekey(ctx context.Context, oldSessionID, newSessionID string) error
 	// DeleteCreatedBefore removes links made at or before before (sessions
 	// that ran out rather than ended).
 	DeleteCreatedBefore(ctx context.Context, before time.Time) (int, error)

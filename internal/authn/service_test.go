@@ -544,3 +544,63 @@ func TestSignInAgainInTheSameBrowserReplacesItsSession(t *testing.T) {
 		t.Errorf("a failed sign-in ended the session: %v", err)
 	}
 }
+
+func TestRotateSessionMovesWhatRefersToIt(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	res, err := f.signIn(t, goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := res.Session.ID
+	now := f.clk.Now()
+	err = f.store.Write(ctx, func(tx milogin.Tx) error {
+		if err := tx.SessionClients().Put(ctx, &milogin.SessionClient{SessionID: old, ClientID: "osmis", AccountID: f.acct.ID, SID: "sid-1", CreatedAt: now}); err != nil {
+			return err
+		}
+		return tx.LoginRequests().Create(ctx, &milogin.LoginRequest{ID: "lr1", Protocol: "oidc", Portal: milogin.ThirdParty, AppID: "osmis",
+			CallbackURL: "/cb", CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute), SessionID: old, AMR: []string{"pwd", "mfa", "otp"}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rot, err := f.svc.RotateSession(ctx, milogin.ThirdParty, res.Token, "lr1", meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rot.Token == res.Token || rot.Session.ID == old || !rot.Session.CreatedAt.Equal(res.Session.CreatedAt) {
+		t.Errorf("rotated session %+v: want a new token and ID with the same sign-in time", rot.Session)
+	}
+	if _, _, err := f.svc.Authenticate(ctx, milogin.ThirdParty, res.Token); err == nil {
+		t.Error("the old token still works")
+	}
+	if _, _, err := f.svc.Authenticate(ctx, milogin.ThirdParty, rot.Token); err != nil {
+		t.Errorf("the new token: %v", err)
+	}
+	err = f.store.Read(ctx, func(tx milogin.Tx) error {
+		links, err := tx.SessionClients().ListBySessions(ctx, []string{rot.Session.ID})
+		if err != nil {
+			return err
+		}
+		if len(links) != 1 || links[0].SID != "sid-1" {
+			t.Errorf("links after rotation: %+v", links)
+		}
+		lr, err := tx.LoginRequests().Get(ctx, "lr1")
+		if err != nil {
+			return err
+		}
+		if lr.SessionID != rot.Session.ID {
+			t.Errorf("login request still names session %q", lr.SessionID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.audit(t, milogin.EventSessionRotated)); n != 1 {
+		t.Errorf("%d rotation events, want 1", n)
+	}
+	if _, err := f.svc.RotateSession(ctx, milogin.ThirdParty, res.Token, "", meta); !milogin.IsKind(err, milogin.EUNAUTHORIZED) {
+		t.Errorf("rotating a dead token: %v", err)
+	}
+}

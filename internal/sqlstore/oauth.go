@@ -399,6 +399,18 @@ func (r sessionClients) DeleteBySessions(ctx context.Context, sessionIDs []strin
 		stringArgs(sessionIDs)...)
 }
 
+func (r sessionClients) Rekey(ctx context.Context, oldSessionID, newSessionID string) error {
+	const op = "sqlstore.SessionClients.Rekey"
+	if err := r.t.writable(op); err != nil {
+		return err
+	}
+	_, err := r.t.q.ExecContext(ctx, `UPDATE session_clients SET session_id = $2 WHERE session_id = $1`, oldSessionID, newSessionID)
+	if err != nil {
+		return milogin.Wrap(op, err)
+	}
+	return nil
+}
+
 func (r sessionClients) DeleteCreatedBefore(ctx context.Context, before time.Time) (int, error) {
 	const op = "sqlstore.SessionClients.DeleteCreatedBefore"
 	if err := r.t.writable(op); err != nil {

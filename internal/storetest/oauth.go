@@ -476,9 +476,23 @@ func testSessionClients(t *testing.T, open func(t *testing.T) milogin.Store) {
 		wantKind(t, err, milogin.ENOTFOUND)
 		return nil
 	})
+	// A step-up moves the links to the session's new ID and keeps their sid.
+	write(t, s, func(tx milogin.Tx) error {
+		return tx.SessionClients().Rekey(ctx(t), "s1", "s1-new")
+	})
+	read(t, s, func(tx milogin.Tx) error {
+		wantEqual(t, "links left on the old ID", len(must(tx.SessionClients().ListBySessions(ctx(t), []string{"s1"}))), 0)
+		moved := must(tx.SessionClients().ListBySessions(ctx(t), []string{"s1-new"}))
+		wantEqual(t, "links moved", len(moved), 2)
+		for _, sc := range moved {
+			wantEqual(t, "sid after rekey", sc.SID, "sid-s1")
+		}
+		wantEqual(t, "other session untouched", must(tx.SessionClients().GetBySID(ctx(t), "sid-s2")).SessionID, "s2")
+		return nil
+	})
 	var n int
 	write(t, s, func(tx milogin.Tx) (err error) {
-		n, err = tx.SessionClients().DeleteBySessions(ctx(t), []string{"s1"})
+		n, err = tx.SessionClients().DeleteBySessions(ctx(t), []string{"s1-new"})
 		return err
 	})
 	wantEqual(t, "deleted", n, 2)

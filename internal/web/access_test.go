@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -707,5 +708,46 @@ func TestGateStepsNeedTheSignedInPerson(t *testing.T) {
 	// A finished or unknown request cannot be continued.
 	if r := do(t, c, "POST", e.srv.URL+"/thirdparty/continue/terms", url.Values{"login": {"nope"}, "choice": {"agree"}}); r.status != http.StatusNotFound {
 		t.Errorf("unknown request: %d", r.status)
+	}
+}
+
+// SECURITY.md: a new session token at step-up. A token copied before the
+// second factor opens nothing afterwards.
+func TestStepUpGivesANewSessionToken(t *testing.T) {
+	e := newAccessEnv(t)
+	e.grant(t, "osmis")
+	c := e.signedIn(t)
+	base, _ := url.Parse(e.srv.URL)
+	tokenOf := func() string {
+		for _, ck := range c.Jar.Cookies(base) {
+			if ck.Name == "milogin-thirdparty" {
+				return ck.Value
+			}
+		}
+		t.Fatal("no session cookie")
+		return ""
+	}
+	before := tokenOf()
+	id, _ := e.toMFA(t, c, "osmis", false)
+	page, code := e.passcodeBy(t, c, id, "email")
+	r := do(t, c, "POST", e.srv.URL+"/thirdparty/continue/mfa/passcode",
+		url.Values{"login": {id}, "method": {"email"}, "code": {formValue(t, page.body, "code")}, "passcode": {code}})
+	if r.header.Get("Location") != "/thirdparty/continue?login="+id {
+		t.Fatalf("passcode went to %q (%d)", r.header.Get("Location"), r.status)
+	}
+	after := tokenOf()
+	if after == before {
+		t.Fatal("the session token was not replaced after the second factor")
+	}
+	stolen, _ := cookiejar.New(nil)
+	stolen.SetCookies(base, []*http.Cookie{{Name: "milogin-thirdparty", Value: before, Path: "/"}})
+	old := &http.Client{Jar: stolen, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if r := do(t, old, "GET", e.srv.URL+"/thirdparty/home", nil); r.status != http.StatusSeeOther {
+		t.Errorf("the pre-MFA token still opens the home page: %d", r.status)
+	}
+	// The second factor still counts for this sign-in under the new token.
+	e.wantDone(t, do(t, c, "GET", e.continueURL(id), nil), id, "pwd,mfa,otp")
+	if got := e.request(t, id).SessionID; got != authn.TokenID(after) {
+		t.Errorf("sign-in completed for session %q, want the rotated one", got)
 	}
 }

@@ -180,7 +180,24 @@ func (s *Server) handlePasscode(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if err := s.rotateAfterStepUp(w, r, f); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	redirect(w, r, continueURL(f.req.Portal, f.req.ID))
+}
+
+// rotateAfterStepUp gives the session a new token once a second factor is
+// done (SECURITY.md: a new token at sign-in and step-up), and moves the
+// parked sign-in's second-factor mark to it.
+func (s *Server) rotateAfterStepUp(w http.ResponseWriter, r *http.Request, f *loginFlow) error {
+	res, err := s.cfg.Auth.RotateSession(r.Context(), f.req.Portal, f.si.Token, f.req.ID, meta(r))
+	if err != nil {
+		return err
+	}
+	s.setSessionCookie(w, f.req.Portal, res.Token)
+	f.si = &signedIn{Session: res.Session, Account: res.Account, Token: res.Token}
+	return nil
 }
 
 // maxJSONBytes bounds the passkey ceremony bodies (a WebAuthn response is
@@ -274,6 +291,10 @@ func (s *Server) handlePasskeyLoginFinish(w http.ResponseWriter, r *http.Request
 		return
 	}
 	if err := s.cfg.MFA.FinishPasskeyLogin(r.Context(), s.flowFor(f, app), r.URL.Query().Get("challenge"), body, meta(r)); err != nil {
+		s.jsonError(w, r, err)
+		return
+	}
+	if err := s.rotateAfterStepUp(w, r, f); err != nil {
 		s.jsonError(w, r, err)
 		return
 	}
