@@ -107,6 +107,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	provider.SetSilent(handler.Silent)
 	srv := &http.Server{
 		Handler:           withProvisioning(api, withOIDC(provider, handler)),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -80,8 +80,56 @@ func (p *Provider) handleAuthorize(portal milogin.PortalID) http.Handler {
 			fail(&authzError{"server_error", "The request could not be saved. Please try again."})
 			return
 		}
+		if slices.Contains(strings.Fields(q.Get("prompt")), "none") {
+			p.answerSilently(w, r, lr, fail)
+			return
+		}
 		http.Redirect(w, r, c.LoginURL(lr.ID), http.StatusSeeOther)
 	})
+}
+
+// SilentFunc answers a silent request (prompt=none) without any page: from
+// the browser's MILogin session it completes the parked sign-in and returns
+// "", or returns the OpenID Connect error code to send the application
+// (login_required, consent_required, interaction_required, access_denied).
+// The pages provide it (web.Server.Silent): the provider never looks at
+// sessions or access rules itself.
+type SilentFunc func(r *http.Request, lr *milogin.LoginRequest) (errCode string, err error)
+
+// SetSilent installs the answer to prompt=none; without one, every silent
+// request gets login_required.
+func (p *Provider) SetSilent(f SilentFunc) { p.silent = f }
+
+var silentErrors = map[string]string{
+	"login_required":       "The person is not signed in to MILogin.",
+	"consent_required":     "The person must first agree to this application's terms.",
+	"interaction_required": "The person must first complete a second factor.",
+	"access_denied":        "The person does not have access to this application.",
+}
+
+// answerSilently completes a prompt=none request from the live session, or
+// tells the application why it cannot, never showing a page.
+func (p *Provider) answerSilently(w http.ResponseWriter, r *http.Request, lr *milogin.LoginRequest, fail func(*authzError)) {
+	if p.silent == nil {
+		fail(&authzError{"login_required", silentErrors["login_required"]})
+		return
+	}
+	code, err := p.silent(r, lr)
+	if err != nil {
+		p.cfg.Logger.Error("oidc: silent authorization", "err", err)
+		fail(&authzError{"server_error", "The request could not be answered. Please try again."})
+		return
+	}
+	if code != "" {
+		desc, ok := silentErrors[code]
+		if !ok {
+			code, desc = "interaction_required", "The person must first sign in interactively."
+		}
+		fail(&authzError{code, desc})
+		return
+	}
+	// The callback issues the code, to this browser only.
+	http.Redirect(w, r, lr.CallbackURL, http.StatusSeeOther)
 }
 
 // checkAuthorize validates the parameters of an authorization request from
@@ -138,10 +186,8 @@ func (p *Provider) checkAuthorize(q url.Values, c *client, portal milogin.Portal
 		return nil, nil, &authzError{"invalid_request", "state or nonce is too long."}
 	}
 	prompts := strings.Fields(q.Get("prompt"))
-	if slices.Contains(prompts, "none") {
-		// The provider cannot see the sign-in session without the pages,
-		// which always interact: a silent request cannot be honoured.
-		return nil, nil, &authzError{"login_required", "Silent authentication (prompt=none) is not supported."}
+	if slices.Contains(prompts, "none") && len(prompts) > 1 {
+		return nil, nil, &authzError{"invalid_request", "prompt=none cannot be combined with other prompt values."}
 	}
 	maxAge := -1
 	if v := q.Get("max_age"); v != "" {

@@ -74,7 +74,7 @@ func (p *Provider) Discovery(portal milogin.PortalID) *Discovery {
 		CodeChallengeMethodsSupported:              []string{"S256"},
 		ClaimsSupported:                            supportedClaims,
 		ACRValuesSupported:                         []string{ACRPassword, ACRMFA},
-		PromptValuesSupported:                      []string{"login", "consent"},
+		PromptValuesSupported:                      []string{"none", "login", "consent"},
 		AuthorizationResponseIssParameterSupported: true,
 		BackchannelLogoutSupported:                 true,
 		BackchannelLogoutSessionSupported:          true,

@@ -121,6 +121,7 @@ func newEnv(tb testing.TB, opts ...envOptions) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	e.provider.SetSilent(pages.Silent)
 	mux := http.NewServeMux()
 	e.provider.Register(mux)
 	mux.Handle("/", pages)

@@ -107,6 +107,7 @@ type Provider struct {
 	cfg     Config
 	ops     map[milogin.PortalID]*op.Provider
 	secrets secretCache
+	silent  SilentFunc // prompt=none, from the pages; see SetSilent
 }
 
 // New builds the provider.

@@ -494,7 +494,7 @@ func TestAuthorizeRejectsRepeatedParameters(t *testing.T) {
 }
 
 // max_age=0 and prompt=login ask the pages for a fresh password; prompt=none
-// cannot be honoured without interaction.
+// without a session is answered login_required (TestPromptNoneIsSilent).
 func TestAuthorizeParksPromptAndACR(t *testing.T) {
 	e := newEnv(t)
 	e.app(t, "rp", false)
@@ -668,5 +668,77 @@ func TestUserinfoRefusesTokenInURL(t *testing.T) {
 	r := do(t, browser(), "GET", e.issuer+"/userinfo?access_token="+out["access_token"].(string), nil)
 	if r.status != http.StatusBadRequest {
 		t.Errorf("token in the URL: %d %s", r.status, r.body)
+	}
+}
+
+// prompt=none (OpenID Connect Core §3.1.2.1): answered from the live
+// session without any page, or with the error that says what would be
+// needed — never a sign-in form.
+func TestPromptNoneIsSilent(t *testing.T) {
+	e := newEnv(t)
+	e.app(t, "rp", false)
+	e.app(t, "strict", false, func(a *milogin.Application) { a.MFA = milogin.MFAAlways })
+	_, ch := pkce()
+	silent := url.Values{"prompt": {"none"}}
+	answer := func(br *http.Client, client string, extra url.Values) url.Values {
+		t.Helper()
+		u := e.authorizeURL(client, ch, extra)
+		for range 4 {
+			r := do(t, br, "GET", u, nil)
+			loc := r.location()
+			if r.status != http.StatusSeeOther {
+				t.Fatalf("prompt=none: %d at %s", r.status, u)
+			}
+			if strings.HasPrefix(loc, "/thirdparty/login") || strings.HasPrefix(loc, "/thirdparty/continue") {
+				t.Fatalf("prompt=none was sent to a page: %s", loc)
+			}
+			if !strings.HasPrefix(loc, "/") {
+				to, err := url.Parse(loc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return to.Query()
+			}
+			u = e.abs(loc)
+		}
+		t.Fatal("too many redirects")
+		return nil
+	}
+
+	br := browser()
+	if q := answer(br, "rp", silent); q.Get("error") != "login_required" || q.Get("state") != "st-123" {
+		t.Fatalf("without a session: %v", q)
+	}
+	// An interactive sign-in enrols the person in the open application.
+	if to := e.signIn(t, br, e.authorizeURL("rp", ch, nil)); to.Query().Get("code") == "" {
+		t.Fatalf("interactive sign-in: %v", to.Query())
+	}
+	e.clk.Add(time.Second)
+	if q := answer(br, "rp", silent); q.Get("code") == "" || q.Get("iss") != e.issuer {
+		t.Fatalf("with a live session: %v", q)
+	}
+	// Granted, but it needs a second factor: not without a page.
+	err := e.store.Write(context.Background(), func(tx milogin.Tx) error {
+		a, err := tx.Accounts().GetByUserID(context.Background(), milogin.ThirdParty, userID)
+		if err != nil {
+			return err
+		}
+		return tx.Grants().Put(context.Background(), &milogin.Grant{AppID: "strict", AccountID: a.ID, Status: milogin.GrantActive, RequestedAt: e.clk.Now(), DecidedAt: e.clk.Now(), DecidedBy: "test"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := answer(br, "strict", silent); q.Get("error") != "interaction_required" {
+		t.Fatalf("MFA-always application: %v", q)
+	}
+	if q := answer(br, "rp", url.Values{"prompt": {"none login"}}); q.Get("error") != "invalid_request" {
+		t.Fatalf("prompt=none login: %v", q)
+	}
+	if q := answer(br, "rp", url.Values{"prompt": {"none"}, "max_age": {"0"}}); q.Get("error") != "login_required" {
+		t.Fatalf("prompt=none with max_age=0: %v", q)
+	}
+	// Another browser has no session of its own.
+	if q := answer(browser(), "rp", silent); q.Get("error") != "login_required" {
+		t.Fatalf("another browser: %v", q)
 	}
 }

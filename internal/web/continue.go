@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"milogin"
+	"milogin/internal/access"
 )
 
 // handleContinue finishes a protocol's parked sign-in (an OpenID Connect
@@ -78,4 +79,40 @@ func (s *Server) completeLogin(r *http.Request, id string, si *signedIn, amr []s
 		return err
 	})
 	return out, err
+}
+
+// Silent answers a protocol's request that must not show a page
+// (OpenID Connect prompt=none): it applies what /continue would, and where
+// /continue would show a page it returns the reason instead, as the OpenID
+// Connect error code — login_required (no live session, or a fresh sign-in
+// was asked for), access_denied, consent_required (terms to agree to) or
+// interaction_required (a second factor). On "" the request is completed.
+func (s *Server) Silent(r *http.Request, req *milogin.LoginRequest) (string, error) {
+	token := s.sessionToken(r, req.Portal)
+	sess, acct, err := s.cfg.Auth.Authenticate(r.Context(), req.Portal, token)
+	if err != nil {
+		if milogin.ErrorKind(err) == milogin.EINTERNAL {
+			return "", err
+		}
+		return "login_required", nil
+	}
+	if req.ForceLogin && sess.CreatedAt.Before(req.CreatedAt) {
+		return "login_required", nil
+	}
+	_, d, err := s.cfg.Access.Decide(r.Context(), req, acct, sess)
+	if err != nil {
+		return "", err
+	}
+	switch d.Step {
+	case access.Enter:
+	case access.Denied:
+		return "access_denied", nil
+	case access.Terms, access.Enrol:
+		// Enrolling, even without terms, is the person's choice to make.
+		return "consent_required", nil
+	default:
+		return "interaction_required", nil
+	}
+	_, err = s.completeLogin(r, req.ID, &signedIn{Session: sess, Account: acct, Token: token}, d.AMR)
+	return "", err
 }
