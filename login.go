@@ -31,6 +31,10 @@ type LoginRequest struct {
 	AuthTime  time.Time
 	AMR       []string // "pwd", then "mfa" and the factor ("otp", "hwk") when one was used
 	DoneAt    time.Time
+	// Refusal is set instead when the sign-in ends without access, to the
+	// error the protocol reports to the application: "access_denied" when
+	// the person cancels the Terms & Conditions.
+	Refusal string
 }
 
 // Done reports whether the person has completed the sign-in.

@@ -287,8 +287,14 @@ func (p *Provider) handleCallback(portal milogin.PortalID) http.Handler {
 			fail("access_denied", "The sign-in took too long. Please try again.")
 			return
 		}
+		if lr.Refusal != "" {
+			// The person ended the sign-in without access (CANCEL on the
+			// terms): the application hears why.
+			fail(lr.Refusal, "The person did not agree to the application's Terms & Conditions.")
+			return
+		}
 		if !lr.Done() {
-			// Not through yet (or the pages refused): back to them.
+			// Not through yet: back to the pages.
 			http.Redirect(w, r, "/"+string(portal)+"/continue?login="+url.QueryEscape(id), http.StatusSeeOther)
 			return
 		}

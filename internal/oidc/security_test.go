@@ -742,3 +742,37 @@ func TestPromptNoneIsSilent(t *testing.T) {
 		t.Fatalf("another browser: %v", q)
 	}
 }
+
+// CANCEL on an application's Terms & Conditions is reported to the
+// application as access_denied (RFC 6749 §4.1.2.1), with its state.
+func TestTermsCancelIsAccessDenied(t *testing.T) {
+	e := newEnv(t)
+	e.app(t, "rp", false)
+	e.app(t, "termsapp", false, func(a *milogin.Application) { a.TermsText, a.TermsVersion = "Be good.", 1 })
+	_, ch := pkce()
+	br := browser()
+	if to := e.signIn(t, br, e.authorizeURL("rp", ch, nil)); to.Query().Get("code") == "" {
+		t.Fatalf("sign-in: %v", to.Query())
+	}
+	r := do(t, br, "GET", e.authorizeURL("termsapp", ch, nil), nil)
+	cont := r.location()
+	if !strings.HasPrefix(cont, "/thirdparty/continue?login=") {
+		t.Fatalf("authorize went to %q", cont)
+	}
+	id := strings.TrimPrefix(cont, "/thirdparty/continue?login=")
+	if r := do(t, br, "GET", e.abs(cont), nil); r.status != http.StatusOK || !strings.Contains(r.body, "Acknowledge/Agree") {
+		t.Fatalf("terms page: %d", r.status)
+	}
+	r = do(t, br, "POST", e.srv.URL+"/thirdparty/continue/terms", url.Values{"login": {id}, "version": {"1"}, "choice": {"cancel"}})
+	if r.status != http.StatusOK {
+		t.Fatalf("cancel: %d", r.status)
+	}
+	r = do(t, br, "GET", e.srv.URL+"/thirdparty/authorize/callback?id="+id, nil)
+	to, err := url.Parse(r.location())
+	if err != nil || !strings.HasPrefix(r.location(), redirectURI) {
+		t.Fatalf("callback after cancel went to %q", r.location())
+	}
+	if q := to.Query(); q.Get("error") != "access_denied" || q.Get("state") != "st-123" || q.Get("code") != "" {
+		t.Fatalf("callback after cancel: %v", q)
+	}
+}

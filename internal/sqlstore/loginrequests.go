@@ -16,7 +16,7 @@ type loginRequests struct{ t *tx }
 var _ milogin.LoginRequestStore = loginRequests{}
 
 const loginRequestCols = `id, protocol, portal, app_id, callback_url, force_login, force_mfa, created_at,
-	expires_at, account_id, session_id, auth_time, amr, done_at`
+	expires_at, account_id, session_id, auth_time, amr, done_at, refusal`
 
 func scanLoginRequest(s scanner) (*milogin.LoginRequest, error) {
 	var (
@@ -25,7 +25,7 @@ func scanLoginRequest(s scanner) (*milogin.LoginRequest, error) {
 		created, expiresAt, authAt, done int64
 	)
 	err := s.Scan(&lr.ID, &lr.Protocol, &portal, &lr.AppID, &lr.CallbackURL, &lr.ForceLogin, &lr.ForceMFA,
-		&created, &expiresAt, &lr.AccountID, &lr.SessionID, &authAt, &amr, &done)
+		&created, &expiresAt, &lr.AccountID, &lr.SessionID, &authAt, &amr, &done, &lr.Refusal)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +43,7 @@ func loginRequestArgs(lr *milogin.LoginRequest) ([]any, error) {
 		return nil, err
 	}
 	return []any{lr.ID, lr.Protocol, string(lr.Portal), lr.AppID, lr.CallbackURL, lr.ForceLogin, lr.ForceMFA,
-		toDB(lr.CreatedAt), toDB(lr.ExpiresAt), lr.AccountID, lr.SessionID, toDB(lr.AuthTime), amr, toDB(lr.DoneAt)}, nil
+		toDB(lr.CreatedAt), toDB(lr.ExpiresAt), lr.AccountID, lr.SessionID, toDB(lr.AuthTime), amr, toDB(lr.DoneAt), lr.Refusal}, nil
 }
 
 func (r loginRequests) Create(ctx context.Context, lr *milogin.LoginRequest) error {
@@ -56,7 +56,7 @@ func (r loginRequests) Create(ctx context.Context, lr *milogin.LoginRequest) err
 		return milogin.Wrap(op, err)
 	}
 	_, err = r.t.q.ExecContext(ctx, `INSERT INTO login_requests (`+loginRequestCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, args...)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`, args...)
 	if err != nil {
 		return r.t.conflictOr(op, err, func(string) string { return "This sign-in request already exists." })
 	}
@@ -100,7 +100,7 @@ func (r loginRequests) Update(ctx context.Context, id string, fn func(*milogin.L
 	}
 	_, err = r.t.q.ExecContext(ctx, `UPDATE login_requests SET protocol = $2, portal = $3, app_id = $4,
 		callback_url = $5, force_login = $6, force_mfa = $7, created_at = $8, expires_at = $9,
-		account_id = $10, session_id = $11, auth_time = $12, amr = $13, done_at = $14
+		account_id = $10, session_id = $11, auth_time = $12, amr = $13, done_at = $14, refusal = $15
 		WHERE id = $1`, args...)
 	if err != nil {
 		return nil, milogin.Wrap(op, err)

@@ -395,6 +395,27 @@ func testLoginRequests(t *testing.T, open func(t *testing.T) milogin.Store) {
 		}
 	})
 
+	t.Run("Refusal", func(t *testing.T) {
+		s := open(t)
+		r := mk("lr1", t0.Add(10*time.Minute))
+		create(t, s, r)
+		write(t, s, func(tx milogin.Tx) error {
+			_, err := tx.LoginRequests().Update(ctx(t), r.ID, func(x *milogin.LoginRequest) error {
+				x.Refusal, x.DoneAt = "access_denied", t0
+				return nil
+			})
+			return err
+		})
+		got, err := get(t, s, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantEqual(t, "Refusal", got.Refusal, "access_denied")
+		if got.Done() {
+			t.Error("a refused request reads back done")
+		}
+	})
+
 	t.Run("Errors", func(t *testing.T) {
 		s := open(t)
 		create(t, s, mk("lr1", t0))

@@ -254,10 +254,10 @@ func (s *Server) loginFlowOf(w http.ResponseWriter, r *http.Request, loginID str
 
 // handleContinueTerms is the Terms & Conditions dialog of a sign-in:
 // Acknowledge/Agree records the acceptance (and enrols in an open
-// application), then the sign-in continues; CANCEL ends on a page that
-// says access was not given and leads home. (The application is not told:
-// the parked request simply expires. Telling it "access_denied" would need
-// an error outcome on LoginRequest, which the protocols do not read yet.)
+// application), then the sign-in continues; CANCEL marks the parked sign-in
+// refused ("access_denied", which the protocol reports to the application)
+// and ends on a page that says access was not given, with the way back to
+// the application and HOME.
 func (s *Server) handleContinueTerms(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
@@ -278,7 +278,12 @@ func (s *Server) handleContinueTerms(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		s.render(w, r, http.StatusOK, "terms-declined", &page{Title: "Terms & Conditions", Portal: p, Account: acct, Data: app})
+		if err := s.refuseLogin(r, f.req.ID, "access_denied"); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusOK, "terms-declined", &page{Title: "Terms & Conditions", Portal: p, Account: acct,
+			Data: termsDeclined{App: app, Return: f.req.CallbackURL}})
 		return
 	}
 	version, _ := strconv.Atoi(r.PostFormValue("version"))
@@ -301,4 +306,25 @@ func trimmed(s string, n int) string {
 		s = s[:n]
 	}
 	return s
+}
+
+// termsDeclined is what the page after CANCEL shows.
+type termsDeclined struct {
+	App    *milogin.Application
+	Return string // the protocol's callback, which tells the application
+}
+
+// refuseLogin ends a parked sign-in without access; the protocol's callback
+// reports code (an OAuth error such as "access_denied") to the application.
+func (s *Server) refuseLogin(r *http.Request, id, code string) error {
+	now := s.cfg.Auth.Now().UTC()
+	return s.cfg.Store.Write(r.Context(), func(tx milogin.Tx) error {
+		_, err := tx.LoginRequests().Update(r.Context(), id, func(req *milogin.LoginRequest) error {
+			if !req.Done() {
+				req.Refusal, req.DoneAt = code, now
+			}
+			return nil
+		})
+		return err
+	})
 }

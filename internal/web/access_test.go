@@ -309,8 +309,17 @@ func TestGateTermsCancel(t *testing.T) {
 		t.Fatalf("cancel: %d", r.status)
 	}
 	wantContains(t, "declined page", r.body, "You did not agree to the Terms & Conditions of CARS e-Services", `href="/thirdparty/home"`)
-	if req := e.request(t, id); req.Done() {
+	req := e.request(t, id)
+	if req.Done() {
 		t.Error("cancelled sign-in completed")
+	}
+	if req.Refusal != "access_denied" {
+		t.Errorf("refusal = %q, want access_denied for the application", req.Refusal)
+	}
+	wantContains(t, "declined page", r.body, `href="`+req.CallbackURL+`"`, "Return to the application")
+	// The refused sign-in cannot be resumed: /continue hands it to the protocol.
+	if r := do(t, c, "GET", e.continueURL(id), nil); r.header.Get("Location") != req.CallbackURL {
+		t.Errorf("continue after cancel went to %q", r.header.Get("Location"))
 	}
 	if g, _, _ := e.access.App(context.Background(), e.acct, "cars"); g == nil {
 		t.Fatal("no app")

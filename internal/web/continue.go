@@ -24,6 +24,12 @@ func (s *Server) handleContinue(w http.ResponseWriter, r *http.Request) {
 		req, err = tx.LoginRequests().Get(r.Context(), id)
 		return err
 	})
+	if err == nil && req.Refusal != "" && req.Portal == p.ID && strings.HasPrefix(req.CallbackURL, "/") {
+		// Already refused (CANCEL on the terms): the protocol tells the
+		// application.
+		redirect(w, r, req.CallbackURL)
+		return
+	}
 	if err == nil && (req.Portal != p.ID || !now.Before(req.ExpiresAt) || req.Done() || !strings.HasPrefix(req.CallbackURL, "/")) {
 		err = milogin.Errorf("web.handleContinue", milogin.ENOTFOUND, "This sign-in request has expired. Please return to the application and try again.")
 	}
