@@ -2,9 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -126,14 +124,7 @@ func (r accounts) Create(ctx context.Context, a *milogin.Account) error {
 }
 
 func (r accounts) getOne(ctx context.Context, op, where string, args ...any) (*milogin.Account, error) {
-	a, err := scanAccount(r.t.q.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE `+where, args...))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound(op, msgNoAccount)
-	}
-	if err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	return a, nil
+	return queryOne(ctx, r.t.q, op, msgNoAccount, scanAccount, `SELECT `+accountCols+` FROM accounts WHERE `+where, args...)
 }
 
 func (r accounts) Get(ctx context.Context, id string) (*milogin.Account, error) {

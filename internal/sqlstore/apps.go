@@ -3,9 +3,7 @@ package sqlstore
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"slices"
 	"strings"
 
@@ -136,14 +134,7 @@ func (r apps) Create(ctx context.Context, a *milogin.Application) error {
 }
 
 func (r apps) getOne(ctx context.Context, op, where string, args ...any) (*milogin.Application, error) {
-	a, err := scanApp(r.t.q.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE `+where, args...))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound(op, msgNoApp)
-	}
-	if err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	return a, nil
+	return queryOne(ctx, r.t.q, op, msgNoApp, scanApp, `SELECT `+appCols+` FROM apps WHERE `+where, args...)
 }
 
 func (r apps) Get(ctx context.Context, id string) (*milogin.Application, error) {

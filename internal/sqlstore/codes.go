@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"time"
 
 	"milogin"
@@ -59,14 +57,7 @@ func (r codes) Create(ctx context.Context, c *milogin.Code) error {
 }
 
 func (r codes) get(ctx context.Context, op, suffix, id string) (*milogin.Code, error) {
-	c, err := scanCode(r.t.q.QueryRowContext(ctx, `SELECT `+codeCols+` FROM codes WHERE id = $1`+suffix, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound(op, msgNoCode)
-	}
-	if err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	return c, nil
+	return queryOne(ctx, r.t.q, op, msgNoCode, scanCode, `SELECT `+codeCols+` FROM codes WHERE id = $1`+suffix, id)
 }
 
 func (r codes) Get(ctx context.Context, id string) (*milogin.Code, error) {

@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"time"
 
 	"milogin"
@@ -55,14 +53,7 @@ func (r flows) Create(ctx context.Context, f *milogin.Flow) error {
 }
 
 func (r flows) get(ctx context.Context, op, suffix, id string) (*milogin.Flow, error) {
-	f, err := scanFlow(r.t.q.QueryRowContext(ctx, `SELECT `+flowCols+` FROM flows WHERE id = $1`+suffix, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound(op, msgNoFlow)
-	}
-	if err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	return f, nil
+	return queryOne(ctx, r.t.q, op, msgNoFlow, scanFlow, `SELECT `+flowCols+` FROM flows WHERE id = $1`+suffix, id)
 }
 
 func (r flows) Get(ctx context.Context, id string) (*milogin.Flow, error) {

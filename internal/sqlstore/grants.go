@@ -36,15 +36,8 @@ func scanGrant(s scanner) (*milogin.Grant, error) {
 
 func (r grants) Get(ctx context.Context, appID, accountID string) (*milogin.Grant, error) {
 	const op = "sqlstore.Grants.Get"
-	g, err := scanGrant(r.t.q.QueryRowContext(ctx, `SELECT `+grantCols+` FROM grants
-		WHERE app_id = $1 AND account_id = $2`, appID, accountID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound(op, msgNoGrant)
-	}
-	if err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	return g, nil
+	return queryOne(ctx, r.t.q, op, msgNoGrant, scanGrant, `SELECT `+grantCols+` FROM grants
+		WHERE app_id = $1 AND account_id = $2`, appID, accountID)
 }
 
 // Put creates or replaces the grant of (AppID, AccountID) in one statement,

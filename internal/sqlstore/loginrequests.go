@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"time"
 
 	"milogin"
@@ -64,15 +62,8 @@ func (r loginRequests) Create(ctx context.Context, lr *milogin.LoginRequest) err
 }
 
 func (r loginRequests) get(ctx context.Context, op, suffix, id string) (*milogin.LoginRequest, error) {
-	lr, err := scanLoginRequest(r.t.q.QueryRowContext(ctx, `SELECT `+loginRequestCols+` FROM login_requests
-		WHERE id = $1`+suffix, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound(op, msgNoLoginRequest)
-	}
-	if err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	return lr, nil
+	return queryOne(ctx, r.t.q, op, msgNoLoginRequest, scanLoginRequest, `SELECT `+loginRequestCols+` FROM login_requests
+		WHERE id = $1`+suffix, id)
 }
 
 func (r loginRequests) Get(ctx context.Context, id string) (*milogin.LoginRequest, error) {

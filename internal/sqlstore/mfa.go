@@ -39,14 +39,7 @@ func scanTOTP(s scanner) (*milogin.TOTPKey, error) {
 }
 
 func (r totpKeys) get(ctx context.Context, op, suffix, accountID string) (*milogin.TOTPKey, error) {
-	k, err := scanTOTP(r.t.q.QueryRowContext(ctx, `SELECT `+totpCols+` FROM totp_keys WHERE account_id = $1`+suffix, accountID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound(op, msgNoTOTP)
-	}
-	if err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	return k, nil
+	return queryOne(ctx, r.t.q, op, msgNoTOTP, scanTOTP, `SELECT `+totpCols+` FROM totp_keys WHERE account_id = $1`+suffix, accountID)
 }
 
 func (r totpKeys) Get(ctx context.Context, accountID string) (*milogin.TOTPKey, error) {
@@ -151,14 +144,7 @@ func (r webAuthn) Create(ctx context.Context, c *milogin.WebAuthnCredential) err
 }
 
 func (r webAuthn) get(ctx context.Context, op, suffix string, id []byte) (*milogin.WebAuthnCredential, error) {
-	c, err := scanWebAuthn(r.t.q.QueryRowContext(ctx, `SELECT `+webAuthnCols+` FROM webauthn_credentials WHERE id = $1`+suffix, nonNil(id)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound(op, msgNoPasskey)
-	}
-	if err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	return c, nil
+	return queryOne(ctx, r.t.q, op, msgNoPasskey, scanWebAuthn, `SELECT `+webAuthnCols+` FROM webauthn_credentials WHERE id = $1`+suffix, nonNil(id))
 }
 
 func (r webAuthn) Get(ctx context.Context, id []byte) (*milogin.WebAuthnCredential, error) {

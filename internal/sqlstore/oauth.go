@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -97,14 +95,7 @@ func (r oauthRequests) Create(ctx context.Context, x *milogin.OAuthRequest) erro
 }
 
 func (r oauthRequests) getWhere(ctx context.Context, op, where string, arg any) (*milogin.OAuthRequest, error) {
-	x, err := scanOAuthRequest(r.t.q.QueryRowContext(ctx, `SELECT `+oauthRequestCols+` FROM oauth_requests WHERE `+where, arg))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound(op, msgNoOAuthRequest)
-	}
-	if err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	return x, nil
+	return queryOne(ctx, r.t.q, op, msgNoOAuthRequest, scanOAuthRequest, `SELECT `+oauthRequestCols+` FROM oauth_requests WHERE `+where, arg)
 }
 
 func (r oauthRequests) Get(ctx context.Context, id string) (*milogin.OAuthRequest, error) {
@@ -231,14 +222,7 @@ func (r oauthTokens) Create(ctx context.Context, t *milogin.OAuthToken) error {
 }
 
 func (r oauthTokens) get(ctx context.Context, op, suffix, id string) (*milogin.OAuthToken, error) {
-	t, err := scanOAuthToken(r.t.q.QueryRowContext(ctx, `SELECT `+oauthTokenCols+` FROM oauth_tokens WHERE id = $1`+suffix, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound(op, msgNoOAuthToken)
-	}
-	if err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	return t, nil
+	return queryOne(ctx, r.t.q, op, msgNoOAuthToken, scanOAuthToken, `SELECT `+oauthTokenCols+` FROM oauth_tokens WHERE id = $1`+suffix, id)
 }
 
 func (r oauthTokens) Get(ctx context.Context, id string) (*milogin.OAuthToken, error) {

@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"time"
 
 	"milogin"
@@ -50,14 +48,7 @@ func (r sessions) Create(ctx context.Context, s *milogin.Session) error {
 }
 
 func (r sessions) get(ctx context.Context, op, suffix, id string) (*milogin.Session, error) {
-	s, err := scanSession(r.t.q.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = $1`+suffix, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound(op, msgNoSession)
-	}
-	if err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	return s, nil
+	return queryOne(ctx, r.t.q, op, msgNoSession, scanSession, `SELECT `+sessionCols+` FROM sessions WHERE id = $1`+suffix, id)
 }
 
 func (r sessions) Get(ctx context.Context, id string) (*milogin.Session, error) {

@@ -316,6 +316,21 @@ func queryAll[T any](ctx context.Context, q querier, op string, scan func(scanne
 	return list, nil
 }
 
+// queryOne runs a query for one row and scans it; no row is ENOTFOUND with
+// notFoundMsg, any other failure EINTERNAL under op.
+func queryOne[T any](ctx context.Context, q querier, op, notFoundMsg string, scan func(scanner) (T, error), query string, args ...any) (T, error) {
+	v, err := scan(q.QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		var zero T
+		return zero, notFound(op, notFoundMsg)
+	}
+	if err != nil {
+		var zero T
+		return zero, milogin.Wrap(op, err)
+	}
+	return v, nil
+}
+
 // scanString reads a row of one text column.
 func scanString(s scanner) (string, error) {
 	var v string
