@@ -37,13 +37,10 @@ func (s *Server) handleContinue(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	sess, acct, err := s.cfg.Auth.Authenticate(r.Context(), p.ID, s.sessionToken(r, p.ID))
+	token := s.sessionToken(r, p.ID)
+	sess, acct, err := s.cfg.Auth.Authenticate(r.Context(), p.ID, token)
 	if err != nil {
-		if milogin.ErrorKind(err) == milogin.EINTERNAL {
-			s.fail(w, r, err)
-			return
-		}
-		s.requireSession(func(http.ResponseWriter, *http.Request) {})(w, r)
+		s.notSignedIn(w, r, p, token, err)
 		return
 	}
 	if req.ForceLogin && sess.CreatedAt.Before(req.CreatedAt) {
@@ -52,7 +49,7 @@ func (s *Server) handleContinue(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/"+string(p.ID)+"/login?reauth=1&next="+queryEscape(r.URL.RequestURI()))
 		return
 	}
-	si := &signedIn{Session: sess, Account: acct, Token: s.sessionToken(r, p.ID)}
+	si := &signedIn{Session: sess, Account: acct, Token: token}
 	amr, ok := s.appGate(w, r, p, req, si)
 	if !ok {
 		return // the gate answered: terms, second factor or access denied

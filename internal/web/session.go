@@ -70,29 +70,35 @@ func (s *Server) requireSession(h http.HandlerFunc) http.HandlerFunc {
 		token := s.sessionToken(r, p.ID)
 		sess, acct, err := s.cfg.Auth.Authenticate(r.Context(), p.ID, token)
 		if err != nil {
-			if milogin.ErrorKind(err) == milogin.EINTERNAL {
-				s.fail(w, r, err)
-				return
-			}
-			// A sign-in that is half-way (takeover prompt, expired password)
-			// goes back to its step; anything else starts over.
-			if pend, _, perr := s.cfg.Auth.PendingSession(r.Context(), p.ID, token); perr == nil && pend.Stage != milogin.StageActive {
-				s.afterSignIn(w, r, p, pend.Stage, "")
-				return
-			}
-			if token != "" {
-				s.clearSessionCookie(w, p.ID)
-			}
-			to := "/" + string(p.ID) + "/login"
-			if r.Method == http.MethodGet {
-				to += "?next=" + queryEscape(r.URL.RequestURI())
-			}
-			redirect(w, r, to)
+			s.notSignedIn(w, r, p, token, err)
 			return
 		}
 		ctx := context.WithValue(r.Context(), sessionKey, &signedIn{Session: sess, Account: acct, Token: token})
 		h(w, r.WithContext(ctx))
 	}
+}
+
+// notSignedIn answers a request whose session did not authenticate (err):
+// a sign-in that is half-way (takeover prompt, expired password) goes back
+// to its step; anything else starts over at the sign-in page, which brings
+// a GET back here afterwards.
+func (s *Server) notSignedIn(w http.ResponseWriter, r *http.Request, p milogin.Portal, token string, err error) {
+	if milogin.ErrorKind(err) == milogin.EINTERNAL {
+		s.fail(w, r, err)
+		return
+	}
+	if pend, _, perr := s.cfg.Auth.PendingSession(r.Context(), p.ID, token); perr == nil && pend.Stage != milogin.StageActive {
+		s.afterSignIn(w, r, p, pend.Stage, "")
+		return
+	}
+	if token != "" {
+		s.clearSessionCookie(w, p.ID)
+	}
+	to := "/" + string(p.ID) + "/login"
+	if r.Method == http.MethodGet {
+		to += "?next=" + queryEscape(r.URL.RequestURI())
+	}
+	redirect(w, r, to)
 }
 
 // safeNext accepts only a path inside the portal, so the sign-in page can
