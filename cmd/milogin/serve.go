@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"milogin/internal/access"
+	"milogin/internal/clientip"
 	"milogin/internal/notify"
 	"milogin/internal/notify/smtp"
 	"milogin/internal/web"
@@ -38,6 +39,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	smsFormat := fs.String("sms-format", "json", "how texts are POSTed to --sms-url: json or form")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	mfaTZ := fs.String("mfa-time-zone", access.StateTimeZone, "time zone whose calendar day the daily MFA policy counts")
+	trustedProxies := fs.String("trusted-proxies", "", "comma-separated CIDR prefixes or addresses of the load balancers whose X-Forwarded-For is believed (right-most untrusted hop); empty trusts none")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
@@ -46,6 +48,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return usageError{msg: "--log-level: " + err.Error()}
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	proxies, err := clientip.ParseTrusted(*trustedProxies)
+	if err != nil {
+		return usageError{msg: "--trusted-proxies: " + err.Error()}
+	}
 
 	e, err := c.open(ctx, getenv)
 	if err != nil {
@@ -109,7 +115,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	provider.SetSilent(handler.Silent)
 	srv := &http.Server{
-		Handler:           withProvisioning(api, withOIDC(provider, handler)),
+		Handler:           proxies.Middleware(withProvisioning(api, withOIDC(provider, handler))),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -10,13 +10,13 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
 	"milogin"
 	"milogin/internal/authn"
+	"milogin/internal/clientip"
 	"milogin/internal/keys"
 )
 
@@ -85,12 +85,9 @@ func (p *Provider) handleEndSession(portal milogin.PortalID) http.Handler {
 	})
 }
 
-func clientIP(r *http.Request) string {
-	if i := strings.LastIndexByte(r.RemoteAddr, ':'); i > 0 {
-		return strings.Trim(r.RemoteAddr[:i], "[]")
-	}
-	return r.RemoteAddr
-}
+// clientIP is the address the audit events record (see package clientip:
+// X-Forwarded-For only from trusted proxies).
+func clientIP(r *http.Request) string { return clientip.From(r) }
 
 // idTokenClaims is what end_session reads from an ID token.
 type idTokenClaims struct {

@@ -38,7 +38,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -49,6 +48,7 @@ import (
 	"milogin"
 	"milogin/internal/access"
 	"milogin/internal/authn"
+	"milogin/internal/clientip"
 	"milogin/internal/httplog"
 )
 
@@ -177,13 +177,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	writeJSON(w, milogin.HTTPStatus(err), errorBody{Code: string(kind), Message: milogin.ErrorMessage(err)})
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP is the address the limits and audit events record (see package
+// clientip: X-Forwarded-For only from trusted proxies).
+func clientIP(r *http.Request) string { return clientip.From(r) }
 
 func metaOf(r *http.Request) authn.Meta {
 	ua := r.UserAgent()
