@@ -116,6 +116,7 @@ func startServer(t *testing.T, extraArgs ...string) *server {
 		"--data", data,
 		"--smtp", mail.URL(),
 		"--demo",
+		"--metrics-addr", "127.0.0.1:0", // many servers run at once: no fixed port
 	}, extraArgs...)
 
 	logs := &syncBuffer{}

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -62,6 +67,64 @@ func TestTrustedProxiesPerClientLimit(t *testing.T) {
 		err := run(t.Context(), []string{"milogin", "serve", "--data", t.TempDir(), "--trusted-proxies", "10.0.0.0/99"}, noEnv, nil, nil, nil)
 		if _, ok := err.(usageError); !ok {
 			t.Errorf("err = %v, want a usage error", err)
+		}
+	})
+}
+
+// TestMetricsListener: /metrics and the profiler answer on the operations
+// listener only; the public listener answers 404 for them.
+func TestMetricsListener(t *testing.T) {
+	base, out := startServeOut(t, t.TempDir())
+	m := regexp.MustCompile(`Metrics at (http://\S+)/metrics`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no operations listener announced:\n%s", out.String())
+	}
+	ops := m[1]
+	get := func(u string) (int, string) {
+		res, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	// A public request first, so the counter has a sample.
+	if code, _ := get(base + "/thirdparty/login"); code != http.StatusOK {
+		t.Fatalf("login page: %d", code)
+	}
+	for _, p := range []string{"/metrics", "/debug/pprof/", "/debug/pprof/cmdline", "/thirdparty/metrics"} {
+		if code, _ := get(base + p); code != http.StatusNotFound {
+			t.Errorf("public GET %s: %d, want 404", p, code)
+		}
+	}
+	code, body := get(ops + "/metrics")
+	if code != http.StatusOK || !strings.Contains(body, "milogin_http_requests_total") || !strings.Contains(body, "go_goroutines") {
+		t.Errorf("operations /metrics: %d, counters missing:\n%.300s", code, body)
+	}
+	if code, _ := get(ops + "/debug/pprof/"); code != http.StatusOK {
+		t.Errorf("operations /debug/pprof/: %d", code)
+	}
+	if code, _ := get(ops + "/thirdparty/login"); code != http.StatusNotFound {
+		t.Errorf("operations listener serves pages: %d", code)
+	}
+
+	t.Run("disabled", func(t *testing.T) {
+		_, out := startServeOut(t, t.TempDir(), "--metrics-addr", "")
+		if strings.Contains(out.String(), "Metrics at") {
+			t.Errorf("--metrics-addr= still listens:\n%s", out.String())
+		}
+	})
+	t.Run("address in use", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		var o, e bytes.Buffer
+		err = run(t.Context(), []string{"milogin", "serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--metrics-addr", ln.Addr().String()}, noEnv, strings.NewReader(""), &o, &e)
+		if err == nil || !strings.Contains(err.Error(), "--metrics-addr") {
+			t.Errorf("err = %v, want the --metrics-addr listen error", err)
 		}
 	})
 }

@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"milogin/internal/access"
 	"milogin/internal/clientip"
@@ -39,6 +41,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	smsFormat := fs.String("sms-format", "json", "how texts are POSTed to --sms-url: json or form")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	mfaTZ := fs.String("mfa-time-zone", access.StateTimeZone, "time zone whose calendar day the daily MFA policy counts")
+	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9090", "address of the operations listener: /metrics and /debug/pprof/ (never on the public listener); empty disables it")
 	trustedProxies := fs.String("trusted-proxies", "", "comma-separated CIDR prefixes or addresses of the load balancers whose X-Forwarded-For is believed (right-most untrusted hop); empty trusts none")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
@@ -131,9 +134,23 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	wg.Go(func() { sweepOIDC(bg, provider, logger) })
 	wg.Go(func() { sweepMFA(bg, mf, logger) })
 
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "MILogin is running at %s/thirdparty/login\n", *baseURL)
+	var opsSrv *http.Server
+	if *metricsAddr != "" {
+		opsLn, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			_ = srv.Close()
+			stopBG()
+			wg.Wait()
+			return fmt.Errorf("--metrics-addr: listening on %s (another node on this machine? give each its own, or --metrics-addr= to disable): %w", *metricsAddr, err)
+		}
+		opsSrv = &http.Server{Handler: opsHandler(reg), ReadHeaderTimeout: 10 * time.Second, ErrorLog: srv.ErrorLog}
+		go func() { serveErr <- opsSrv.Serve(opsLn) }()
+		fmt.Fprintf(stdout, "Metrics at http://%s/metrics\n", opsLn.Addr())
+		logger.Info("operations listener", "addr", opsLn.Addr().String())
+	}
 	if *demo {
 		fmt.Fprintf(stdout, "Demo accounts (password %s): %s. Mailbox: %s/dev/mailbox\n", demoPassword, strings.Join(demoUserIDs(), ", "), *baseURL)
 	}
@@ -145,7 +162,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		logger.Info("shutting down")
 		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		err = srv.Shutdown(sctx)
+		if opsSrv != nil {
+			_ = opsSrv.Shutdown(sctx)
+		}
 		cancel()
+	}
+	if opsSrv != nil {
+		_ = opsSrv.Close()
 	}
 	stopBG()
 	wg.Wait()
@@ -174,4 +197,19 @@ func sweep(ctx context.Context, e *env, logger *slog.Logger) {
 		case <-t.C:
 		}
 	}
+}
+
+// opsHandler serves the operations listener: the Prometheus metrics and the
+// Go profiler. It is kept off the public listener (the public one answers
+// 404 for /metrics): both tell an attacker about load and internals, and
+// profiles cost CPU on demand.
+func opsHandler(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
