@@ -118,7 +118,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	provider.SetSilent(handler.Silent)
 	srv := &http.Server{
-		Handler:           proxies.Middleware(withProvisioning(api, withOIDC(provider, handler))),
+		Handler:           withEdge(proxies, handler, logger, withProvisioning(api, withOIDC(provider, handler))),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -18,6 +18,7 @@ import (
 	"milogin/internal/authn"
 	"milogin/internal/clientip"
 	"milogin/internal/keys"
+	"milogin/internal/wellformed"
 )
 
 // handleEndSession is RP-initiated logout (OpenID Connect RP-Initiated
@@ -68,7 +69,7 @@ func (p *Provider) handleEndSession(portal milogin.PortalID) http.Handler {
 			plainError(w, http.StatusBadRequest, "The post_logout_redirect_uri is not registered for this application.")
 			return
 		}
-		m := authn.Meta{IP: clientIP(r), UserAgent: r.UserAgent()}
+		m := authn.Meta{IP: clientIP(r), UserAgent: wellformed.UserAgent(r)}
 		if err := p.endSession(ctx, portal, claims.Sub, claims.SID, clientID, m); err != nil {
 			p.cfg.Logger.Error("oidc: end_session", "err", err)
 			plainError(w, http.StatusInternalServerError, "An internal error has occurred. Please try again later.")

@@ -50,6 +50,7 @@ import (
 	"milogin/internal/authn"
 	"milogin/internal/clientip"
 	"milogin/internal/httplog"
+	"milogin/internal/wellformed"
 )
 
 // TokenVerifier checks a Bearer access token issued to an application by
@@ -182,11 +183,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 func clientIP(r *http.Request) string { return clientip.From(r) }
 
 func metaOf(r *http.Request) authn.Meta {
-	ua := r.UserAgent()
-	if len(ua) > 256 {
-		ua = ua[:256]
-	}
-	return authn.Meta{IP: clientIP(r), UserAgent: ua}
+	return authn.Meta{IP: clientIP(r), UserAgent: wellformed.UserAgent(r)}
 }
 
 // authenticate returns the application behind the request's credentials.

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) milogin.Store) {
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
 	t.Run("Codes", func(t *testing.T) { testCodes(t, open) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
+	t.Run("DirtyText", func(t *testing.T) { testDirtyText(t, open) })
 	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open) })
 	t.Run("Limits", func(t *testing.T) { testLimits(t, open) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })

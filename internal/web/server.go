@@ -27,6 +27,7 @@ import (
 	"milogin/internal/clientip"
 	"milogin/internal/httplog"
 	"milogin/internal/mfa"
+	"milogin/internal/wellformed"
 )
 
 //go:embed templates/*.html
@@ -169,7 +170,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 func clientIP(r *http.Request) string { return clientip.From(r) }
 
 func meta(r *http.Request) authn.Meta {
-	return authn.Meta{IP: clientIP(r), UserAgent: r.UserAgent()}
+	return authn.Meta{IP: clientIP(r), UserAgent: wellformed.UserAgent(r)}
 }
 
 // Static returns the embedded static files (for tests and tools).
