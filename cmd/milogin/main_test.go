@@ -29,7 +29,7 @@ func noEnv(string) string { return "" }
 
 // startServe runs `milogin serve` in-process on a free port and returns its
 // base URL; the server stops when the test ends.
-func startServe(t *testing.T, data string, args ...string) string {
+func startServe(t testing.TB, data string, args ...string) string {
 	t.Helper()
 	base, _ := startServeOut(t, data, args...)
 	return base
@@ -38,7 +38,7 @@ func startServe(t *testing.T, data string, args ...string) string {
 // startServeOut is startServe that also returns the server's standard
 // output. The operations listener gets a free port (a later
 // --metrics-addr in args wins).
-func startServeOut(t *testing.T, data string, args ...string) (string, *syncBuffer) {
+func startServeOut(t testing.TB, data string, args ...string) (string, *syncBuffer) {
 	t.Helper()
 	args = append([]string{"--metrics-addr", "127.0.0.1:0"}, args...)
 	ctx, cancel := context.WithCancel(context.Background())

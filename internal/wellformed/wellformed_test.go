@@ -141,3 +141,59 @@ func FuzzText(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCheck: whatever the request, Check does not panic and hands the
+// handler the same body; a request it passes has only well-formed text in
+// the path, the query and a form body, as the handler will parse them.
+func FuzzCheck(f *testing.F) {
+	for _, s := range [][3]string{
+		{"/thirdparty/login", "", "user_id=a&password=b"},
+		{"/thirdparty/authorize", "state=%00", ""},
+		{"/x", "a=%FF", "b=%C3%28"},
+		{"/thirdparty/scim/v2/Users", "filter=userName+eq+%22x%22", `{"a":"\u0000"}`},
+		{"/p", "%zz=1&a", "%"},
+	} {
+		f.Add(s[0], s[1], s[2], true)
+		f.Add(s[0], s[1], s[2], false)
+	}
+	f.Fuzz(func(t *testing.T, path, query, body string, isForm bool) {
+		r, err := http.NewRequest("POST", "http://h/", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.URL.Path, r.URL.RawQuery = path, query
+		if isForm {
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		} else {
+			r.Header.Set("Content-Type", "application/json")
+		}
+		err = wellformed.Check(r)
+		got, _ := io.ReadAll(r.Body)
+		if len(body) <= wellformed.MaxBody && string(got) != body {
+			t.Fatalf("body changed: %q → %q", body, got)
+		}
+		if err != nil {
+			return
+		}
+		r.Body = io.NopCloser(strings.NewReader(body))
+		if perr := r.ParseForm(); perr != nil && isForm {
+			return // the handler refuses it itself
+		}
+		if !wellformed.Valid(r.URL.Path) {
+			t.Fatalf("path %q passed", r.URL.Path)
+		}
+		for k, vs := range r.Form {
+			if !wellformed.Valid(k) {
+				t.Fatalf("name %q passed", k)
+			}
+			for _, v := range vs {
+				if !wellformed.Valid(v) {
+					t.Fatalf("value %q passed", v)
+				}
+			}
+		}
+		if !isForm && !wellformed.Valid(body) {
+			t.Fatalf("JSON body %q passed", body)
+		}
+	})
+}
