@@ -104,3 +104,22 @@ func FuzzCheckPassword(f *testing.F) {
 		}
 	})
 }
+
+// TestLongPasswordsAllowed: a password of 64 characters (and up to the
+// maximum of 128) is accepted under both profiles, exactly as typed; one
+// over the maximum is refused for its length only.
+func TestLongPasswordsAllowed(t *testing.T) {
+	base := "Lake#Huron1987 Mackinac Bridge Petoskey stone Sleeping Bear Dunes Tahquamenon Falls"
+	for _, pol := range []milogin.Policy{milogin.DefaultPolicy(), milogin.NISTPolicy()} {
+		for _, n := range []int{64, 128} {
+			pw := (base + base)[:n]
+			if vs := pol.CheckPassword(milogin.PasswordCandidate{Password: pw, UserID: "smithj0001", Names: []string{"John", "Smith"}}, nil); len(vs) > 0 {
+				t.Errorf("%s: %d characters refused: %v", pol.Profile, n, vs)
+			}
+		}
+		vs := pol.CheckPassword(milogin.PasswordCandidate{Password: (base + base)[:129], UserID: "smithj0001"}, nil)
+		if len(vs) != 1 || vs[0].Rule != milogin.RuleMaxLength {
+			t.Errorf("%s: 129 characters: %v, want only the maximum length", pol.Profile, vs)
+		}
+	}
+}
