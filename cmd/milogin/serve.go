@@ -42,6 +42,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	mfaTZ := fs.String("mfa-time-zone", access.StateTimeZone, "time zone whose calendar day the daily MFA policy counts")
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9090", "address of the operations listener: /metrics and /debug/pprof/ (never on the public listener); empty disables it")
+	outboxLease := fs.Duration("outbox-lease", notify.DefaultLease, "how long a node reserves the messages it is sending; after a crash another node (or the restarted one) retries them once it runs out")
 	trustedProxies := fs.String("trusted-proxies", "", "comma-separated CIDR prefixes or addresses of the load balancers whose X-Forwarded-For is believed (right-most untrusted hop); empty trusts none")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
@@ -73,7 +74,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	*baseURL = strings.TrimRight(*baseURL, "/")
 
-	worker := &notify.Worker{Store: e.store, Logger: logger}
+	worker := &notify.Worker{Store: e.store, Logger: logger, Lease: *outboxLease}
 	if *smtpURL != "" {
 		sender, err := smtp.New(*smtpURL, *mailFrom)
 		if err != nil {
