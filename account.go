@@ -106,6 +106,7 @@ func (a *Account) PasswordDaysLeft(p Policy, now time.Time) int {
 // locks the account. The consecutive counter locks per policy; the hourly
 // window caps failures under any policy.
 func (a *Account) RecordFailure(p Policy, now time.Time) bool {
+	a.expireLock(now)
 	wasLocked := a.Locked(now)
 	a.FailedLogins++
 	if now.Sub(a.FailureWindow) >= time.Hour || a.FailureWindow.IsZero() {
@@ -124,6 +125,65 @@ func (a *Account) RecordFailure(p Policy, now time.Time) bool {
 		}
 	}
 	return !wasLocked && a.Locked(now)
+}
+
+// expireLock forgets a lock whose time is over together with the failures
+// that caused it: the first wrong password after the lock's 30 minutes is
+// the first of a new count, not the sixth of the old one.
+func (a *Account) expireLock(now time.Time) {
+	if !a.LockedUntil.IsZero() && !now.Before(a.LockedUntil) {
+		a.LockedUntil = time.Time{}
+		a.FailedLogins = 0
+	}
+}
+
+// Attempt is a password attempt reserved in the account's row before the
+// password is hashed (ReserveAttempt), so that concurrent guesses cannot all
+// be judged before the failures are written.
+type Attempt struct {
+	At    time.Time // when it was reserved
+	Locks bool      // this attempt's reservation locked the account
+	// Consecutive is the count of consecutive failures including this one.
+	Consecutive int
+	// before is the account's lock state before the reservation, restored
+	// by RefundAttempt when this attempt set the lock itself.
+	lockedUntil time.Time
+}
+
+// ReserveAttempt counts a password attempt as a failure before it is
+// judged, in the same row update that reads the counters. It returns false,
+// counting nothing, while the account is locked: the attempt must then not
+// be judged at all and is answered "locked" whatever the password. At most
+// the policy's threshold (and the hourly cap) of attempts is therefore ever
+// judged per lock window. A right password gives its reservation back with
+// RefundAttempt.
+func (a *Account) ReserveAttempt(p Policy, now time.Time) (Attempt, bool) {
+	a.expireLock(now)
+	if a.Locked(now) {
+		return Attempt{}, false
+	}
+	at := Attempt{At: now, lockedUntil: a.LockedUntil}
+	at.Locks = a.RecordFailure(p, now)
+	at.Consecutive = a.FailedLogins
+	return at, true
+}
+
+// RefundAttempt takes back the failure that ReserveAttempt counted for an
+// attempt whose password was right. A lock that this attempt's own
+// reservation set is lifted; a lock set by another attempt (judged at the
+// same time, and wrong) stays.
+func (a *Account) RefundAttempt(at Attempt) {
+	if a.FailedLogins > 0 {
+		a.FailedLogins--
+	}
+	// The hourly window may have restarted since; only its own window's
+	// count holds this attempt.
+	if a.WindowFailures > 0 && !at.At.Before(a.FailureWindow) {
+		a.WindowFailures--
+	}
+	if at.Locks {
+		a.LockedUntil = at.lockedUntil
+	}
 }
 
 // RecordSuccess resets the failure counter after a correct password.

@@ -1,0 +1,198 @@
+package authn_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"milogin"
+	"milogin/internal/authn"
+)
+
+// The attacks of a security review, reproduced on both backends: each test
+// is named after the attack it stops.
+
+// slowParams make a password check cost a few milliseconds, as a real one
+// does relative to the database round trips, so that a check-then-count
+// design is raced the way an attacker races it.
+var slowParams = authn.Params{Time: 1, MemoryKiB: 4 * 1024, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// burst runs fn(i) for i in [0, n) at the same time and waits.
+func burst(n int, fn func(i int)) {
+	var start, done sync.WaitGroup
+	start.Add(1)
+	for i := range n {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			start.Wait()
+			fn(i)
+		}()
+	}
+	start.Done()
+	done.Wait()
+}
+
+// kinds tallies the error kinds of results ("" for success).
+func kinds(errs []error) map[milogin.Kind]int {
+	m := map[milogin.Kind]int{}
+	for _, err := range errs {
+		if err == nil {
+			m["ok"]++
+			continue
+		}
+		m[milogin.ErrorKind(err)]++
+	}
+	return m
+}
+
+// slowAccount gives the fixture's account a password hash that is slow to
+// check (the reservation must happen before this work, not after).
+func (f *fixture) slowAccount(t *testing.T) {
+	t.Helper()
+	h, err := authn.NewHasher(slowParams, 0).Hash(context.Background(), goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = f.store.Write(context.Background(), func(tx milogin.Tx) error {
+		_, err := tx.Accounts().Update(context.Background(), f.acct.ID, func(a *milogin.Account) error {
+			a.PasswordHash = h
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Hasher = authn.NewHasher(slowParams, 0)
+}
+
+// Sixty concurrent guesses for one account: only five are judged (four
+// "incorrect", the fifth locks), every other answer is "locked", and the
+// right password sent while the burst is still in flight is "locked" too.
+// Before the fix all sixty were hashed and judged before the fifth failure
+// was written, and the right password was told apart from 58 "incorrect".
+func TestLockoutBurstJudgesAtMostFive(t *testing.T) {
+	onEngines(t, func(t *testing.T, f *fixture) {
+		f.svc.IPFailureLimit = 0 // the account's lock alone is under test
+		f.slowAccount(t)
+		const n = 60
+		errs := make([]error, n)
+		burst(n, func(i int) {
+			if i == n-1 {
+				// The right password joins as soon as the lock is
+				// visible, while wrong guesses are still being judged.
+				f.waitLocked(t)
+				_, errs[i] = f.signIn(t, goodPassword)
+				return
+			}
+			_, errs[i] = f.signIn(t, fmt.Sprintf("Wrong!Guess%02d", i))
+		})
+		got := kinds(errs)
+		if got[milogin.EUNAUTHORIZED] != 4 || got[milogin.ELOCKED] != n-4 || got["ok"] != 0 {
+			t.Errorf("answers = %v, want 4 %s and %d %s", got, milogin.EUNAUTHORIZED, n-4, milogin.ELOCKED)
+		}
+		if !milogin.IsKind(errs[n-1], milogin.ELOCKED) {
+			t.Errorf("right password during the burst: %v, want %s", errs[n-1], milogin.ELOCKED)
+		}
+		if judged := len(f.audit(t, milogin.EventSignInFailed)); judged != 5 {
+			t.Errorf("%d guesses judged, want 5", judged)
+		}
+		if locks := len(f.audit(t, milogin.EventLockout)); locks != 1 {
+			t.Errorf("%d lockout events, want 1", locks)
+		}
+		if ms := f.outbox(t); len(ms) != 1 {
+			t.Errorf("%d lockout emails, want 1", len(ms))
+		}
+		if a := f.account(t); a.FailedLogins != 5 || !a.Locked(f.clk.Now()) {
+			t.Errorf("account after the burst: failures=%d locked=%v", a.FailedLogins, a.Locked(f.clk.Now()))
+		}
+	})
+}
+
+// waitLocked waits until the account's row shows the lock.
+func (f *fixture) waitLocked(t *testing.T) {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		var a *milogin.Account
+		err := f.store.Read(context.Background(), func(tx milogin.Tx) (err error) {
+			a, err = tx.Accounts().Get(context.Background(), f.acct.ID)
+			return err
+		})
+		if err == nil && a.Locked(f.clk.Now()) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Error("the account never locked")
+}
+
+// The hourly cap holds under a burst as the consecutive lock does: with a
+// policy that never locks on consecutive failures and a cap of 10, forty
+// concurrent guesses get exactly ten judged.
+func TestHourlyCapBurstJudgesAtMostTheCap(t *testing.T) {
+	onEngines(t, func(t *testing.T, f *fixture) {
+		f.svc.IPFailureLimit = 0
+		p := f.svc.Portals[milogin.ThirdParty]
+		p.Policy.LockoutThreshold = 0
+		p.Policy.MaxFailuresPerHour = 10
+		f.svc.Portals[milogin.ThirdParty] = p
+		f.slowAccount(t)
+		const n = 40
+		errs := make([]error, n)
+		burst(n, func(i int) { _, errs[i] = f.signIn(t, fmt.Sprintf("Wrong!Guess%02d", i)) })
+		got := kinds(errs)
+		if got[milogin.EUNAUTHORIZED] != 9 || got[milogin.ELOCKED] != n-9 {
+			t.Errorf("answers = %v, want 9 %s and %d %s", got, milogin.EUNAUTHORIZED, n-9, milogin.ELOCKED)
+		}
+		if judged := len(f.audit(t, milogin.EventSignInFailed)); judged != 10 {
+			t.Errorf("%d guesses judged, want 10", judged)
+		}
+		if _, err := f.signIn(t, goodPassword); !milogin.IsKind(err, milogin.ELOCKED) {
+			t.Errorf("right password after the cap: %v", err)
+		}
+	})
+}
+
+// 120 concurrent sign-ins from one address where the limit is 50: exactly
+// 50 are judged, the other 70 are refused without a password check, and the
+// address stays refused for the right password too. Before the fix the
+// count was read before the hash and written after, and all 120 were judged.
+func TestPerIPBurstJudgesAtMostTheLimit(t *testing.T) {
+	onEngines(t, func(t *testing.T, f *fixture) {
+		f.svc.IPFailureLimit = 50
+		f.svc.Hasher = authn.NewHasher(slowParams, 0)
+		const n = 120
+		errs := make([]error, n)
+		burst(n, func(i int) {
+			_, errs[i] = f.svc.SignIn(context.Background(), milogin.ThirdParty, fmt.Sprintf("nobody%04d", i), "Wrong!Guess1", meta)
+		})
+		got := kinds(errs)
+		if got[milogin.EUNAUTHORIZED] != 50 || got[milogin.ERATELIMIT] != 70 {
+			t.Errorf("answers = %v, want 50 %s and 70 %s", got, milogin.EUNAUTHORIZED, milogin.ERATELIMIT)
+		}
+		if judged := len(f.audit(t, milogin.EventSignInFailed)); judged != 50 {
+			t.Errorf("%d sign-ins judged, want 50", judged)
+		}
+		if _, err := f.signIn(t, goodPassword); !milogin.IsKind(err, milogin.ERATELIMIT) {
+			t.Errorf("right password from the address after the burst: %v", err)
+		}
+	})
+}
+
+// A right password does not use up the address's allowance: a burst of
+// right passwords from one address (a shared office network) never hits the
+// failure limit.
+func TestPerIPLimitCountsOnlyFailures(t *testing.T) {
+	f := newFixture(t)
+	f.svc.IPFailureLimit = 3
+	for i := range 6 {
+		res, err := f.signIn(t, goodPassword)
+		if err != nil {
+			t.Fatalf("sign-in %d: %v", i+1, err)
+		}
+		f.svc.SignOut(context.Background(), res.Token, meta)
+	}
+}
