@@ -196,3 +196,24 @@ func TestPerIPLimitCountsOnlyFailures(t *testing.T) {
 		f.svc.SignOut(context.Background(), res.Token, meta)
 	}
 }
+
+// Forty concurrent wrong current passwords on Update Profile from one
+// (stolen) session: five are hashed and judged, the rest are refused
+// unchecked, so the session cannot be used to guess the password.
+func TestReauthBurstJudgesAtMostFive(t *testing.T) {
+	onEngines(t, func(t *testing.T, f *fixture) {
+		f.slowAccount(t)
+		res, err := f.signIn(t, goodPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := authn.ProfileUpdateInput{ProfileInput: authn.ProfileInput{FirstName: "John", LastName: "Smith", Email: "john.smith@example.org",
+			ConfirmEmail: "john.smith@example.org", WorkPhone: "517-555-0100", Mobile: "517-555-0199"}, CurrentPassword: "Wrong!Password1"}
+		const n = 40
+		errs := make([]error, n)
+		burst(n, func(i int) { _, errs[i] = f.svc.UpdateProfile(context.Background(), milogin.ThirdParty, res.Token, in, meta) })
+		if got := kinds(errs); got[milogin.EINVALID] != 5 || got[milogin.ERATELIMIT] != n-5 {
+			t.Errorf("answers = %v, want 5 %s and %d %s", got, milogin.EINVALID, n-5, milogin.ERATELIMIT)
+		}
+	})
+}

@@ -42,30 +42,30 @@ func (s *Service) reauth(ctx context.Context, a *milogin.Account, password, fiel
 	}
 	now := s.now()
 	key := "reauth-fail:" + a.ID
-	var n int
-	if err := s.Store.Read(ctx, func(tx milogin.Tx) (err error) {
-		n, err = tx.Limits().Count(ctx, key, reauthWindow, now)
+	// Reserved before the hash and refunded when right, so that concurrent
+	// guesses from a stolen session get at most reauthLimit judged.
+	var allowed bool
+	if err := s.Store.Write(ctx, func(tx milogin.Tx) (err error) {
+		_, allowed, err = tx.Limits().Reserve(ctx, key, reauthWindow, reauthLimit, now)
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	if n >= reauthLimit {
+	if !allowed {
 		return nil, milogin.Errorf(op, milogin.ERATELIMIT, MsgTooManyReauth)
 	}
 	ok, _, err := s.Hasher.Verify(ctx, a.PasswordHash, password)
-	if err != nil {
-		return nil, err
+	if err == nil && !ok {
+		return &milogin.Violation{Field: field, Rule: "current", Message: MsgCurrentPasswordBad}, nil
 	}
-	if ok {
-		return nil, nil
+	// Right, or not judged: the hit is given back.
+	rctx := context.WithoutCancel(ctx)
+	if werr := s.Store.Write(rctx, func(tx milogin.Tx) error {
+		return tx.Limits().Refund(rctx, key, reauthWindow, now)
+	}); werr != nil && err == nil {
+		err = werr
 	}
-	if err := s.Store.Write(ctx, func(tx milogin.Tx) error {
-		_, err := tx.Limits().Hit(ctx, key, reauthWindow, now)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	return &milogin.Violation{Field: field, Rule: "current", Message: MsgCurrentPasswordBad}, nil
+	return nil, err
 }
 
 // signedIn returns the portal and the account of the person signed in

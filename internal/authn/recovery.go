@@ -62,7 +62,7 @@ func (s *Service) ForgotUserID(ctx context.Context, portalID milogin.PortalID, e
 		if ok, err := s.checkForm(ctx, tx, now, portalID, FormForgotUserID, questionID, answer, &vs); !ok {
 			return err
 		}
-		n, err := tx.Limits().Hit(ctx, "forgot-uid:"+string(portalID)+":"+milogin.NormalizeLogin(email), time.Hour, now)
+		_, allowed, err := tx.Limits().Reserve(ctx, "forgot-uid:"+string(portalID)+":"+milogin.NormalizeLogin(email), time.Hour, maxUserIDEmailsPerHour, now)
 		if err != nil {
 			return err
 		}
@@ -74,7 +74,7 @@ func (s *Service) ForgotUserID(ctx context.Context, portalID milogin.PortalID, e
 		subject := ""
 		if a != nil {
 			detail["found"], subject = "yes", a.ID
-			if n <= maxUserIDEmailsPerHour {
+			if allowed {
 				// Name stays empty: the guide's email opens with "Hello,".
 				if err := mail(ctx, tx, now, a.Email, "forgot-user-id", map[string]any{"Name": "", "UserID": a.UserID, "Portal": portal.Name}); err != nil {
 					return err
@@ -177,11 +177,11 @@ func (s *Service) StartReset(ctx context.Context, portalID milogin.PortalID, use
 		if ok, err := s.checkForm(ctx, tx, now, portalID, FormForgotPassword, questionID, answer, &vs); !ok {
 			return err
 		}
-		n, err := tx.Limits().Hit(ctx, "reset:"+string(portalID)+":"+milogin.NormalizeLogin(userID), time.Hour, now)
+		_, allowed, err := tx.Limits().Reserve(ctx, "reset:"+string(portalID)+":"+milogin.NormalizeLogin(userID), time.Hour, maxResetsPerUserID, now)
 		if err != nil {
 			return err
 		}
-		if n > maxResetsPerUserID {
+		if !allowed {
 			refused = milogin.Errorf(op, milogin.ERATELIMIT, MsgTooManyResets)
 			return nil
 		}

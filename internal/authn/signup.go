@@ -194,11 +194,11 @@ func (s *Service) SaveSignupProfile(ctx context.Context, portalID milogin.Portal
 			return err
 		}
 		if m.IP != "" {
-			n, err := tx.Limits().Hit(ctx, "signup-ip:"+m.IP, time.Hour, now)
+			_, ok, err := tx.Limits().Reserve(ctx, "signup-ip:"+m.IP, time.Hour, signupIPLimit, now)
 			if err != nil {
 				return err
 			}
-			if n > signupIPLimit {
+			if !ok {
 				return milogin.Errorf(op, milogin.ERATELIMIT, MsgTooManySignups)
 			}
 		}

@@ -42,12 +42,17 @@ func testAEAD(t *testing.T) cipher.AEAD {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ctx := t.Context()
-	store, err := sqlite.Open(ctx, t.TempDir()+"/m.db", sqlstore.Options{})
+	store, err := sqlite.Open(t.Context(), t.TempDir()+"/m.db", sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	return newFixtureOn(t, store)
+}
+
+func newFixtureOn(t *testing.T, store milogin.Store) *fixture {
+	t.Helper()
+	ctx := t.Context()
 	hasher := authn.NewHasher(fastParams, 0)
 	f := &fixture{store: store, now: time.Date(2026, 6, 1, 14, 0, 0, 0, time.UTC)}
 	f.svc = mfa.New(store, authn.NewCodeHasher(make([]byte, 32)), hasher)
