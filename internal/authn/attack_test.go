@@ -211,7 +211,9 @@ func TestReauthBurstJudgesAtMostFive(t *testing.T) {
 			ConfirmEmail: "john.smith@example.org", WorkPhone: "517-555-0100", Mobile: "517-555-0199"}, CurrentPassword: "Wrong!Password1"}
 		const n = 40
 		errs := make([]error, n)
-		burst(n, func(i int) { _, errs[i] = f.svc.UpdateProfile(context.Background(), milogin.ThirdParty, res.Token, in, meta) })
+		burst(n, func(i int) {
+			_, errs[i] = f.svc.UpdateProfile(context.Background(), milogin.ThirdParty, res.Token, in, meta)
+		})
 		if got := kinds(errs); got[milogin.EINVALID] != 5 || got[milogin.ERATELIMIT] != n-5 {
 			t.Errorf("answers = %v, want 5 %s and %d %s", got, milogin.EINVALID, n-5, milogin.ERATELIMIT)
 		}

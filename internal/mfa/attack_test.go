@@ -28,7 +28,6 @@ func onEngines(t *testing.T, fn func(t *testing.T, f *fixture)) {
 	})
 }
 
-
 func burst(n int, fn func(i int)) {
 	var start, done sync.WaitGroup
 	start.Add(1)
