@@ -30,7 +30,11 @@ type Account struct {
 	Email         string // unique within the portal, case-insensitive
 	EmailVerified bool
 	WorkPhone     string
-	Mobile        string
+	// Mobile is the number on file. It serves recovery, and counts in the
+	// "profile incomplete" rule, only once MobileVerified: a PIN sent to it
+	// was confirmed. Anyone can type anyone's number.
+	Mobile         string
+	MobileVerified bool
 
 	// Recovery options chosen at sign-up or in Security Options.
 	RecoverByEmail  bool
@@ -49,6 +53,41 @@ type Account struct {
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// SetMobile changes the number on file; a different number is unproven
+// until a PIN sent to it is confirmed (ProveMobile).
+func (a *Account) SetMobile(mobile string) {
+	if phoneDigits(mobile) != phoneDigits(a.Mobile) {
+		a.MobileVerified = false
+	}
+	a.Mobile = mobile
+}
+
+// ProveMobile marks the number on file as proven when a PIN was confirmed
+// at to, the number it was sent to.
+func (a *Account) ProveMobile(to string) {
+	if d := phoneDigits(to); d != "" && d == phoneDigits(a.Mobile) {
+		a.MobileVerified = true
+	}
+}
+
+// ProvenMobile is the mobile number if it is proven, "" otherwise.
+func (a *Account) ProvenMobile() string {
+	if a.MobileVerified {
+		return a.Mobile
+	}
+	return ""
+}
+
+func phoneDigits(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // DisplayName is the name shown on pages: "John Smith".

@@ -58,8 +58,9 @@ type AccountStore interface {
 	Get(ctx context.Context, id string) (*Account, error)
 	GetByUserID(ctx context.Context, portal PortalID, userID string) (*Account, error)
 	GetByEmail(ctx context.Context, portal PortalID, email string) (*Account, error)
-	// CountByMobile counts accounts in the portal with that mobile number
-	// (digits compared), for the "profile is incomplete" rule.
+	// CountByMobile counts accounts in the portal whose proven mobile number
+	// (MobileVerified) is that number (digits compared), for the "profile is
+	// incomplete" rule; unproven numbers are not counted.
 	CountByMobile(ctx context.Context, portal PortalID, mobile string) (int, error)
 	// UserIDsWithPrefix lists user IDs in the portal starting with prefix, for
 	// suggesting the next free one.

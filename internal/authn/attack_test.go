@@ -219,3 +219,71 @@ func TestReauthBurstJudgesAtMostFive(t *testing.T) {
 		}
 	})
 }
+
+// Anyone could switch off another person's Forgot Password: signing up with
+// Email as the option and the victim's mobile number typed in the profile
+// (or putting it in Update Profile) made the number "shared", and Forgot
+// Password answered "profile is incomplete" to the real holder for every
+// option. An unproven number now counts against no one and serves no
+// recovery.
+func TestUnprovenMobileCannotDisableAnothersRecovery(t *testing.T) {
+	onEngines(t, func(t *testing.T, f *fixture) {
+		// The victim signs up with Mobile (Text/SMS): the PIN goes to the
+		// phone, which proves the number.
+		victim := newSignup()
+		victim.security.RecoverByMobile, victim.security.Mobile = true, "(517) 555-0199"
+		token := f.startSignup(t, victim)
+		v, err := f.svc.ConfirmSignup(ctx, milogin.ThirdParty, token, f.lastPIN(t, "(517) 555-0199"), meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !v.MobileVerified {
+			t.Fatal("a number proven by its PIN at sign-up is not marked proven")
+		}
+
+		// The attacker signs up with Email, the victim's number typed in.
+		attacker := newSignup()
+		attacker.profile.FirstName, attacker.profile.LastName = "Mal", "Lory"
+		attacker.profile.Email, attacker.profile.ConfirmEmail = "mal@example.net", "mal@example.net"
+		attacker.profile.Mobile = "517.555.0199"
+		attacker.security.UserID = "lorym0000"
+		token = f.startSignup(t, attacker)
+		m, err := f.svc.ConfirmSignup(ctx, milogin.ThirdParty, token, f.lastPIN(t, "mal@example.net"), meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Mobile != "517.555.0199" || m.MobileVerified {
+			t.Fatalf("attacker's account: mobile %q proven=%v, want kept unproven", m.Mobile, m.MobileVerified)
+		}
+		// And through Update Profile of another existing account.
+		res, err := f.signIn(t, goodPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := authn.ProfileUpdateInput{ProfileInput: authn.ProfileInput{FirstName: "John", LastName: "Smith", Email: "john.smith@example.org",
+			ConfirmEmail: "john.smith@example.org", WorkPhone: "517-555-0100", Mobile: "5175550199"}, CurrentPassword: goodPassword}
+		if out, err := f.svc.UpdateProfile(ctx, milogin.ThirdParty, res.Token, in, meta); err != nil || !out.MobileUnproven {
+			t.Fatalf("Update Profile with a new mobile: %+v, %v", out, err)
+		}
+		if a := f.account(t); a.Mobile != "5175550199" || a.MobileVerified {
+			t.Fatalf("Update Profile: mobile %q proven=%v, want kept unproven", a.Mobile, a.MobileVerified)
+		}
+
+		// The victim's Forgot Password still works, Text Message included.
+		rt, err := f.startReset(t, victim.security.UserID)
+		if err != nil {
+			t.Fatalf("victim's Forgot Password: %v", err)
+		}
+		if r := f.resetState(t, rt); !r.Has(milogin.RecoverText) || !r.Has(milogin.RecoverEmail) {
+			t.Errorf("victim's options = %v", r.Options)
+		}
+		// The unproven number is never offered to the one who typed it.
+		rt, err = f.startReset(t, "lorym0000")
+		if err != nil {
+			t.Fatalf("attacker's Forgot Password: %v", err)
+		}
+		if r := f.resetState(t, rt); r.Has(milogin.RecoverText) {
+			t.Errorf("an unproven number is offered for recovery: %v", r.Options)
+		}
+	})
+}

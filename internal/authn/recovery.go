@@ -118,7 +118,7 @@ func accountOptions(pol milogin.Policy, a *milogin.Account, answers []milogin.Se
 	if a.RecoverByEmail && a.Email != "" {
 		out = append(out, milogin.RecoverEmail)
 	}
-	if a.RecoverByMobile && a.Mobile != "" {
+	if a.RecoverByMobile && a.ProvenMobile() != "" {
 		out = append(out, milogin.RecoverText)
 	}
 	if pol.SecurityQuestions && len(answers) == milogin.SecurityQuestionCount {
@@ -191,8 +191,14 @@ func (s *Service) StartReset(ctx context.Context, portalID milogin.PortalID, use
 		}
 		// The same queries for an unknown user ID as for a real one.
 		accountID, mobile := "", "0000000000"
+		// Only a proven number can be shared: an unproven one (typed in by
+		// anyone, perhaps to switch off the real holder's recovery) is
+		// neither counted here nor counts against anyone else.
 		if a != nil {
-			accountID, mobile = a.ID, a.Mobile
+			accountID = a.ID
+			if a.MobileVerified && a.Mobile != "" {
+				mobile = a.Mobile
+			}
 		}
 		answers, err := tx.SecurityAnswers().List(ctx, accountID)
 		if err != nil {
@@ -243,15 +249,16 @@ func (s *Service) StartReset(ctx context.Context, portalID milogin.PortalID, use
 	return token, nil
 }
 
-// emailShared reports whether another account of the portal has a's email.
-// The unique index makes that impossible for accounts written by this
-// system; it guards against imported data.
+// emailShared reports whether another account of the portal has a's email
+// and has proven it. The unique index makes that impossible for accounts
+// written by this system; it guards against imported data. As for mobile
+// numbers, an unproven address counts against no one.
 func (s *Service) emailShared(ctx context.Context, tx milogin.Tx, a *milogin.Account) bool {
 	if a.Email == "" {
 		return false
 	}
 	other, err := tx.Accounts().GetByEmail(ctx, a.Portal, a.Email)
-	return err == nil && other.ID != a.ID
+	return err == nil && other.ID != a.ID && other.EmailVerified
 }
 
 func slicesContains(ms []milogin.RecoveryMethod, m milogin.RecoveryMethod) bool {
@@ -299,7 +306,7 @@ func (s *Service) ChooseResetOption(ctx context.Context, portalID milogin.Portal
 				}
 				dest = pinDest{Channel: milogin.ChannelEmail, To: a.Email}
 				if method == milogin.RecoverText {
-					dest = pinDest{Channel: milogin.ChannelSMS, To: a.Mobile}
+					dest = pinDest{Channel: milogin.ChannelSMS, To: a.ProvenMobile()}
 				}
 			}
 			id, err := s.sendPIN(ctx, tx, now, r.PINCodeID, milogin.PurposeResetPassword, resetSubject(f), dest, "reset-pin",

@@ -547,7 +547,7 @@ func (f *fixture) setOptions(t *testing.T, mobile bool, questions bool) {
 	t.Helper()
 	err := f.store.Write(ctx, func(tx milogin.Tx) error {
 		_, err := tx.Accounts().Update(ctx, f.acct.ID, func(a *milogin.Account) error {
-			a.Mobile, a.RecoverByMobile = "517-555-0142", mobile
+			a.Mobile, a.MobileVerified, a.RecoverByMobile = "517-555-0142", true, mobile
 			return nil
 		})
 		if err != nil || !questions {
@@ -700,7 +700,7 @@ func TestResetProfileIncomplete(t *testing.T) {
 	f := newFixture(t)
 	f.setOptions(t, true, false)
 	_, err := f.svc.CreateAccount(ctx, authn.NewAccount{Portal: milogin.ThirdParty, UserID: "smithj0002", FirstName: "John", LastName: "Smith",
-		Email: "other.john@example.org", Mobile: "5175550142", Password: goodPassword}, "test", meta)
+		Email: "other.john@example.org", Mobile: "5175550142", MobileVerified: true, Password: goodPassword}, "test", meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -795,11 +795,20 @@ func TestSecurityOptionsByPasswordOrPIN(t *testing.T) {
 		QuestionIDs: []string{"first-pet", "birth-city", "first-car", "first-employer"},
 		Answers:     []string{"Rex", "Lansing", "Ford", "Meijer"},
 	}, CurrentPassword: goodPassword}
-	if tok, err := f.svc.UpdateSecurityOptions(ctx, milogin.ThirdParty, res.Token, in, meta); err != nil || tok != "" {
-		t.Fatalf("with password: %q %v", tok, err)
+	// A new mobile number for Mobile (Text/SMS): the password, then a PIN
+	// sent to the number proves it.
+	tok, err := f.svc.UpdateSecurityOptions(ctx, milogin.ThirdParty, res.Token, in, meta)
+	if err != nil || tok == "" {
+		t.Fatalf("with password and a new mobile: %q %v", tok, err)
+	}
+	if a := f.account(t); a.RecoverByMobile || a.Mobile != "" {
+		t.Fatalf("saved before the number's PIN: %+v", a)
+	}
+	if err := f.svc.ConfirmSecurityOptions(ctx, milogin.ThirdParty, res.Token, tok, f.lastPIN(t, "517-555-0177"), meta); err != nil {
+		t.Fatal(err)
 	}
 	a := f.account(t)
-	if !a.RecoverByMobile || a.Mobile != "517-555-0177" {
+	if !a.RecoverByMobile || a.Mobile != "517-555-0177" || !a.MobileVerified {
 		t.Fatalf("account: %+v", a)
 	}
 	if ans, _ := f.svc.SecurityAnswers(ctx, a.ID); len(ans) != 4 {
@@ -810,7 +819,7 @@ func TestSecurityOptionsByPasswordOrPIN(t *testing.T) {
 		RecoverByEmail: true, RecoverByQuestions: true,
 		QuestionIDs: []string{"first-pet", "birth-city", "first-car", "first-employer"},
 	}}
-	tok, err := f.svc.UpdateSecurityOptions(ctx, milogin.ThirdParty, res.Token, in, meta)
+	tok, err = f.svc.UpdateSecurityOptions(ctx, milogin.ThirdParty, res.Token, in, meta)
 	if err != nil || tok == "" {
 		t.Fatalf("without password: %q %v", tok, err)
 	}

@@ -568,6 +568,10 @@ func (s *Service) ConfirmSignup(ctx context.Context, portalID milogin.PortalID, 
 			FirstName: p.FirstName, MiddleInitial: p.MiddleInitial, LastName: p.LastName, Suffix: p.Suffix,
 			Email: p.Email, EmailVerified: p.PINChannel == milogin.ChannelEmail,
 			WorkPhone: p.WorkPhone, Mobile: p.AccountMobile(),
+			// The number is proven only when the PIN just confirmed went
+			// to it (Mobile chosen); typed in with Email chosen, it is kept
+			// unproven and counts for nothing.
+			MobileVerified: p.PINChannel == milogin.ChannelSMS && p.AccountMobile() != "",
 			RecoverByEmail: p.RecoverByEmail, RecoverByMobile: p.RecoverByMobile,
 			Status: milogin.StatusActive, CreatedAt: now, UpdatedAt: now,
 		}

@@ -126,8 +126,10 @@ func (s *Service) OptionsFor(ctx context.Context, acct *milogin.Account) (Option
 	if acct.Email != "" {
 		o.Email = milogin.MaskEmail(acct.Email)
 	}
-	if acct.Mobile != "" {
-		o.SMS = milogin.MaskPhone(acct.Mobile)
+	// Only a proven number: a code texted to a number nobody confirmed
+	// proves nothing about the person.
+	if m := acct.ProvenMobile(); m != "" {
+		o.SMS = milogin.MaskPhone(m)
 	}
 	err := s.Store.Read(ctx, func(tx milogin.Tx) error {
 		if s.TOTPKey != nil {

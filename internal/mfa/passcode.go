@@ -50,7 +50,7 @@ func (s *Service) SendPasscode(ctx context.Context, f Flow, ch milogin.Channel, 
 	const op = "mfa.SendPasscode"
 	to := f.Account.Email
 	if ch == milogin.ChannelSMS {
-		to = f.Account.Mobile
+		to = f.Account.ProvenMobile()
 	} else if ch != milogin.ChannelEmail {
 		return "", milogin.Errorf(op, milogin.EINVALID, "Please select one of the options.")
 	}

@@ -436,7 +436,7 @@ func TestForgotPasswordProfileIncomplete(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			_, err = tx.Accounts().Update(ctx, a.ID, func(a *milogin.Account) error { a.Mobile = "517-555-0100"; return nil })
+			_, err = tx.Accounts().Update(ctx, a.ID, func(a *milogin.Account) error { a.Mobile, a.MobileVerified = "517-555-0100", true; return nil })
 			return err
 		})
 		if err != nil {
@@ -444,7 +444,7 @@ func TestForgotPasswordProfileIncomplete(t *testing.T) {
 		}
 	}
 	_, err := e.auth.CreateAccount(ctx, authn.NewAccount{Portal: milogin.ThirdParty, UserID: "smithj0002", FirstName: "John", LastName: "Smith",
-		Email: "john2@example.org", Mobile: "(517) 555-0100", Password: goodPassword}, "test", authnMeta)
+		Email: "john2@example.org", Mobile: "(517) 555-0100", MobileVerified: true, Password: goodPassword}, "test", authnMeta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -484,11 +484,16 @@ func TestProfileAndSecurityOptionsPages(t *testing.T) {
 		"/thirdparty/security-options/authenticator", ">SUBMIT<")
 	r = do(t, c, "POST", so, url.Values{"current_password": {goodPassword}})
 	wantField(t, r.body, "options", "Select at least one security option.")
+	// A new number for Mobile (Text/SMS): the password proves the person,
+	// the PIN sent to the number proves the number.
 	r = do(t, c, "POST", so, url.Values{"opt_email": {"on"}, "opt_mobile": {"on"}, "mobile": {"517-555-0199"}})
+	wantField(t, r.body, "current_password", authn.MsgCurrentPasswordForMobile)
+	wantAll(t, "kept", r.body, `value="517-555-0199"`)
+	r = do(t, c, "POST", so, url.Values{"opt_email": {"on"}, "opt_mobile": {"on"}, "mobile": {"517-555-0199"}, "current_password": {goodPassword}})
 	wantRedirect(t, r, "/thirdparty/security-options/verify")
 	v := do(t, c, "GET", so+"/verify", nil)
-	wantAll(t, "security options PIN", v.body, "Verify Personal Identification Number (PIN)", "A PIN was sent to j********h@example.org.")
-	wantRedirect(t, do(t, c, "POST", so+"/verify", url.Values{"pin": {e.lastPIN(t, "john.smith@example.org")}}), "/thirdparty/security-options?m=options-updated")
+	wantAll(t, "security options PIN", v.body, "Verify Personal Identification Number (PIN)", "A PIN was sent to ***-***-0199.")
+	wantRedirect(t, do(t, c, "POST", so+"/verify", url.Values{"pin": {e.lastPIN(t, "517-555-0199")}}), "/thirdparty/security-options?m=options-updated")
 	s = do(t, c, "GET", so+"?m=options-updated", nil)
 	wantAll(t, "after", s.body, "Your security options have been successfully updated.", `id="opt_mobile" name="opt_mobile" value="on" checked`, "517-555-0199")
 
