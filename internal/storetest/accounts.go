@@ -309,7 +309,7 @@ func testAccounts(t *testing.T, open func(t *testing.T) milogin.Store) {
 			{milogin.Citizen, "5175559999", 1},
 			{milogin.Citizen, "5170000000", 0},
 			{milogin.Citizen, "5175554321", 0}, // only unproven holders
-			{milogin.Citizen, "", 0}, // "no mobile" is not a shared mobile
+			{milogin.Citizen, "", 0},           // "no mobile" is not a shared mobile
 			{milogin.ThirdParty, "(517) 555-1234", 1},
 			{milogin.Workforce, "(517) 555-1234", 0},
 		} {
