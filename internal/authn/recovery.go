@@ -72,18 +72,29 @@ func (s *Service) ForgotUserID(ctx context.Context, portalID milogin.PortalID, e
 		}
 		detail := map[string]string{"found": "no"}
 		subject := ""
+		// An unknown (or limited) address gets the same message composed
+		// and queued as a decoy: the same work, so the same time.
+		data := map[string]any{"Name": "", "UserID": "unknown00000", "Portal": portal.Name}
+		to := ""
 		if a != nil {
 			detail["found"], subject = "yes", a.ID
+			data["UserID"] = a.UserID
 			if allowed {
-				// Name stays empty: the guide's email opens with "Hello,".
-				if err := mail(ctx, tx, now, a.Email, "forgot-user-id", map[string]any{"Name": "", "UserID": a.UserID, "Portal": portal.Name}); err != nil {
-					return err
-				}
-				sent = true
+				to = a.Email
 			} else {
 				detail["limited"] = "yes"
 			}
 		}
+		// Name stays empty: the guide's email opens with "Hello,".
+		if to != "" {
+			err = mail(ctx, tx, now, to, "forgot-user-id", data)
+		} else {
+			err = mailDecoy(ctx, tx, now, milogin.ChannelEmail, "forgot-user-id", data)
+		}
+		if err != nil {
+			return err
+		}
+		sent = true
 		return audit(ctx, tx, now, milogin.EventUserIDReminder, portalID, subject, subject, m, detail)
 	})
 	if err != nil {
@@ -299,22 +310,25 @@ func (s *Service) ChooseResetOption(ctx context.Context, portalID milogin.Portal
 			}
 			var dest pinDest
 			decoy := f.Subject == ""
+			// The same read for an unknown user ID (it finds nothing).
+			a, err := tx.Accounts().Get(ctx, f.Subject)
+			if err != nil && !(decoy && milogin.IsKind(err, milogin.ENOTFOUND)) {
+				return err
+			}
 			if !decoy {
-				a, err := tx.Accounts().Get(ctx, f.Subject)
-				if err != nil {
-					return err
-				}
 				dest = pinDest{Channel: milogin.ChannelEmail, To: a.Email}
 				if method == milogin.RecoverText {
 					dest = pinDest{Channel: milogin.ChannelSMS, To: a.ProvenMobile()}
 				}
+			} else if method == milogin.RecoverText {
+				dest.Channel = milogin.ChannelSMS
 			}
 			id, err := s.sendPIN(ctx, tx, now, r.PINCodeID, milogin.PurposeResetPassword, resetSubject(f), dest, "reset-pin",
 				map[string]any{"Portal": portal.Name}, decoy)
 			if err != nil {
 				return err
 			}
-			r.PINCodeID, sent = id, !decoy
+			r.PINCodeID, sent = id, true
 			return nil
 		})
 		return err
