@@ -349,7 +349,7 @@ func TestSignupRules(t *testing.T) {
 		"first_name":     "First Name can contain letters, spaces, hyphens (-), apostrophes (') and periods (.) only.",
 		"middle_initial": "Middle Initial is one letter.",
 		"last_name":      "Last Name is required.",
-		"email":          authn.MsgEmailInUse,
+		"email":          "", // a registered address is not refused here: that would tell who has an account
 		"confirm_email":  "Email Address and Confirm Email Address do not match.",
 		"work_phone":     "Work Phone Number is required.",
 		"mobile":         "Mobile Number must be a 10-digit phone number, such as 517-555-0100.",
@@ -437,11 +437,60 @@ func TestSignupEmailTakenAtConfirmation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.svc.ConfirmSignup(ctx, milogin.ThirdParty, token, f.lastPIN(t, "ann.lee@example.org"), meta)
-	var se *authn.SignupError
-	if !errors.As(err, &se) || se.Step != authn.SignupBackToProfile || violationsOf(t, err)["email"] != authn.MsgEmailInUse {
-		t.Fatalf("email taken meanwhile: %v", err)
+	a, err := f.svc.ConfirmSignup(ctx, milogin.ThirdParty, token, f.lastPIN(t, "ann.lee@example.org"), meta)
+	if err != nil || a != nil {
+		t.Fatalf("email taken meanwhile: %v, %v; want no account and no error", a, err)
 	}
+	if _, err := f.accountByUserID(t, "leea0000"); !milogin.IsKind(err, milogin.ENOTFOUND) {
+		t.Errorf("a second account for one email: %v", err)
+	}
+	if ms := f.messagesTo(t, "Ann.Lee@example.org"); len(ms) != 1 || !strings.Contains(ms[0].Text, "leea0001") {
+		t.Errorf("the holder was not told the account's User ID: %+v", ms)
+	}
+}
+
+// Sign-up told whether an email address was registered (40 probes from one
+// address, no limit): the profile step refused it. Now any address goes on
+// to its PIN, and the confirmation says the same in both cases; the holder
+// of a registered address is emailed that account's User ID instead.
+func TestSignupDoesNotRevealRegisteredEmail(t *testing.T) {
+	onEngines(t, func(t *testing.T, f *fixture) {
+		finish := func(email, userID string) (string, *milogin.Account) {
+			in := newSignup()
+			in.profile.Email, in.profile.ConfirmEmail = email, email
+			in.security.UserID = userID
+			token := f.startSignup(t, in) // the profile step accepted the address
+			a, err := f.svc.ConfirmSignup(ctx, milogin.ThirdParty, token, f.lastPIN(t, email), meta)
+			if err != nil {
+				t.Fatalf("%s: %v", email, err)
+			}
+			var p milogin.PendingSignup
+			if _, err := f.svc.FlowState(ctx, milogin.FlowSignup, milogin.ThirdParty, token, &p); err != nil || !p.Created {
+				t.Fatalf("%s: finished flow %+v, %v", email, p, err)
+			}
+			return p.Email, a
+		}
+		newEmail, created := finish("ann.lee@example.org", "leea0000")
+		takenEmail, none := finish("john.smith@example.org", "leea0009")
+		if created == nil || none != nil {
+			t.Fatalf("created %v, taken %v", created, none)
+		}
+		// The confirmation shows the same fields in both cases.
+		if milogin.MaskEmail(newEmail) == "" || milogin.MaskEmail(takenEmail) == "" {
+			t.Error("no address for the confirmation")
+		}
+		if _, err := f.accountByUserID(t, "leea0009"); !milogin.IsKind(err, milogin.ENOTFOUND) {
+			t.Errorf("second account for a registered email: %v", err)
+		}
+		ms := f.messagesTo(t, "john.smith@example.org")
+		if len(ms) == 0 || ms[0].Subject != "Regarding your MILogin user account" || !strings.Contains(ms[0].Text, "smithj0001") ||
+			!strings.Contains(ms[0].Text, "Forgot your password?") {
+			t.Errorf("the holder's email: %+v", ms)
+		}
+		if n := len(f.audit(t, milogin.EventSignupEmailTaken)); n != 1 {
+			t.Errorf("%d %s events", n, milogin.EventSignupEmailTaken)
+		}
+	})
 }
 
 func TestForgotUserIDAnswersAlike(t *testing.T) {
