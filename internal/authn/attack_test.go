@@ -287,3 +287,34 @@ func TestUnprovenMobileCannotDisableAnothersRecovery(t *testing.T) {
 		}
 	})
 }
+
+// A second POST of the right reset PIN (a double-click on NEXT, a reload)
+// destroyed the verified reset: the used PIN counted as "locked" and the
+// flow was deleted. Double-submits are now idempotent.
+func TestResetPINDoubleSubmitKeepsTheVerifiedReset(t *testing.T) {
+	f := newFixture(t)
+	token, err := f.startReset(t, "smithj0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.ChooseResetOption(ctx, milogin.ThirdParty, token, milogin.RecoverEmail, meta); err != nil {
+		t.Fatal(err)
+	}
+	pin := f.lastPIN(t, "john.smith@example.org")
+	errs := make([]error, 2)
+	burst(2, func(i int) { errs[i] = f.svc.VerifyResetPIN(ctx, milogin.ThirdParty, token, pin, meta) })
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("submit %d of the right PIN: %v", i+1, err)
+		}
+	}
+	if err := f.svc.VerifyResetPIN(ctx, milogin.ThirdParty, token, pin, meta); err != nil {
+		t.Errorf("third submit: %v", err)
+	}
+	if !f.resetState(t, token).Verified {
+		t.Fatal("the reset is no longer verified")
+	}
+	if _, err := f.svc.CompleteReset(ctx, milogin.ThirdParty, token, "Lake#Huron1987", "Lake#Huron1987", meta); err != nil {
+		t.Fatalf("new password after a double-submit: %v", err)
+	}
+}

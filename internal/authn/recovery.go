@@ -368,6 +368,12 @@ func (s *Service) VerifyResetPIN(ctx context.Context, portalID milogin.PortalID,
 		if err != nil {
 			return err
 		}
+		if r.Verified {
+			// A second CONFIRM of the right PIN (a double-submit, a reload)
+			// finds the reset verified: it goes on to 4 New Password, and
+			// the used PIN must not count as a wrong one and end it.
+			return nil
+		}
 		if r.Method != milogin.RecoverEmail && r.Method != milogin.RecoverText {
 			return errFlowExpired(op)
 		}
@@ -413,6 +419,9 @@ func (s *Service) VerifyResetAnswers(ctx context.Context, portalID milogin.Porta
 	f, err := s.FlowState(ctx, milogin.FlowResetPassword, portalID, token, &r)
 	if err != nil {
 		return err
+	}
+	if r.Verified {
+		return nil // answered already (a double-submit): go on
 	}
 	if r.Method != milogin.RecoverQuestions || len(r.QuestionIDs) != milogin.SecurityQuestionCount {
 		return errFlowExpired(op)
