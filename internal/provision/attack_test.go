@@ -3,6 +3,7 @@ package provision_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 
@@ -107,6 +108,30 @@ func TestAPIAuthSuccessDoesNotCountAsFailure(t *testing.T) {
 	for i := range 30 {
 		if r := e.call(t, "GET", "/thirdparty/api/v1/users?login_id=smithj0001", "osmis", "", ""); r.status != http.StatusOK {
 			t.Fatalf("call %d: %d %s", i+1, r.status, r.body)
+		}
+	}
+}
+
+// HSTS was missing on /api and /scim: served over TLS, every answer of the
+// provisioning API and SCIM (errors included) carries it, as the pages do;
+// over plain HTTP (development) none does.
+func TestAPIAndSCIMSendHSTSOverTLS(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/thirdparty/api/v1/users?login_id=smithj0001", "/thirdparty/scim/v2/Users"} {
+		if r := e.call(t, "GET", path, "osmis", "", ""); r.header.Get("Strict-Transport-Security") != "" {
+			t.Errorf("%s over plain HTTP sends HSTS", path)
+		}
+	}
+	tls := httptest.NewTLSServer(e.srv.Config.Handler)
+	t.Cleanup(tls.Close)
+	for _, path := range []string{"/thirdparty/api/v1/users?login_id=smithj0001", "/thirdparty/scim/v2/Users", "/citizen/scim/v2/Users"} {
+		res, err := tls.Client().Get(tls.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if got := res.Header.Get("Strict-Transport-Security"); got != "max-age=63072000; includeSubDomains" {
+			t.Errorf("%s over TLS (status %d): Strict-Transport-Security %q", path, res.StatusCode, got)
 		}
 	}
 }

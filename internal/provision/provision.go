@@ -137,6 +137,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	// Served over TLS (directly or behind a proxy that terminates it, as the
+	// public URL says), the API keeps browsers on HTTPS like the pages do.
+	if r.TLS != nil || strings.HasPrefix(h.cfg.BaseURL, "https://") {
+		hd.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	}
 	h.mux.ServeHTTP(w, r)
 }
 
