@@ -156,6 +156,7 @@ func account(n int, portal milogin.PortalID) *milogin.Account {
 		EmailVerified:     true,
 		WorkPhone:         "(517) 373-1837",
 		Mobile:            fmt.Sprintf("(517) 555-%04d", n),
+		MobileVerified:    true,
 		RecoverByEmail:    true,
 		RecoverByMobile:   false,
 		PasswordHash:      "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
