@@ -38,8 +38,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	smsFormat := fs.String("sms-format", "json", "how texts are POSTed to --sms-url: json or form")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	mfaTZ := fs.String("mfa-time-zone", access.StateTimeZone, "time zone whose calendar day the daily MFA policy counts")
+	clockOffset := fs.Duration("clock-offset", 0, "development only, needs --demo: move MILogin's clock, e.g. 24h to try the next calendar day")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
+	}
+	if *clockOffset != 0 && !*demo {
+		return usageError{msg: "--clock-offset is for development only and needs --demo"}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -53,6 +57,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer e.store.Close()
 	e.auth.Logger = logger
+	if *clockOffset != 0 {
+		// Everything MILogin dates (sessions, codes, the daily MFA mark,
+		// grants) follows the moved clock; tokens signed by the OpenID
+		// library keep the real time.
+		real, off := e.auth.Now, *clockOffset
+		e.auth.Now = func() time.Time { return real().Add(off) }
+		logger.Warn("development clock: MILogin's time is moved", "offset", off.String())
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -64,7 +76,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	*baseURL = strings.TrimRight(*baseURL, "/")
 
-	worker := &notify.Worker{Store: e.store, Logger: logger}
+	worker := &notify.Worker{Store: e.store, Logger: logger, Now: e.auth.Now}
 	if *smtpURL != "" {
 		sender, err := smtp.New(*smtpURL, *mailFrom)
 		if err != nil {
