@@ -179,6 +179,15 @@ func (s *Server) signInFailed(w http.ResponseWriter, r *http.Request, why string
 // verifier, ID token verification, nonce, then the five prerequisites.
 func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	// A new sign-in replaces whatever session this browser had, whether
+	// it succeeds or not: a refused sign-in must leave no one signed in.
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if err := s.db.DeleteSession(ctx, hashToken(c.Value)); err != nil {
+			s.internalError(w, r, err)
+			return
+		}
+		s.setCookie(w, sessionCookie, "", -1)
+	}
 	q := r.URL.Query()
 	state := q.Get("state")
 	c, cerr := r.Cookie(stateCookie)
