@@ -212,7 +212,7 @@ func (b *browser) passTermsAndMFA(mail *smtptest.Server, address string, n int, 
 func (b *browser) expectDashboard(name string) {
 	b.t.Helper()
 	b.find(heading(1, "OSMIS Dashboard"), "the OSMIS Dashboard")
-	b.expectText("Signed in as "+name)
+	b.expectText("Signed in as " + name)
 }
 
 // waitAccess polls `milogin access list` until userID's OSMIS access has
