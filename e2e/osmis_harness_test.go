@@ -219,7 +219,8 @@ func (b *browser) expectDashboard(name string) {
 // the status (the provisioning outbox delivers asynchronously).
 func (s *server) waitAccess(t *testing.T, userID, status string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	// The outbox backs off up to 16 s between tries within the first half-minute.
+	deadline := time.Now().Add(45 * time.Second)
 	var out string
 	for time.Now().Before(deadline) {
 		out = s.milogin(t, "access", "list", "--app", "osmis")
