@@ -136,4 +136,3 @@ func TestDemoStartsBothPrograms(t *testing.T) {
 		t.Errorf("after restart: %+v", b)
 	}
 }
-
