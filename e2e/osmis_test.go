@@ -271,3 +271,51 @@ func TestOSMISLogOff(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 }
+
+// TestOSMISPagesAccessible visits the OSMIS pages the journeys do not (the
+// link settings with a refused link, the sign-in error, the not-found and
+// not-an-administrator pages, the cancelled terms) with JavaScript off:
+// every page works without it and passes axe-core (checked on each load).
+func TestOSMISPagesAccessible(t *testing.T) {
+	t.Parallel()
+	d := startDemo(t)
+	d.waitAccess(t, "parkerl0001", "granted")
+	d.waitAccess(t, "nguyent0001", "granted")
+
+	admin := newBrowser(t, d.server, withoutJavaScript())
+	admin.launchOSMIS("parkerl0001", "Lee Parker")
+	admin.passTermsAndMFA(d.Mail, leeEmail, 1, true)
+	admin.expectDashboard("Lee Parker")
+	admin.follow("System links")
+	admin.find(heading(1, "System links"), "the link settings")
+	admin.fill("Link text", "label", "Career Services")
+	admin.fill("Web address", "url", "career services")
+	admin.press("Add link")
+	admin.expectText("Enter a full web address starting with https://.")
+	admin.fill("Web address", "url", "https://osmis.example.org/career")
+	admin.press("Add link")
+	admin.expectText("Link added.")
+	admin.follow("Systems")
+	admin.expectText("Career Services")
+	admin.visitURL(d.OSMIS + "/no-such-page")
+	admin.find(heading(1, "Page not found"), "the not-found page")
+	admin.visitURL(d.OSMIS + "/callback?code=x&state=forged")
+	admin.find(heading(1, "Sign-in failed"), "the sign-in error page")
+
+	// A staff member who cancels the terms, then is no administrator.
+	staff := newBrowser(t, d.server, withoutJavaScript())
+	staff.launchOSMIS("nguyent0001", "Tran Nguyen")
+	staff.find(heading(1, "Terms & Conditions"), "the Terms & Conditions dialog")
+	staff.press("CANCEL")
+	staff.expectText("You did not agree to the Terms & Conditions of " + osmisLink)
+	staff.follow("Return to the application")
+	staff.find(heading(1, "Sign-in cancelled"), "OSMIS's page after CANCEL")
+	staff.follow("Start again")
+	staff.press("Acknowledge/Agree")
+	staff.press("Email")
+	staff.fill("Passcode", "passcode", passcodeFor(t, d.Mail, tranEmail, 1))
+	staff.press("Submit")
+	staff.expectDashboard("Tran Nguyen")
+	staff.visitURL(d.OSMIS + "/admin")
+	staff.find(heading(1, "Not an administrator"), "the not-an-administrator page")
+}
