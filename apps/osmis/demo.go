@@ -44,33 +44,48 @@ var demoLinks = [][2]string{
 	{"Restore My Environment to regular OSMIS", "https://osmis.example.org/environment/restore"},
 }
 
-// SeedDemo creates the demo data once: the agency with its domain, the two
-// staff accounts (their grants queued for MILogin), the participant records
-// and the system links. A second run changes nothing.
+// SeedDemo creates what is missing of the demo data: the agency with its
+// domain, the two staff accounts (their grants queued for MILogin), the
+// participant records and the system links. A second run changes nothing.
 func SeedDemo(ctx context.Context, db *store.DB) error {
-	if _, err := db.MWAByName(ctx, DemoMWA); err == nil {
-		return nil
-	} else if !errors.Is(err, store.ErrNotFound) {
+	if done, err := db.GetSetting(ctx, "demo_seeded"); err != nil || done != "" {
 		return err
 	}
-	m, err := db.CreateMWA(ctx, DemoMWA, []string{DemoDomain})
+	m, err := db.MWAByName(ctx, DemoMWA)
+	if errors.Is(err, store.ErrNotFound) {
+		m, err = db.CreateMWA(ctx, DemoMWA, []string{DemoDomain})
+	}
 	if err != nil {
 		return err
 	}
-	for _, s := range DemoStaff {
-		s.MWAID, s.Status = m.ID, store.Active
-		if err := db.CreateStaff(ctx, &s); err != nil {
+	if !m.HasDomain("x@" + DemoDomain) {
+		if err := db.AddDomain(ctx, m.ID, DemoDomain); err != nil {
 			return err
 		}
 	}
-	var ps []store.Participant
-	for _, d := range demoParticipants {
-		for range d.n {
-			ps = append(ps, d.p)
+	for _, s := range DemoStaff {
+		if _, err := db.StaffByLoginID(ctx, s.LoginID); err == nil {
+			continue
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		s.MWAID, s.Status = m.ID, store.Active
+		if err := db.CreateStaff(ctx, &s); err != nil && !errors.Is(err, store.ErrConflict) {
+			return err
 		}
 	}
-	if err := db.AddParticipants(ctx, m.ID, ps); err != nil {
+	if n, err := db.CountParticipants(ctx, m.ID); err != nil {
 		return err
+	} else if n == 0 {
+		var ps []store.Participant
+		for _, d := range demoParticipants {
+			for range d.n {
+				ps = append(ps, d.p)
+			}
+		}
+		if err := db.AddParticipants(ctx, m.ID, ps); err != nil {
+			return err
+		}
 	}
 	links, err := db.Links(ctx)
 	if err != nil {
@@ -83,5 +98,5 @@ func SeedDemo(ctx context.Context, db *store.DB) error {
 			}
 		}
 	}
-	return nil
+	return db.SetSetting(ctx, "demo_seeded", "1")
 }
