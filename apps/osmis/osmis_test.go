@@ -128,7 +128,7 @@ func TestBootstrapAndServe(t *testing.T) {
 	}
 	staff, total, _ := db.ListStaff(ctx, store.StaffFilter{PageSize: 10})
 	// parkerl0001 came from bootstrap; the demo added only nguyent0001.
-	if total != 2 || staff[0].LoginID != "nguyent0001" || staff[1].LoginID != "parkerl0001" {
+	if total != 2 || staff[0].LoginID != "parkerl0001" || staff[1].LoginID != "nguyent0001" { // by last name: Administrator, Nguyen
 		t.Errorf("%d staff accounts, want nguyent0001 and parkerl0001", total)
 	}
 }
