@@ -136,3 +136,13 @@ func TestDemoStartsBothPrograms(t *testing.T) {
 		t.Errorf("after restart: %+v", b)
 	}
 }
+
+// The development clock is refused outside demo mode.
+func TestClockOffsetNeedsDemo(t *testing.T) {
+	var out, errs syncBuffer
+	err := run(context.Background(), []string{"milogin", "serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--clock-offset", "24h"},
+		noEnv, strings.NewReader(""), &out, &errs)
+	if !isUsage(err) || !strings.Contains(err.Error(), "needs --demo") {
+		t.Errorf("serve --clock-offset without --demo: %v", err)
+	}
+}
