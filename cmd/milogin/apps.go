@@ -24,7 +24,7 @@ import (
 //	milogin apps add --portal thirdparty --id ID --name NAME --redirect-uri URI [--redirect-uri URI …]
 //	    [--post-logout-uri URI] [--backchannel-logout-uri URI] [--public] [--category C]
 //	    [--approval open|approval|provisioned] [--mfa none|daily|always] [--terms-file FILE]
-//	    [--launch-url URL] [--contact TEXT] [--json]
+//	    [--launch-url URL] [--contact TEXT] [--allow-insecure-redirect] [--json]
 //	milogin apps update --id ID [any flag of add but --public] [--rotate-secret] [--json]
 //	milogin apps list [--portal P] [--json]
 //	milogin apps remove --id ID

@@ -15,9 +15,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"milogin"
 	"milogin/internal/access"
 	"milogin/internal/notify"
 	"milogin/internal/notify/smtp"
+	"milogin/internal/oidc"
 	"milogin/internal/web"
 )
 
@@ -104,6 +106,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 
+	warnInsecureRedirects(ctx, e, *demo, logger)
 	if *demo {
 		if err := seedDemo(ctx, e); err != nil {
 			return fmt.Errorf("seeding demo data: %w", err)
@@ -159,6 +162,26 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		err = nil
 	}
 	return err
+}
+
+// warnInsecureRedirects names, outside demo mode, every confidential
+// client registered with an http redirect (apps add
+// --allow-insecure-redirect): fine on a developer's machine, never in
+// production.
+func warnInsecureRedirects(ctx context.Context, e *env, demo bool, logger *slog.Logger) {
+	if demo {
+		return
+	}
+	var apps []*milogin.Application
+	if err := e.store.Read(ctx, func(tx milogin.Tx) (err error) { apps, err = tx.Apps().List(ctx, ""); return err }); err != nil {
+		logger.Error("listing applications", "err", err)
+		return
+	}
+	for _, a := range apps {
+		if oidc.HasInsecureRedirect(&a.Client) {
+			logger.Warn("application has an http (loopback) redirect URI: development only", "app_id", a.ID)
+		}
+	}
 }
 
 // sweep disables inactive accounts and deletes expired rows, once at start

@@ -123,8 +123,12 @@ func (s *Server) oidcProvider(ctx context.Context) (*oidc.Provider, error) {
 }
 
 func (s *Server) oauth2Config(p *oidc.Provider) *oauth2.Config {
+	// A confidential client authenticates with HTTP Basic, never with the
+	// secret in the form body.
+	ep := p.Endpoint()
+	ep.AuthStyle = oauth2.AuthStyleInHeader
 	return &oauth2.Config{
-		ClientID: s.cfg.ClientID, ClientSecret: s.cfg.ClientSecret, Endpoint: p.Endpoint(),
+		ClientID: s.cfg.ClientID, ClientSecret: s.cfg.ClientSecret, Endpoint: ep,
 		RedirectURL: s.cfg.BaseURL + "/callback", Scopes: []string{oidc.ScopeOpenID, "profile", "email"},
 	}
 }
