@@ -38,7 +38,8 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request, cur *curren
 	d.Page, _ = strconv.Atoi(q.Get("page"))
 	d.Page = max(d.Page, 1)
 	var err error
-	d.Staff, d.Total, err = s.db.ListStaff(ctx, store.StaffFilter{Query: d.Query, Status: d.Status, Page: d.Page, PageSize: PageSize})
+	// An MWA Administrator manages the staff of their own MWA.
+	d.Staff, d.Total, err = s.db.ListStaff(ctx, store.StaffFilter{Query: d.Query, Status: d.Status, MWAID: cur.staff.MWAID, Page: d.Page, PageSize: PageSize})
 	if err != nil {
 		s.internalError(w, r, err)
 		return
@@ -140,11 +141,12 @@ func (f *staffForm) validate(mwa *store.MWA) map[string]string {
 }
 
 func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, cur *current, status int, f staffForm, errs map[string]string, flash string) {
-	var err error
-	if f.MWAs, err = s.db.ListMWAs(r.Context()); err != nil {
+	own, err := s.db.GetMWA(r.Context(), cur.staff.MWAID)
+	if err != nil {
 		s.internalError(w, r, err)
 		return
 	}
+	f.MWAs = []*store.MWA{own}
 	title := "Add a staff account"
 	if f.ID != 0 {
 		title = "Staff account " + f.LoginID
@@ -156,9 +158,10 @@ func (s *Server) handleNewStaff(w http.ResponseWriter, r *http.Request, cur *cur
 	s.staffPage(w, r, cur, http.StatusOK, staffForm{Status: store.Active, MWA: strconv.FormatInt(cur.staff.MWAID, 10)}, nil, "")
 }
 
-func (s *Server) chosenMWA(r *http.Request, f staffForm) (*store.MWA, error) {
+// chosenMWA is the MWA of the form: only the administrator's own.
+func (s *Server) chosenMWA(r *http.Request, cur *current, f staffForm) (*store.MWA, error) {
 	id, err := strconv.ParseInt(f.MWA, 10, 64)
-	if err != nil {
+	if err != nil || id != cur.staff.MWAID {
 		return nil, nil
 	}
 	m, err := s.db.GetMWA(r.Context(), id)
@@ -182,7 +185,7 @@ func conflictField(err error) (string, string, bool) {
 
 func (s *Server) handleCreateStaff(w http.ResponseWriter, r *http.Request, cur *current) {
 	f := readStaffForm(r)
-	mwa, err := s.chosenMWA(r, f)
+	mwa, err := s.chosenMWA(r, cur, f)
 	if err != nil {
 		s.internalError(w, r, err)
 		return
@@ -207,14 +210,16 @@ func (s *Server) handleCreateStaff(w http.ResponseWriter, r *http.Request, cur *
 	http.Redirect(w, r, "/admin?done=created", http.StatusSeeOther)
 }
 
-func (s *Server) staffByPath(w http.ResponseWriter, r *http.Request) (*store.Staff, bool) {
+// staffByPath reads the staff account of the URL, if it belongs to the
+// administrator's MWA (another MWA's accounts are not found).
+func (s *Server) staffByPath(w http.ResponseWriter, r *http.Request, cur *current) (*store.Staff, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		s.notFound(w, r)
 		return nil, false
 	}
 	st, err := s.db.GetStaff(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && st.MWAID != cur.staff.MWAID {
 		s.notFound(w, r)
 		return nil, false
 	}
@@ -226,7 +231,7 @@ func (s *Server) staffByPath(w http.ResponseWriter, r *http.Request) (*store.Sta
 }
 
 func (s *Server) handleEditStaff(w http.ResponseWriter, r *http.Request, cur *current) {
-	st, ok := s.staffByPath(w, r)
+	st, ok := s.staffByPath(w, r, cur)
 	if !ok {
 		return
 	}
@@ -234,7 +239,7 @@ func (s *Server) handleEditStaff(w http.ResponseWriter, r *http.Request, cur *cu
 }
 
 func (s *Server) handleUpdateStaff(w http.ResponseWriter, r *http.Request, cur *current) {
-	old, ok := s.staffByPath(w, r)
+	old, ok := s.staffByPath(w, r, cur)
 	if !ok {
 		return
 	}
@@ -243,7 +248,7 @@ func (s *Server) handleUpdateStaff(w http.ResponseWriter, r *http.Request, cur *
 	if !old.DeniedAt.IsZero() {
 		f.DeniedAt = formOf(old).DeniedAt
 	}
-	mwa, err := s.chosenMWA(r, f)
+	mwa, err := s.chosenMWA(r, cur, f)
 	if err != nil {
 		s.internalError(w, r, err)
 		return
@@ -275,9 +280,8 @@ func (s *Server) handleUpdateStaff(w http.ResponseWriter, r *http.Request, cur *
 }
 
 type mwasData struct {
-	MWAs           []*store.MWA
-	Name, Domains  string // the Add MWA form as typed
-	DomainFor      int64  // the agency whose Add domain form failed
+	MWAs           []*store.MWA // the administrator's own
+	DomainFor      int64        // the agency whose Add domain form failed
 	Domain         string
 	DomainError    string
 	SystemLinks    []*store.Link
@@ -297,59 +301,27 @@ var domainChars = func(d string) bool {
 }
 
 func (s *Server) mwasPage(w http.ResponseWriter, r *http.Request, cur *current, status int, d mwasData, errs map[string]string, flash string) {
-	var err error
-	if d.MWAs, err = s.db.ListMWAs(r.Context()); err != nil {
+	own, err := s.db.GetMWA(r.Context(), cur.staff.MWAID)
+	if err != nil {
 		s.internalError(w, r, err)
 		return
 	}
-	s.page(w, r, status, "mwas", pageData{Title: "MWAs and email domains", Staff: cur.staff, Nav: "mwas", Errors: errs, Flash: flash, Data: d})
+	d.MWAs = []*store.MWA{own}
+	s.page(w, r, status, "mwas", pageData{Title: "MWA email domains", Staff: cur.staff, Nav: "mwas", Errors: errs, Flash: flash, Data: d})
 }
 
 func (s *Server) handleMWAs(w http.ResponseWriter, r *http.Request, cur *current) {
-	flash := map[string]string{"created": "MWA added.", "domain": "Email domains updated."}[r.URL.Query().Get("done")]
+	flash := map[string]string{"domain": "Email domains updated."}[r.URL.Query().Get("done")]
 	s.mwasPage(w, r, cur, http.StatusOK, mwasData{}, nil, flash)
-}
-
-func splitDomains(s string) []string {
-	var out []string
-	for _, d := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
-		out = append(out, store.NormDomain(d))
-	}
-	return out
-}
-
-func (s *Server) handleCreateMWA(w http.ResponseWriter, r *http.Request, cur *current) {
-	d := mwasData{Name: strings.TrimSpace(r.PostFormValue("name")), Domains: strings.TrimSpace(r.PostFormValue("domains"))}
-	errs := map[string]string{}
-	if d.Name == "" || utf8.RuneCountInString(d.Name) > 100 {
-		errs["name"] = "Enter the MWA's name (at most 100 characters)."
-	}
-	domains := splitDomains(d.Domains)
-	for _, dom := range domains {
-		if !domainChars(dom) {
-			errs["domains"] = "\"" + dom + "\" is not an email domain. Enter domains like miworks.org, separated by commas."
-			break
-		}
-	}
-	if len(errs) == 0 {
-		_, err := s.db.CreateMWA(r.Context(), d.Name, domains)
-		if errors.Is(err, store.ErrConflict) {
-			errs["name"] = err.Error()
-		} else if err != nil {
-			s.internalError(w, r, err)
-			return
-		}
-	}
-	if len(errs) > 0 {
-		s.mwasPage(w, r, cur, http.StatusUnprocessableEntity, d, errs, "")
-		return
-	}
-	http.Redirect(w, r, "/admin/mwas?done=created", http.StatusSeeOther)
 }
 
 func (s *Server) handleAddDomain(w http.ResponseWriter, r *http.Request, cur *current) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
+		s.notFound(w, r)
+		return
+	}
+	if id != cur.staff.MWAID {
 		s.notFound(w, r)
 		return
 	}
@@ -379,6 +351,10 @@ func (s *Server) handleAddDomain(w http.ResponseWriter, r *http.Request, cur *cu
 func (s *Server) handleRemoveDomain(w http.ResponseWriter, r *http.Request, cur *current) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
+		s.notFound(w, r)
+		return
+	}
+	if id != cur.staff.MWAID {
 		s.notFound(w, r)
 		return
 	}

@@ -36,7 +36,6 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /admin/staff/{id}", page(true, s.handleEditStaff))
 	mux.Handle("POST /admin/staff/{id}", page(true, s.handleUpdateStaff))
 	mux.Handle("GET /admin/mwas", page(true, s.handleMWAs))
-	mux.Handle("POST /admin/mwas", page(true, s.handleCreateMWA))
 	mux.Handle("POST /admin/mwas/{id}/domains", page(true, s.handleAddDomain))
 	mux.Handle("POST /admin/mwas/{id}/domains/remove", page(true, s.handleRemoveDomain))
 	mux.Handle("GET /admin/links", page(true, s.handleLinks))

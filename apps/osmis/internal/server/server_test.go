@@ -552,15 +552,41 @@ func TestAdminUtilityForms(t *testing.T) {
 		t.Errorf("cross-site post: %d", res.StatusCode)
 	}
 
-	// MWAs and links.
-	if res, body := e.post(admin, "/admin/mwas", url.Values{"name": {"Capital Area Michigan Works!"}, "domains": {"x.example.org"}}); res.StatusCode != 422 || !strings.Contains(body, "already exists") {
-		t.Errorf("duplicate MWA: %d", res.StatusCode)
+	// Domains: only of the administrator's own MWA.
+	if res, body := e.post(admin, "/admin/mwas/"+itoa(e.mwa.ID)+"/domains", url.Values{"domain": {"bad domain!"}}); res.StatusCode != 422 || !strings.Contains(body, `value="bad domain!"`) {
+		t.Errorf("bad domain: %d", res.StatusCode)
 	}
-	if res, body := e.post(admin, "/admin/mwas", url.Values{"name": {"West Michigan Works!"}, "domains": {"bad domain!"}}); res.StatusCode != 422 || !strings.Contains(body, "West Michigan Works!") {
-		t.Errorf("bad domains: %d", res.StatusCode)
+	other, err := e.db.CreateMWA(context.Background(), "West Michigan Works!", []string{"westmiworks.example.org"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if res, _ := e.post(admin, "/admin/mwas", url.Values{"name": {"West Michigan Works!"}, "domains": {"westmiworks.example.org, wmw.example.org"}}); res.StatusCode != http.StatusSeeOther {
-		t.Errorf("new MWA: %d", res.StatusCode)
+	if res, _ := e.post(admin, "/admin/mwas/"+itoa(other.ID)+"/domains", url.Values{"domain": {"evil.example.org"}}); res.StatusCode != http.StatusNotFound {
+		t.Errorf("domain added to another MWA: %d", res.StatusCode)
+	}
+	if res, _ := e.post(admin, "/admin/mwas/"+itoa(other.ID)+"/domains/remove", url.Values{"domain": {"westmiworks.example.org"}}); res.StatusCode != http.StatusNotFound {
+		t.Errorf("domain removed from another MWA: %d", res.StatusCode)
+	}
+	if m, _ := e.db.GetMWA(context.Background(), other.ID); len(m.Domains) != 1 {
+		t.Errorf("the other MWA's domains changed: %v", m.Domains)
+	}
+
+	// Staff of another MWA are invisible and cannot be created or changed.
+	sam := &store.Staff{FirstName: "Sam", LastName: "West", LoginID: "wests0001", Email: "sam@westmiworks.example.org", MWAID: other.ID, Status: store.Active}
+	if err := e.db.CreateStaff(context.Background(), sam); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := e.get(admin, "/admin?q=wests0001"); strings.Contains(body, "/admin/staff/"+itoa(sam.ID)) || !strings.Contains(body, "0 staff accounts found") {
+		t.Error("another MWA's staff listed")
+	}
+	if res, _ := e.get(admin, "/admin/staff/"+itoa(sam.ID)); res.StatusCode != http.StatusNotFound {
+		t.Errorf("another MWA's staff account: %d", res.StatusCode)
+	}
+	if res, _ := e.post(admin, "/admin/staff/"+itoa(sam.ID), url.Values{"first_name": {"Sam"}, "last_name": {"West"}, "login_id": {"wests0001"},
+		"email": {"sam@westmiworks.example.org"}, "mwa": {itoa(other.ID)}, "status": {"INACTIVE"}}); res.StatusCode != http.StatusNotFound {
+		t.Errorf("another MWA's staff changed: %d", res.StatusCode)
+	}
+	if res, body := e.post(admin, "/admin/staff", with("mwa", itoa(other.ID))); res.StatusCode != 422 || !strings.Contains(body, "Select the MWA.") {
+		t.Errorf("staff created in another MWA: %d", res.StatusCode)
 	}
 	if res, _ := e.post(admin, "/admin/links", url.Values{"label": {"WIOA Reports"}, "url": {"javascript:alert(1)"}}); res.StatusCode != 422 {
 		t.Errorf("javascript: link accepted: %d", res.StatusCode)
