@@ -288,18 +288,22 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 // else by email (so that a mismatch is recorded on the right account).
 func (s *Server) staffFor(ctx context.Context, id Identity) (*store.Staff, *store.MWA, error) {
 	var staff *store.Staff
-	var err error
-	if id.LoginID != "" {
-		staff, err = s.db.StaffByLoginID(ctx, id.LoginID)
+	for _, find := range []func() (*store.Staff, error){
+		func() (*store.Staff, error) { return s.db.StaffByLoginID(ctx, id.LoginID) },
+		func() (*store.Staff, error) { return s.db.StaffByEmail(ctx, id.Email) },
+	} {
+		st, err := find()
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		staff = st
+		break
 	}
-	if (staff == nil || errors.Is(err, store.ErrNotFound)) && id.Email != "" {
-		staff, err = s.db.StaffByEmail(ctx, id.Email)
-	}
-	if errors.Is(err, store.ErrNotFound) || staff == nil {
+	if staff == nil {
 		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, err
 	}
 	mwa, err := s.db.GetMWA(ctx, staff.MWAID)
 	if err != nil {
