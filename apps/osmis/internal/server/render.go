@@ -82,6 +82,9 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, status int, name s
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' "+s.formTargets()+"; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
+	if s.secure {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

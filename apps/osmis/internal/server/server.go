@@ -142,8 +142,17 @@ func hashToken(t string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// cookie is the name a cookie has: on https with the __Host- prefix, so
+// that only this origin can set it (Secure, Path=/, no Domain).
+func (s *Server) cookie(name string) string {
+	if s.secure {
+		return "__Host-" + name
+	}
+	return name
+}
+
 func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
-	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode}
+	c := &http.Cookie{Name: s.cookie(name), Value: value, Path: "/", HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode}
 	if maxAge < 0 {
 		c.MaxAge = -1
 	} else {
@@ -185,7 +194,7 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	// A new sign-in replaces whatever session this browser had, whether
 	// it succeeds or not: a refused sign-in must leave no one signed in.
-	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+	if c, err := r.Cookie(s.cookie(sessionCookie)); err == nil && c.Value != "" {
 		if err := s.db.DeleteSession(ctx, hashToken(c.Value)); err != nil {
 			s.internalError(w, r, err)
 			return
@@ -194,7 +203,7 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	state := q.Get("state")
-	c, cerr := r.Cookie(stateCookie)
+	c, cerr := r.Cookie(s.cookie(stateCookie))
 	s.setCookie(w, stateCookie, "", -1)
 	if state == "" || cerr != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(state)) != 1 {
 		s.signInFailed(w, r, "state missing or not this browser's", nil)
@@ -337,7 +346,7 @@ type current struct {
 // sessionOf reads the request's live session; nil when there is none or
 // the staff account is no longer ACTIVE.
 func (s *Server) sessionOf(r *http.Request) (*current, error) {
-	c, err := r.Cookie(sessionCookie)
+	c, err := r.Cookie(s.cookie(sessionCookie))
 	if err != nil || c.Value == "" {
 		return nil, nil
 	}
