@@ -628,3 +628,27 @@ func TestQuickAdd(t *testing.T) {
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func htmlEscape(s string) string { return strings.NewReplacer("'", "&#39;", `"`, "&#34;").Replace(s) }
+
+// On https the cookies carry the __Host- prefix and pages send HSTS.
+func TestHTTPSCookies(t *testing.T) {
+	e := newEnv(t)
+	block, _ := aes.NewCipher(make([]byte, 32))
+	seal, _ := cipher.NewGCM(block)
+	srv, err := server.New(server.Config{DB: e.db, Issuer: e.op.URL + "/thirdparty", ClientID: "osmis", ClientSecret: "s3cret",
+		BaseURL: "https://osmis.example.gov", Seal: seal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := srv.Handler()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "https://osmis.example.gov/login", nil))
+	c := rec.Result().Cookies()
+	if rec.Code != http.StatusSeeOther || len(c) != 1 || c[0].Name != "__Host-osmis_login" || !c[0].Secure || !c[0].HttpOnly || c[0].Path != "/" {
+		t.Errorf("/login: %d %+v", rec.Code, c)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "https://osmis.example.gov/", nil))
+	if rec.Header().Get("Strict-Transport-Security") == "" {
+		t.Error("no HSTS on https")
+	}
+}
