@@ -60,10 +60,14 @@ func (d *DB) EndMILoginSession(ctx context.Context, sub, sid string) (int64, err
 	return res.RowsAffected()
 }
 
-// SweepExpired deletes expired sessions and sign-ins abandoned for an hour.
+// SweepExpired deletes expired sessions, sign-ins abandoned for an hour and
+// provisioning calls delivered more than 30 days ago.
 func (d *DB) SweepExpired(ctx context.Context) error {
 	now := d.now()
 	if _, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, now); err != nil {
+		return err
+	}
+	if _, err := d.db.ExecContext(ctx, `DELETE FROM outbox WHERE done_at <> 0 AND done_at <= $1`, now-int64(30*24*time.Hour/time.Millisecond)); err != nil {
 		return err
 	}
 	_, err := d.db.ExecContext(ctx, `DELETE FROM login_states WHERE created_at <= $1`, now-int64(time.Hour/time.Millisecond))

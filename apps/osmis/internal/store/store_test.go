@@ -251,6 +251,18 @@ func TestSessionsLoginStatesAndRecords(t *testing.T) {
 		if n, _ := db.EndMILoginSession(ctx, "sub", ""); n != 1 {
 			t.Errorf("end by sub: %d", n)
 		}
+		// The sweep: expired sessions go, live ones stay.
+		db.CreateSession(ctx, &store.Session{TokenHash: "old", StaffID: st.ID, Sub: "s", SID: "o", IDToken: "t", CreatedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Hour)})
+		db.CreateSession(ctx, &store.Session{TokenHash: "live", StaffID: st.ID, Sub: "s", SID: "l", IDToken: "t", CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+		if err := db.SweepExpired(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := db.EndMILoginSession(ctx, "", "o"); n != 0 {
+			t.Error("expired session not swept")
+		}
+		if _, err := db.SessionByToken(ctx, "live"); err != nil {
+			t.Errorf("live session swept: %v", err)
+		}
 
 		// A login state is taken once, and not after it expired.
 		db.PutLoginState(ctx, &store.LoginState{StateHash: "s1", Verifier: "v", Nonce: "n", CreatedAt: now})
