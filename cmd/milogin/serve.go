@@ -63,8 +63,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		// Everything MILogin dates (sessions, codes, the daily MFA mark,
 		// grants) follows the moved clock; tokens signed by the OpenID
 		// library keep the real time.
-		real, off := e.auth.Now, *clockOffset
-		e.auth.Now = func() time.Time { return real().Add(off) }
+		realNow, off := e.auth.Now, *clockOffset
+		e.auth.Now = func() time.Time { return realNow().Add(off) }
 		logger.Warn("development clock: MILogin's time is moved", "offset", off.String())
 	}
 
