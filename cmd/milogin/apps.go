@@ -331,7 +331,8 @@ func runAppsAdd(ctx context.Context, args []string, getenv func(string) string, 
 			return err
 		}
 		return tx.Audit().Append(ctx, &milogin.AuditEvent{Time: now, Type: eventAppRegistered, ActorID: "cli", UserAgent: "milogin apps add",
-			Detail: map[string]string{"app_id": a.ID, "portals": joinPortals(a.Portals), "public": fmt.Sprint(a.Client.Public)}})
+			Detail: map[string]string{"app_id": a.ID, "portals": joinPortals(a.Portals), "public": fmt.Sprint(a.Client.Public),
+				"insecure_redirect": fmt.Sprint(oidc.HasInsecureRedirect(&a.Client))}})
 	})
 	if err != nil {
 		return fmt.Errorf("application not registered: %s", milogin.ErrorMessage(err))
