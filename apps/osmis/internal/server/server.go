@@ -214,6 +214,12 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		s.signInFailed(w, r, "unknown, used or expired state", err)
 		return
 	}
+	// RFC 9207: an authorization response names its issuer; another
+	// issuer's response is a mix-up attack.
+	if q.Has("iss") && q.Get("iss") != s.cfg.Issuer {
+		s.signInFailed(w, r, "authorization response from another issuer", errors.New(q.Get("iss")))
+		return
+	}
 	if e := q.Get("error"); e != "" {
 		if e == "access_denied" {
 			s.page(w, r, http.StatusForbidden, "cancelled", pageData{Title: "Sign-in cancelled"})

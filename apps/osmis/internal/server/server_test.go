@@ -318,6 +318,10 @@ func TestCallbackRefusals(t *testing.T) {
 			cl["aud"] = "cars"
 			return e.get(c, "/callback?code="+e.issue(q, cl, false)+"&state="+q.Get("state"))
 		}},
+		{"response of another issuer", func(c *http.Client) (*http.Response, string) {
+			q := e.start(c)
+			return e.get(c, "/callback?code="+e.issue(q, lee(q.Get("nonce")), false)+"&state="+q.Get("state")+"&iss="+url.QueryEscape("https://evil.example/thirdparty"))
+		}},
 		{"code unknown to MILogin", func(c *http.Client) (*http.Response, string) {
 			q := e.start(c)
 			return e.get(c, "/callback?code=nope&state="+q.Get("state"))
