@@ -17,10 +17,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"milogin"
 	"milogin/internal/access"
 	"milogin/internal/clientip"
 	"milogin/internal/notify"
 	"milogin/internal/notify/smtp"
+	"milogin/internal/oidc"
 	"milogin/internal/web"
 )
 
@@ -44,8 +46,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9090", "address of the operations listener: /metrics and /debug/pprof/ (never on the public listener); empty disables it")
 	outboxLease := fs.Duration("outbox-lease", notify.DefaultLease, "how long a node reserves the messages it is sending; after a crash another node (or the restarted one) retries them once it runs out")
 	trustedProxies := fs.String("trusted-proxies", "", "comma-separated CIDR prefixes or addresses of the load balancers whose X-Forwarded-For is believed (right-most untrusted hop); empty trusts none")
+	clockOffset := fs.Duration("clock-offset", 0, "development only, needs --demo: move MILogin's clock, e.g. 24h to try the next calendar day")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
+	}
+	if *clockOffset != 0 && !*demo {
+		return usageError{msg: "--clock-offset is for development only and needs --demo"}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -63,6 +69,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer e.store.Close()
 	e.auth.Logger = logger
+	if *clockOffset != 0 {
+		// Everything MILogin dates (sessions, codes, the daily MFA mark,
+		// grants) follows the moved clock; tokens signed by the OpenID
+		// library keep the real time.
+		realNow, off := e.auth.Now, *clockOffset
+		e.auth.Now = func() time.Time { return realNow().Add(off) }
+		logger.Warn("development clock: MILogin's time is moved", "offset", off.String())
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -74,7 +88,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	*baseURL = strings.TrimRight(*baseURL, "/")
 
-	worker := &notify.Worker{Store: e.store, Logger: logger, Lease: *outboxLease}
+	worker := &notify.Worker{Store: e.store, Logger: logger, Lease: *outboxLease, Now: e.auth.Now}
 	if *smtpURL != "" {
 		sender, err := smtp.New(*smtpURL, *mailFrom)
 		if err != nil {
@@ -102,6 +116,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 
+	warnInsecureRedirects(ctx, e, *demo, logger)
 	if *demo {
 		if err := seedDemo(ctx, e); err != nil {
 			return fmt.Errorf("seeding demo data: %w", err)
@@ -177,6 +192,26 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		err = nil
 	}
 	return err
+}
+
+// warnInsecureRedirects names, outside demo mode, every confidential
+// client registered with an http redirect (apps add
+// --allow-insecure-redirect): fine on a developer's machine, never in
+// production.
+func warnInsecureRedirects(ctx context.Context, e *env, demo bool, logger *slog.Logger) {
+	if demo {
+		return
+	}
+	var apps []*milogin.Application
+	if err := e.store.Read(ctx, func(tx milogin.Tx) (err error) { apps, err = tx.Apps().List(ctx, ""); return err }); err != nil {
+		logger.Error("listing applications", "err", err)
+		return
+	}
+	for _, a := range apps {
+		if oidc.HasInsecureRedirect(&a.Client) {
+			logger.Warn("application has an http (loopback) redirect URI: development only", "app_id", a.ID)
+		}
+	}
 }
 
 // sweep disables inactive accounts and deletes expired rows, once at start
