@@ -49,6 +49,8 @@ type Tx interface {
 	// Flows and SecurityAnswers hold self-service state (flow.go, security.go).
 	Flows() FlowStore
 	SecurityAnswers() SecurityAnswerStore
+	// Records holds the Secretary of State card records (record.go).
+	Records() RecordStore
 }
 
 // AccountStore stores accounts. Get methods return ENOTFOUND; Create returns
@@ -126,6 +128,11 @@ type LimitStore interface {
 	// Count returns key's counter for the window that contains now, without
 	// changing it (0 when there is none).
 	Count(ctx context.Context, key string, window time.Duration, now time.Time) (int, error)
+	// Release takes back one hit from key's counter for the window that
+	// contains now (never below zero). Hit-then-Release lets a limit on
+	// failures reserve a slot atomically before the try and give it back
+	// when the try succeeds.
+	Release(ctx context.Context, key string, window time.Duration, now time.Time) error
 	DeleteExpired(ctx context.Context, before time.Time) (int, error)
 }
 

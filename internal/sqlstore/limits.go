@@ -65,3 +65,19 @@ func (r limits) DeleteExpired(ctx context.Context, before time.Time) (int, error
 	}
 	return deleteCount(ctx, r.t.q, op, `DELETE FROM rate_limits WHERE expires_at <= $1`, toDB(before))
 }
+
+// Release takes one hit back in a single statement (never below zero), so it
+// composes with a concurrent Hit on the same counter.
+func (r limits) Release(ctx context.Context, key string, window time.Duration, now time.Time) error {
+	const op = "sqlstore.Limits.Release"
+	if err := r.t.writable(op); err != nil {
+		return err
+	}
+	if window <= 0 {
+		return &milogin.Error{Op: op, Kind: milogin.EINTERNAL, Err: errors.New("window must be positive")}
+	}
+	_, err := r.t.q.ExecContext(ctx, `UPDATE rate_limits SET hits = hits - 1
+		WHERE limit_key = $1 AND window_us = $2 AND window_start = $3 AND hits > 0`,
+		key, window.Microseconds(), now.Truncate(window).UnixMicro())
+	return milogin.Wrap(op, err)
+}
