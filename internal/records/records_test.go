@@ -27,8 +27,8 @@ func TestNormalizeCard(t *testing.T) {
 		{"1234567890123", "Smith", "", false},  // 13 digits, no letter
 		{"S12345678901X", "Smith", "", false},
 		{"S.123.456.789.012", "Smith", "", false}, // only spaces and dashes are ignored
-		{"Ś123456789012", "Smith", "", false},    // not an ASCII letter
-		{"S１２３456789012", "Smith", "", false},   // full-width digits
+		{"Ś123456789012", "Smith", "", false},     // not an ASCII letter
+		{"S１２３456789012", "Smith", "", false},     // full-width digits
 		{"", "Smith", "", false},
 	}
 	for _, tt := range tests {
@@ -43,7 +43,9 @@ func TestNormalizeCard(t *testing.T) {
 }
 
 func TestMatchName(t *testing.T) {
-	n := func(first, middle, last string) records.Name { return records.Name{First: first, Middle: middle, Last: last} }
+	n := func(first, middle, last string) records.Name {
+		return records.Name{First: first, Middle: middle, Last: last}
+	}
 	maryAnn := n("Mary", "Ann", "Smith-Jones")
 	tests := []struct {
 		name  string
