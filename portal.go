@@ -67,7 +67,6 @@ const (
 // letters and digits.
 const UsernameChars = "._-@"
 
-
 // Policy holds the rules a portal applies. The defaults are the state's current
 // rules (profile "milogin"); NISTPolicy follows NIST SP 800-63B rev 4.
 type Policy struct {

@@ -214,7 +214,9 @@ func (s *Service) VerifyCitizen(ctx context.Context, token string, in VerifyInpu
 
 	in.FirstName, in.MiddleName, in.LastName = strings.TrimSpace(in.FirstName), strings.TrimSpace(in.MiddleName), strings.TrimSpace(in.LastName)
 	var vs []milogin.Violation
-	add := func(field, rule, msg string) { vs = append(vs, milogin.Violation{Field: field, Rule: rule, Message: msg}) }
+	add := func(field, rule, msg string) {
+		vs = append(vs, milogin.Violation{Field: field, Rule: rule, Message: msg})
+	}
 	switch strings.ToLower(strings.TrimSpace(in.BusinessVehicle)) {
 	case "no":
 	case "yes":
