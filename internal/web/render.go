@@ -75,7 +75,7 @@ func parseTemplates() (map[string]*template.Template, error) {
 		"lower": strings.ToLower,
 		// signupOpen: whether the portal's sign-in page offers SIGN UP.
 		"signupOpen": func(p milogin.PortalID) bool { return authn.SignupEnabled(p) },
-		"upper": strings.ToUpper,
+		"upper":      strings.ToUpper,
 		"fieldArgs": func(p *page, name, label, autocomplete string) fieldArgs {
 			return fieldArgs{Page: p, Name: name, Label: label, Autocomplete: autocomplete, Required: true}
 		},
