@@ -118,7 +118,12 @@ func TestCitizenSignupPages(t *testing.T) {
 			t.Errorf("home lacks %q", want)
 		}
 	}
-	// Update Profile works without a work phone.
+	// Update Profile: no work phone on the citizen portal, and it saves
+	// without one.
+	up := do(t, c, "GET", e.srv.URL+"/citizen/update-profile", nil)
+	if strings.Contains(up.body, `name="work_phone"`) || strings.Contains(up.body, "MWA Administrator") || !strings.Contains(up.body, `name="mobile"`) {
+		t.Errorf("citizen Update Profile:\n%s", up.body)
+	}
 	r = do(t, c, "POST", e.srv.URL+"/citizen/update-profile", url.Values{"first_name": {"Mary"}, "last_name": {"Smith-Jones"},
 		"email": {"mary@example.org"}, "confirm_email": {"mary@example.org"}, "suffix": {"Jr."}})
 	if r.status != http.StatusSeeOther {
@@ -162,5 +167,65 @@ func TestWorkforceHasNoSignup(t *testing.T) {
 	}
 	if r := do(t, c, "POST", e.srv.URL+"/workforce/signup", url.Values{"first_name": {"A"}}); r.status != http.StatusNotFound {
 		t.Errorf("POST /workforce/signup: %d", r.status)
+	}
+}
+
+// The self-service pages work on the citizen portal as on the third-party
+// one: Forgot your User ID?, Forgot your password? (by email PIN), Change
+// Password, Security Options, LOGOUT, and the 30-minute lockout.
+func TestCitizenSelfService(t *testing.T) {
+	e := newCitizenEnv(t)
+	_, err := e.auth.CreateAccount(t.Context(), authn.NewAccount{Portal: milogin.Citizen, UserID: "mary.sj@home", FirstName: "Mary",
+		LastName: "Smith-Jones", Email: "mary@example.org", Mobile: "517-555-0142", Password: goodPassword, RecoverByEmail: true}, "test", authn.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := e.srv.URL + "/citizen"
+
+	// Forgot your User ID?
+	c := e.client(t)
+	p := do(t, c, "GET", base+"/forgot-user-id", nil)
+	r := do(t, c, "POST", base+"/forgot-user-id", merge(url.Values{"email": {"mary@example.org"}}, answerQuestion(t, p.body)))
+	wantRedirect(t, r, "/citizen/forgot-user-id/done")
+	found := false
+	for _, m := range e.messages(t) {
+		found = found || (m.To == "mary@example.org" && strings.Contains(m.Text, "mary.sj@home"))
+	}
+	if !found {
+		t.Error("no email with the user ID")
+	}
+
+	// Forgot your password? by email PIN.
+	p = do(t, c, "GET", base+"/forgot-password", nil)
+	wantRedirect(t, do(t, c, "POST", base+"/forgot-password", merge(url.Values{"action": {"next"}, "user_id": {"MARY.SJ@HOME"}}, answerQuestion(t, p.body))), "/citizen/forgot-password/options")
+	wantRedirect(t, do(t, c, "POST", base+"/forgot-password/options", url.Values{"method": {"email"}}), "/citizen/forgot-password/verify")
+	wantRedirect(t, do(t, c, "POST", base+"/forgot-password/verify", url.Values{"pin": {e.lastPIN(t, "mary@example.org")}}), "/citizen/forgot-password/new-password")
+	const newPassword = "Great-Lakes-2026"
+	wantRedirect(t, do(t, c, "POST", base+"/forgot-password/new-password", url.Values{"new_password": {newPassword}, "confirm_password": {newPassword}}), "/citizen/forgot-password/done")
+
+	// Sign in with it; the signed-in pages answer.
+	r = do(t, c, "POST", base+"/login", url.Values{"user_id": {"mary.sj@home"}, "password": {newPassword}})
+	wantRedirect(t, r, "/citizen/home")
+	for _, path := range []string{"/home", "/update-profile", "/security-options", "/change-password", "/request-access"} {
+		if r := do(t, c, "GET", base+path, nil); r.status != http.StatusOK {
+			t.Errorf("GET /citizen%s: %d", path, r.status)
+		}
+	}
+	wantRedirect(t, do(t, c, "POST", base+"/change-password", url.Values{"current_password": {newPassword}, "new_password": {"Upper-Peninsula-9"}, "confirm_password": {"Upper-Peninsula-9"}}), "/citizen/change-password/done")
+	r = do(t, c, "POST", base+"/logout", url.Values{})
+	if r.status != http.StatusSeeOther {
+		t.Errorf("LOGOUT: %d", r.status)
+	}
+	if r := do(t, c, "GET", base+"/home", nil); r.status != http.StatusSeeOther {
+		t.Errorf("home after LOGOUT: %d", r.status)
+	}
+
+	// Five wrong passwords lock the account for 30 minutes.
+	for range 5 {
+		do(t, c, "POST", base+"/login", url.Values{"user_id": {"mary.sj@home"}, "password": {"Wrong-Password-1"}})
+	}
+	r = do(t, c, "POST", base+"/login", url.Values{"user_id": {"mary.sj@home"}, "password": {"Upper-Peninsula-9"}})
+	if !strings.Contains(r.body, "30 minutes") {
+		t.Errorf("locked sign-in: %d\n%s", r.status, r.body)
 	}
 }
