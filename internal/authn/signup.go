@@ -400,6 +400,12 @@ func (s *Service) SubmitSignup(ctx context.Context, portalID milogin.PortalID, t
 	if p.Created {
 		return errFlowExpired(op)
 	}
+	if p.Citizen != nil {
+		// Citizen sign-up offers email and mobile recovery only, and
+		// mobile only with a phone number from step 1.
+		in.RecoverByQuestions = false
+		in.RecoverByMobile = in.RecoverByMobile && p.Mobile != ""
+	}
 	vs := pol.CheckUserID(in.UserID, p.FirstName, p.LastName)
 	if len(vs) == 0 {
 		err := s.Store.Read(ctx, func(tx milogin.Tx) error {

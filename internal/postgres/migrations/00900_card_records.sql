@@ -18,7 +18,6 @@ CREATE TABLE card_records (
 	updated_at    BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX card_records_status ON card_records (status);
-CREATE INDEX card_records_account_id ON card_records (account_id);
 
 -- +goose Down
 DROP TABLE card_records;
