@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -36,9 +37,10 @@ type Result struct {
 
 // Importer loads a records CSV file into the store. It streams: the file is
 // read one row at a time and written in batches of BatchSize rows, one
-// transaction each, so memory stays flat however long the file is. Every
-// row is checked whole before anything of it is written, and each row is
-// one statement: a rejected row is never half imported. A database failure
+// transaction each (a batch is looked up and written with a few multi-row
+// statements), so memory stays flat however long the file is. Every row is
+// checked whole before anything of it is written: a rejected row is never
+// half imported. A database failure
 // rolls back its batch only and stops the import; the batches before it
 // stay, and running the file again finishes the job.
 type Importer struct {
@@ -99,17 +101,40 @@ func (im *Importer) Import(ctx context.Context, r io.Reader) (Result, error) {
 		}
 		var loaded, updated, unchanged int
 		var rejects []Reject
+		// A card repeated within the batch: the first occurrence wins and
+		// the others are reported (a map of at most BatchSize numbers).
+		first := make(map[string]int, len(pending))
+		numbers := make([]string, 0, len(pending))
+		rows := make([]*row, 0, len(pending))
+		for i := range pending {
+			p := &pending[i]
+			if line, dup := first[p.rec.Number]; dup {
+				rejects = append(rejects, Reject{p.line, fmt.Sprintf("card_number %s appears on an earlier line of this file (line %d)", FormatCard(p.rec.Number), line)})
+				continue
+			}
+			first[p.rec.Number] = p.line
+			numbers = append(numbers, p.rec.Number)
+			rows = append(rows, p)
+		}
+		inBatch := len(rejects)
 		err := im.Store.Write(ctx, func(tx milogin.Tx) error {
-			loaded, updated, unchanged, rejects = 0, 0, 0, rejects[:0]
-			for i := range pending {
-				p := &pending[i]
-				old, err := tx.Records().Get(ctx, p.rec.Number)
+			loaded, updated, unchanged, rejects = 0, 0, 0, rejects[:inBatch]
+			olds, err := tx.Records().GetMany(ctx, numbers)
+			if err != nil {
+				return err
+			}
+			stored := make(map[string]*milogin.CardRecord, len(olds))
+			for _, o := range olds {
+				stored[o.Number] = o
+			}
+			write := make([]*milogin.CardRecord, 0, len(rows))
+			for _, p := range rows {
+				old := stored[p.rec.Number]
 				switch {
-				case milogin.IsKind(err, milogin.ENOTFOUND):
+				case old == nil:
 					loaded++
-				case err != nil:
-					return err
 				case old.UpdatedAt.Equal(runAt):
+					// Written by this import from an earlier batch.
 					rejects = append(rejects, Reject{p.line, "card_number " + FormatCard(p.rec.Number) + " appears on an earlier line of this file"})
 					continue
 				case old.SameData(&p.rec):
@@ -119,11 +144,9 @@ func (im *Importer) Import(ctx context.Context, r io.Reader) (Result, error) {
 					updated++
 				}
 				p.rec.ImportedAt, p.rec.UpdatedAt = runAt, runAt
-				if _, err := tx.Records().Put(ctx, &p.rec); err != nil {
-					return fmt.Errorf("line %d: %w", p.line, err)
-				}
+				write = append(write, &p.rec)
 			}
-			return nil
+			return tx.Records().PutMany(ctx, write)
 		})
 		if err != nil {
 			return milogin.Wrap(op, fmt.Errorf("writing lines %d-%d (nothing of them was kept): %w", pending[0].line, pending[len(pending)-1].line, err))
@@ -131,6 +154,7 @@ func (im *Importer) Import(ctx context.Context, r io.Reader) (Result, error) {
 		res.Loaded += loaded
 		res.Updated += updated
 		res.Unchanged += unchanged
+		slices.SortFunc(rejects, func(a, b Reject) int { return a.Line - b.Line })
 		for _, rj := range rejects {
 			reject(rj.Line, rj.Reason)
 		}

@@ -2,6 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"strings"
 
 	"milogin"
 )
@@ -104,4 +107,72 @@ func (r records) CountByStatus(ctx context.Context) (map[milogin.CardStatus]int,
 		out[milogin.CardStatus(x.status)] = x.n
 	}
 	return out, nil
+}
+
+// manyChunk bounds the rows of one GetMany or PutMany statement: 500 rows of
+// 9 parameters stay far below both engines' parameter limits.
+const manyChunk = 500
+
+func (r records) GetMany(ctx context.Context, numbers []string) ([]*milogin.CardRecord, error) {
+	const op = "sqlstore.Records.GetMany"
+	var out []*milogin.CardRecord
+	for start := 0; start < len(numbers); start += manyChunk {
+		chunk := numbers[start:min(start+manyChunk, len(numbers))]
+		var q strings.Builder
+		q.WriteString(`SELECT ` + recordColumns + ` FROM card_records WHERE number IN (`)
+		args := make([]any, len(chunk))
+		for i, n := range chunk {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString("$" + strconv.Itoa(i+1))
+			args[i] = n
+		}
+		q.WriteByte(')')
+		list, err := queryAll(ctx, r.t.q, op, scanRecord, q.String(), args...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, list...)
+	}
+	return out, nil
+}
+
+// PutMany writes each chunk in one multi-row upsert. The numbers must be
+// distinct: PostgreSQL refuses an upsert that touches a row twice.
+func (r records) PutMany(ctx context.Context, rs []*milogin.CardRecord) error {
+	const op = "sqlstore.Records.PutMany"
+	if err := r.t.writable(op); err != nil {
+		return err
+	}
+	seen := make(map[string]bool, len(rs))
+	for _, rec := range rs {
+		if seen[rec.Number] {
+			return milogin.Errorf(op, milogin.EINVALID, "card number %s is given twice", rec.Number)
+		}
+		seen[rec.Number] = true
+	}
+	for start := 0; start < len(rs); start += manyChunk {
+		chunk := rs[start:min(start+manyChunk, len(rs))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO card_records (` + recordColumns + `) VALUES `)
+		args := make([]any, 0, 9*len(chunk))
+		for i, rec := range chunk {
+			stored(&rec.ImportedAt, &rec.UpdatedAt)
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			b := 9 * i
+			fmt.Fprintf(&q, "($%d,$%d,$%d,$%d,$%d,$%d,$%d,'',$%d,$%d)", b+1, b+2, b+3, b+4, b+5, b+6, b+7, b+8, b+9)
+			args = append(args, rec.Number, rec.FirstName, rec.MiddleName, rec.LastName, rec.Suffix, rec.DateOfBirth,
+				string(rec.Status), toDB(rec.ImportedAt), toDB(rec.UpdatedAt))
+		}
+		q.WriteString(` ON CONFLICT (number) DO UPDATE SET first_name = excluded.first_name, middle_name = excluded.middle_name,
+			last_name = excluded.last_name, suffix = excluded.suffix, date_of_birth = excluded.date_of_birth,
+			status = excluded.status, updated_at = excluded.updated_at`)
+		if _, err := r.t.q.ExecContext(ctx, q.String(), args...); err != nil {
+			return milogin.Wrap(op, err)
+		}
+	}
+	return nil
 }

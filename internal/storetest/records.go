@@ -107,6 +107,55 @@ func testRecords(t *testing.T, open func(t *testing.T) milogin.Store) {
 		wantKind(t, err, milogin.EINTERNAL)
 	})
 
+	t.Run("GetManyPutMany", func(t *testing.T) {
+		s := open(t)
+		// More than one statement's chunk, some new and some replacing.
+		const n = 1203
+		first := make([]*milogin.CardRecord, 0, n)
+		for i := range n {
+			if i%2 == 0 {
+				first = append(first, cardRecord(100+i, milogin.CardValid))
+			}
+		}
+		write(t, s, func(tx milogin.Tx) error { return tx.Records().PutMany(ctx(t), first) })
+		all := make([]*milogin.CardRecord, 0, n)
+		numbers := make([]string, 0, n+1)
+		for i := range n {
+			r := cardRecord(100+i, milogin.CardExpired)
+			r.ImportedAt, r.UpdatedAt = t0.Add(time.Hour), t0.Add(time.Hour)
+			all = append(all, r)
+			numbers = append(numbers, r.Number)
+		}
+		write(t, s, func(tx milogin.Tx) error { return tx.Records().PutMany(ctx(t), all) })
+		var got []*milogin.CardRecord
+		read(t, s, func(tx milogin.Tx) error {
+			got = must(tx.Records().GetMany(ctx(t), append(numbers, "S999999999999")))
+			return nil
+		})
+		wantEqual(t, "records found", len(got), n)
+		byNumber := map[string]*milogin.CardRecord{}
+		for _, r := range got {
+			byNumber[r.Number] = r
+		}
+		for i, r := range all {
+			want := normRecord(r)
+			if i%2 == 0 {
+				want.ImportedAt = norm(t0) // replaced: the first import time stays
+			}
+			wantEqual(t, "record "+r.Number, byNumber[r.Number], want)
+		}
+		read(t, s, func(tx milogin.Tx) error {
+			none := must(tx.Records().GetMany(ctx(t), nil))
+			wantEqual(t, "GetMany(nil)", len(none), 0)
+			return nil
+		})
+		err := s.Write(ctx(t), func(tx milogin.Tx) error {
+			return tx.Records().PutMany(ctx(t), []*milogin.CardRecord{cardRecord(1, milogin.CardValid), cardRecord(1, milogin.CardValid)})
+		})
+		wantKind(t, err, milogin.EINVALID)
+		write(t, s, func(tx milogin.Tx) error { return tx.Records().PutMany(ctx(t), nil) })
+	})
+
 	t.Run("CountByStatus", func(t *testing.T) {
 		s := open(t)
 		write(t, s, func(tx milogin.Tx) error {
