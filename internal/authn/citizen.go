@@ -3,7 +3,6 @@ package authn
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -403,4 +402,4 @@ func (s *Service) VerifyCitizen(ctx context.Context, token string, in VerifyInpu
 
 // errStop ends an Update callback without writing: VerifyCitizen uses the
 // update's row lock to read the card.
-var errStop = fmt.Errorf("authn: read only")
+var errStop = errors.New("authn: read only")
