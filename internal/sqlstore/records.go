@@ -109,9 +109,12 @@ func (r records) CountByStatus(ctx context.Context) (map[milogin.CardStatus]int,
 	return out, nil
 }
 
-// manyChunk bounds the rows of one GetMany or PutMany statement: 500 rows of
-// 9 parameters stay far below both engines' parameter limits.
-const manyChunk = 500
+// manyChunk bounds the rows of one GetMany or PutMany statement. Measured
+// on SQLite (modernc): a statement's cost grows faster than its rows, and
+// 20–30 rows a statement imports fastest (3× the one-row statements; 500
+// rows a statement is 2× slower than one row). On PostgreSQL it still saves
+// 24 round trips of 25.
+const manyChunk = 25
 
 func (r records) GetMany(ctx context.Context, numbers []string) ([]*milogin.CardRecord, error) {
 	const op = "sqlstore.Records.GetMany"
