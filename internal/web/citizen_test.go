@@ -229,3 +229,22 @@ func TestCitizenSelfService(t *testing.T) {
 		t.Errorf("locked sign-in: %d\n%s", r.status, r.body)
 	}
 }
+
+// The sixth failed verification within the hour waits, with its message.
+func TestCitizenVerifyThrottledPage(t *testing.T) {
+	e := newCitizenEnv(t)
+	c := e.client(t)
+	e.citizenToVerify(t, c, "Mary", "Smith-Jones", "mary.sj@home", "mary@example.org")
+	verify := e.srv.URL + "/citizen/signup/verify"
+	wrong := url.Values{"business_vehicle": {"no"}, "verify_first_name": {"Mary"}, "verify_last_name": {"Smith-Jones"}, "card_number": {"S000000000000"}}
+	for i := range authn.VerifyLimit {
+		if r := do(t, c, "POST", verify, wrong); r.status != http.StatusBadRequest {
+			t.Fatalf("try %d: %d", i+1, r.status)
+		}
+	}
+	wrong.Set("card_number", "S123456789012")
+	r := do(t, c, "POST", verify, wrong)
+	if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, authn.MsgVerifyThrottled) {
+		t.Errorf("sixth try: %d\n%s", r.status, r.body)
+	}
+}
