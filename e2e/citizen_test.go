@@ -135,8 +135,9 @@ func TestCitizenSignupJourney(t *testing.T) {
 	b2.expectText("A MiLogin account already exists for this driver's license or state ID card.", "Forgot your User ID?", "888-767-6424")
 	waitMail(t, srv, mary.email, "Someone tried to create a MiLogin account with your license", "mary.sj@home", 0)
 
-	// A suspended card: visit a Secretary of State office.
-	b3 := newBrowser(t, srv)
+	// A suspended card: visit a Secretary of State office. This resident's
+	// browser runs no JavaScript: every step works without it.
+	b3 := newBrowser(t, srv, withoutJavaScript())
 	b3.citizenSignUpToVerify(srv, resident{first: "John", last: "Doe", email: "john.doe@example.org", username: "johndoe70"}, false)
 	b3.verify("John", "Doe", "D-123-456-789-013")
 	b3.expectText("Please visit a Secretary of State office.")
