@@ -1,9 +1,6 @@
 package milogin
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // CardStatus is where a driver's license or state ID card stands in the
 // Secretary of State's records. Only a valid card verifies an identity.
@@ -45,25 +42,4 @@ type CardRecord struct {
 func (r *CardRecord) SameData(o *CardRecord) bool {
 	return r.Number == o.Number && r.FirstName == o.FirstName && r.MiddleName == o.MiddleName &&
 		r.LastName == o.LastName && r.Suffix == o.Suffix && r.DateOfBirth == o.DateOfBirth && r.Status == o.Status
-}
-
-// RecordStore holds the card records. Get returns ENOTFOUND for an unknown
-// number.
-type RecordStore interface {
-	Get(ctx context.Context, number string) (*CardRecord, error)
-	// Put creates the record or replaces its card data (never AccountID),
-	// and reports whether it was created.
-	Put(ctx context.Context, r *CardRecord) (created bool, err error)
-	// GetMany returns the records of those numbers that exist, in no
-	// particular order: an import looks a whole batch up at once.
-	GetMany(ctx context.Context, numbers []string) ([]*CardRecord, error)
-	// PutMany is Put for many records with distinct numbers (EINVALID
-	// otherwise), in as few statements as the engine allows; each record is
-	// written whole or, with the transaction, not at all.
-	PutMany(ctx context.Context, rs []*CardRecord) error
-	// Update loads the record locked, applies fn and saves it: how a card is
-	// linked to the account it verified, one sign-up at a time.
-	Update(ctx context.Context, number string, fn func(*CardRecord) error) (*CardRecord, error)
-	// CountByStatus counts the records of each status.
-	CountByStatus(ctx context.Context) (map[CardStatus]int, error)
 }
