@@ -25,6 +25,11 @@ func StaffPortal() Portal {
 	return Portal{ID: Staff, Name: "MILogin Administration", Policy: p}
 }
 
+// FlowStaffEnrol is a staff member's one-time enrolment link (24 hours):
+// Subject is the staff account, which sets its password and authenticator
+// app through it.
+const FlowStaffEnrol = "staff-enrol"
+
 // StaffRole is what a staff member may do in the console.
 type StaffRole string
 

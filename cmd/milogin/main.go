@@ -9,6 +9,9 @@
 //	milogin apps list [--portal P] [--json]
 //	milogin apps remove --id ID
 //	milogin keys rotate [--json]
+//	milogin admin bootstrap --email E --name N
+//	milogin admin add --email E --name N --role helpdesk|appadmin|security [--app ID]
+//	milogin audit export --since T [--until T] [--portal P] --format jsonl
 package main
 
 import (
@@ -55,6 +58,10 @@ commands:
   access approve|deny|grant|revoke
                decide or change a person's access to an application (emails them)
   access list  an application's access requests and grants (--status pending)
+  admin bootstrap
+               the first security administrator of the console (prints an enrolment link)
+  admin add    a staff account or role: --role helpdesk|appadmin|security [--app ID]
+  audit export the audit trail as JSON Lines (--since T [--until T] [--portal P] --format jsonl)
 
 Run "milogin <command> -h" for the flags of a command. Every flag can also be
 set with an environment variable: --mail-from is MILOGIN_MAIL_FROM.
@@ -85,6 +92,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runKeys(ctx, args[2:], getenv, stdout, stderr)
 	case "access":
 		return runAccess(ctx, args[2:], getenv, stdout, stderr)
+	case "admin":
+		return runAdmin(ctx, args[2:], getenv, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args[2:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

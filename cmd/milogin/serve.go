@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"milogin/internal/access"
+	"milogin/internal/admin"
+	"milogin/internal/keys"
 	"milogin/internal/notify"
 	"milogin/internal/notify/smtp"
 	"milogin/internal/web"
@@ -38,8 +40,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	smsFormat := fs.String("sms-format", "json", "how texts are POSTed to --sms-url: json or form")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	mfaTZ := fs.String("mfa-time-zone", access.StateTimeZone, "time zone whose calendar day the daily MFA policy counts")
+	auditRetention := fs.Duration("audit-retention", admin.DefaultRetention, "how long the audit trail keeps events (at least 8784h, a year; default 7 years)")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
+	}
+	if *auditRetention < admin.MinRetention {
+		return usageError{msg: "--audit-retention: at least a year (8784h)"}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -108,8 +114,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	provider.SetSilent(handler.Silent)
+	adminSvc := admin.NewService(e.store, e.auth, mf, acc, *baseURL)
+	console, err := admin.NewServer(admin.Config{Service: adminSvc, BaseURL: *baseURL, Logger: logger, Keys: keys.New(e.store, e.kek)})
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Handler:           withProvisioning(api, withOIDC(provider, handler)),
+		Handler:           withAdmin(console, withProvisioning(api, withOIDC(provider, handler))),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -124,6 +135,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	wg.Go(func() { sweep(bg, e, logger) })
 	wg.Go(func() { sweepOIDC(bg, provider, logger) })
 	wg.Go(func() { sweepMFA(bg, mf, logger) })
+	wg.Go(func() { sweepAudit(bg, adminSvc, *auditRetention, logger) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -161,6 +173,34 @@ func sweep(ctx context.Context, e *env, logger *slog.Logger) {
 			logger.Error("inactivity sweep", "err", err)
 		} else if n > 0 {
 			logger.Info("inactivity sweep", "disabled", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// withAdmin sends /admin and everything under it to the console.
+func withAdmin(console http.Handler, next http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/admin", http.RedirectHandler("/admin/", http.StatusSeeOther))
+	mux.Handle("/admin/", console)
+	mux.Handle("/", next)
+	return mux
+}
+
+// sweepAudit deletes audit events older than the retention, once at start
+// and then every sweepEvery; each deletion is itself audited.
+func sweepAudit(ctx context.Context, svc *admin.Service, retention time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		if n, err := svc.ExpireAudit(ctx, retention); err != nil && ctx.Err() == nil {
+			logger.Error("audit retention sweep", "err", err)
+		} else if n > 0 {
+			logger.Info("audit retention sweep", "deleted", n)
 		}
 		select {
 		case <-ctx.Done():
