@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -112,7 +113,7 @@ type enrolData struct {
 	Token   string
 	Name    string
 	Email   string
-	QR      string
+	QR      template.URL // generated here as a data: URL, never from input
 	Secret  string
 	Policy  milogin.Policy
 	Expired bool
@@ -134,8 +135,15 @@ func (s *Server) enrolPage(w http.ResponseWriter, r *http.Request, status int, t
 		return
 	}
 	s.render(w, r, status, "enrol", &page{Title: "Set up your staff account", Errors: vs, Error: msg, Data: enrolData{
-		Token: token, Name: acct.DisplayName(), Email: acct.Email, QR: en.QR, Secret: en.Secret, Policy: milogin.StaffPortal().Policy,
+		Token: token, Name: acct.DisplayName(), Email: acct.Email, QR: qrURL(en.QR), Secret: en.Secret, Policy: milogin.StaffPortal().Policy,
 	}})
+}
+
+func qrURL(s string) template.URL {
+	if strings.HasPrefix(s, "data:image/png;base64,") {
+		return template.URL(s)
+	}
+	return ""
 }
 
 func (s *Server) handleEnrol(w http.ResponseWriter, r *http.Request) {
