@@ -10,8 +10,10 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"milogin"
+	"milogin/internal/access"
 )
 
 // page is what every template receives.
@@ -72,6 +74,9 @@ type fieldArgs struct {
 func parseTemplates() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
 		"lower": strings.ToLower,
+		"stateTime": func(t time.Time) string {
+			return t.In(access.StateLocation()).Format("Jan 2, 2006 3:04 PM MST")
+		},
 		"upper": strings.ToUpper,
 		"fieldArgs": func(p *page, name, label, autocomplete string) fieldArgs {
 			return fieldArgs{Page: p, Name: name, Label: label, Autocomplete: autocomplete, Required: true}
