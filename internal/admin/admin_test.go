@@ -674,3 +674,41 @@ func TestExportAndRetention(t *testing.T) {
 		t.Fatal("a sweep with nothing to delete records a deletion")
 	}
 }
+
+// The FAQ's "disabled after 18 months": the sign-in disables the account,
+// the help desk reactivates it, and the next sign-in works (reactivation
+// restarts the inactivity period instead of disabling it again at once).
+func TestReactivateAccountDisabledByInactivity(t *testing.T) {
+	e := newEnv(t)
+	const pw = "Mitten!State26"
+	a, err := e.svc.Residents.CreateAccount(t.Context(), authn.NewAccount{Portal: milogin.Citizen, UserID: "oldtimer", FirstName: "Olive", LastName: "Old",
+		Email: "olive@example.org", Password: pw}, "test", authn.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(19 * 30 * 24 * time.Hour)
+	if _, err := e.svc.Residents.SignIn(t.Context(), milogin.Citizen, "oldtimer", pw, authn.Meta{}); !milogin.IsKind(err, milogin.ELOCKED) {
+		t.Fatalf("sign-in after 19 months: %v, want the disabled refusal", err)
+	}
+	if err := e.svc.Act(t.Context(), admin.Actor{ID: "cli"}, a.ID, admin.ActReactivate, "Caller verified"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Residents.SignIn(t.Context(), milogin.Citizen, "oldtimer", pw, authn.Meta{}); err != nil {
+		t.Fatalf("sign-in after reactivation: %v", err)
+	}
+	es := e.events(milogin.AuditFilter{SubjectID: a.ID, Type: milogin.EventReactivated})
+	if len(es) != 1 || es[0].Detail["was"] != string(milogin.StatusDisabled) || es[0].Reason != "Caller verified" {
+		t.Fatalf("reactivation event: %+v", es)
+	}
+	// Staff accounts are not the help desk's to change.
+	e.staff("help@michigan.gov", true, milogin.StaffGrant{Role: milogin.RoleHelpDesk})
+	var staffID string
+	e.store.Read(t.Context(), func(tx milogin.Tx) error {
+		s, err := tx.Accounts().GetByUserID(t.Context(), milogin.Staff, "help@michigan.gov")
+		staffID = s.ID
+		return err
+	})
+	if err := e.svc.Act(t.Context(), admin.Actor{ID: "cli"}, staffID, admin.ActDeactivate, "no"); !milogin.IsKind(err, milogin.ENOTFOUND) {
+		t.Fatalf("deactivating a staff account through the help desk: %v, want ENOTFOUND", err)
+	}
+}
