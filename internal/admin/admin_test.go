@@ -360,6 +360,7 @@ func TestEveryRouteRefusesTheWrongRole(t *testing.T) {
 		"POST /admin/security/keys/rotate":              {sa},
 		"GET /admin/security/staff":                     {sa},
 		"POST /admin/security/staff":                    {sa},
+		"POST /admin/security/staff/{id}/{change}":      {sa},
 	}
 	// The data no one without the role may see.
 	secretsOf := []string{victim.Email, victim.UserID, "Grants Portal"}
@@ -369,7 +370,7 @@ func TestEveryRouteRefusesTheWrongRole(t *testing.T) {
 		}
 		method, path, _ := strings.Cut(r.Pattern, " ")
 		path = strings.TrimSuffix(path, "{$}")
-		path = strings.NewReplacer("{id}", victim.ID, "{action}", admin.ActUnlock, "{app}", "grants", "{decision}", "approve").Replace(path)
+		path = strings.NewReplacer("{id}", victim.ID, "{action}", admin.ActUnlock, "{app}", "grants", "{decision}", "approve", "{change}", "remove-role").Replace(path)
 		var form url.Values
 		if method == http.MethodPost {
 			form = url.Values{"reason-unlock": {"test"}, "email": {"x@michigan.gov"}, "name": {"X"}, "role": {"helpdesk"}}
@@ -609,6 +610,31 @@ func TestSecurityAdmin(t *testing.T) {
 	if !strings.Contains(body, "/admin/enrol?t=") || !strings.Contains(body, "appadmin (grants)") {
 		t.Fatalf("staff added:\n%s", body)
 	}
+
+	// Staff changes: not on oneself; deactivate ends the other's console
+	// session; a new enrolment link clears the authenticator.
+	e.staff("help@michigan.gov", false, milogin.StaffGrant{Role: milogin.RoleHelpDesk})
+	helper := e.signIn("help@michigan.gov")
+	var me, other string
+	e.store.Read(t.Context(), func(tx milogin.Tx) error {
+		a, _ := tx.Accounts().GetByUserID(t.Context(), milogin.Staff, "sec@michigan.gov")
+		b, err := tx.Accounts().GetByUserID(t.Context(), milogin.Staff, "help@michigan.gov")
+		me, other = a.ID, b.ID
+		return err
+	})
+	e.post(c, "/admin/security/staff/"+me+"/deactivate", url.Values{}, http.StatusForbidden)
+	e.post(c, "/admin/security/staff/"+other+"/deactivate", url.Values{}, http.StatusOK)
+	if resp, _ := e.do(helper, http.MethodGet, "/admin/accounts", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a deactivated staff member's session still works: %d", resp.StatusCode)
+	}
+	e.post(c, "/admin/security/staff/"+other+"/reactivate", url.Values{}, http.StatusOK)
+	e.post(c, "/admin/security/staff/"+other+"/remove-role", url.Values{"role": {"helpdesk"}}, http.StatusOK)
+	e.post(c, "/admin/security/staff/"+other+"/remove-role", url.Values{"role": {"helpdesk"}}, http.StatusConflict)
+	body = e.post(c, "/admin/security/staff/"+other+"/reenrol", url.Values{}, http.StatusOK)
+	if !strings.Contains(body, "/admin/enrol?t=") {
+		t.Fatal("no new enrolment link")
+	}
+	e.post(e.client(), "/admin/login", url.Values{"email": {"help@michigan.gov"}, "password": {staffPassword}}, http.StatusUnauthorized)
 }
 
 func TestDeviations(t *testing.T) {

@@ -60,6 +60,7 @@ func (s *Server) register() {
 	s.staff("POST /admin/security/keys/rotate", security, s.handleRotateKeys)
 	s.staff("GET /admin/security/staff", security, s.handleStaffList)
 	s.staff("POST /admin/security/staff", security, s.handleStaffAdd)
+	s.staff("POST /admin/security/staff/{id}/{change}", security, s.handleStaffChange)
 }
 
 // Routes returns the route table, for tests and reviews.

@@ -149,8 +149,12 @@ func (s *Service) AddStaff(ctx context.Context, n NewStaff, bootstrap bool, acto
 		return nil, milogin.Invalid(op, vs)
 	}
 	now := s.now()
+	unusable, err := s.unusableHash(ctx)
+	if err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
 	var res *StaffResult
-	err := s.Store.Write(ctx, func(tx milogin.Tx) error {
+	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
 		res = &StaffResult{}
 		for _, g := range n.Roles {
 			if g.AppID == "" {
@@ -179,7 +183,7 @@ func (s *Service) AddStaff(ctx context.Context, n NewStaff, bootstrap bool, acto
 			a = &milogin.Account{
 				ID: authn.NewID(), Portal: milogin.Staff, UserID: milogin.NormalizeLogin(n.Email),
 				FirstName: first, LastName: last, Email: n.Email, Status: milogin.StatusActive,
-				CreatedAt: now, UpdatedAt: now,
+				PasswordHash: unusable, CreatedAt: now, UpdatedAt: now,
 			}
 			if err := tx.Accounts().Create(ctx, a); err != nil {
 				return err
@@ -210,7 +214,7 @@ func (s *Service) AddStaff(ctx context.Context, n NewStaff, bootstrap bool, acto
 		if err := appendAudit(ctx, tx, now, milogin.EventStaffRolesChanged, milogin.Staff, actor, a.ID, "", map[string]string{"roles": RolesText(roles)}); err != nil {
 			return err
 		}
-		if a.PasswordHash != "" {
+		if Enrolled(a) {
 			return nil // enrolled already
 		}
 		token, id := authn.NewToken()
@@ -225,6 +229,18 @@ func (s *Service) AddStaff(ctx context.Context, n NewStaff, bootstrap bool, acto
 		return nil, milogin.Wrap(op, err)
 	}
 	return res, nil
+}
+
+// Enrolled reports whether a staff account has chosen its password through
+// an enrolment link. Until then its hash is of a random secret nobody knows.
+func Enrolled(a *milogin.Account) bool { return !a.PasswordChangedAt.IsZero() }
+
+// unusableHash is the password hash of a staff account before enrolment: a
+// real argon2id hash (so sign-in does the same work and fails like a wrong
+// password) of 256 random bits that are thrown away.
+func (s *Service) unusableHash(ctx context.Context) (string, error) {
+	secret, _ := authn.NewToken()
+	return s.Staff.Hasher.Hash(ctx, secret)
 }
 
 // RolesText writes grants for people: "appadmin (osmis), helpdesk".
