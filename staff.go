@@ -101,3 +101,20 @@ type SearchHit struct {
 	Account *Account
 	Key     string
 }
+
+// PortalPolicy is a security administrator's policy for a resident portal,
+// replacing the portal's default from DefaultPortals. Every node applies
+// the stored policies when it starts.
+type PortalPolicy struct {
+	Portal    PortalID
+	Policy    Policy
+	UpdatedAt time.Time
+	UpdatedBy string // the staff account
+}
+
+// PolicyStore keeps the stored portal policies.
+type PolicyStore interface {
+	List(ctx context.Context) ([]PortalPolicy, error)
+	// Put creates or replaces the portal's policy.
+	Put(ctx context.Context, p *PortalPolicy) error
+}

@@ -51,6 +51,8 @@ type Tx interface {
 	SecurityAnswers() SecurityAnswerStore
 	// Staff holds the console roles of staff accounts (staff.go).
 	Staff() StaffStore
+	// Policies holds the portal policies set in the console (staff.go).
+	Policies() PolicyStore
 }
 
 // AccountStore stores accounts. Get methods return ENOTFOUND; Create returns

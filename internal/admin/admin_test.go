@@ -357,6 +357,7 @@ func TestEveryRouteRefusesTheWrongRole(t *testing.T) {
 		"GET /admin/security/apps":                      {sa},
 		"POST /admin/security/apps/{app}/rotate-secret": {sa},
 		"GET /admin/security/policies":                  {sa},
+		"POST /admin/security/policies/{portal}":        {sa},
 		"POST /admin/security/keys/rotate":              {sa},
 		"GET /admin/security/staff":                     {sa},
 		"POST /admin/security/staff":                    {sa},
@@ -370,7 +371,7 @@ func TestEveryRouteRefusesTheWrongRole(t *testing.T) {
 		}
 		method, path, _ := strings.Cut(r.Pattern, " ")
 		path = strings.TrimSuffix(path, "{$}")
-		path = strings.NewReplacer("{id}", victim.ID, "{action}", admin.ActUnlock, "{app}", "grants", "{decision}", "approve", "{change}", "remove-role").Replace(path)
+		path = strings.NewReplacer("{id}", victim.ID, "{action}", admin.ActUnlock, "{app}", "grants", "{decision}", "approve", "{change}", "remove-role", "{portal}", "citizen").Replace(path)
 		var form url.Values
 		if method == http.MethodPost {
 			form = url.Values{"reason-unlock": {"test"}, "email": {"x@michigan.gov"}, "name": {"X"}, "role": {"helpdesk"}}
@@ -602,6 +603,42 @@ func TestSecurityAdmin(t *testing.T) {
 			t.Errorf("policies page lacks %q", want)
 		}
 	}
+	// Portal policies: bounds named and input kept; the profile's
+	// defaults filled in; a saved policy audited and applied at start.
+	form := url.Values{"profile": {"nist-800-63b-4"}, "min_length": {"6"}, "max_length": {"128"}, "classes": {"0"}, "history": {"3"},
+		"max_age_days": {"0"}, "lockout_threshold": {"5"}, "lockout_minutes": {"30"}, "max_failures_hour": {"500"},
+		"inactivity_months": {"18"}, "idle_minutes": {"30"}, "absolute_hours": {"12"}, "action": {"save"}}
+	body = e.post(c, "/admin/security/policies/citizen", form, http.StatusUnprocessableEntity)
+	if !strings.Contains(body, "from 8 to 64") || !strings.Contains(body, "from 1 to 100") || !strings.Contains(body, `id="citizen-min_length" name="min_length" value="6"`) {
+		t.Fatalf("policy errors:\n%s", body)
+	}
+	form.Set("action", "defaults")
+	if body = e.post(c, "/admin/security/policies/citizen", form, http.StatusOK); !strings.Contains(body, `id="citizen-min_length" name="min_length" value="15"`) {
+		t.Fatal("the NIST defaults are not filled in")
+	}
+	form.Set("action", "save")
+	form.Set("min_length", "15")
+	form.Set("max_failures_hour", "100")
+	if body = e.post(c, "/admin/security/policies/citizen", form, http.StatusOK); !strings.Contains(body, "was saved") {
+		t.Fatalf("policy not saved:\n%s", body)
+	}
+	if es := e.events(milogin.AuditFilter{Type: milogin.EventPolicyChanged}); len(es) != 1 || !strings.Contains(es[0].Detail["changed"], "min_length 8→15") || es[0].ActorKind != milogin.ActorStaff {
+		t.Fatalf("policy event: %+v", es)
+	}
+	portals := map[milogin.PortalID]milogin.Portal{}
+	for _, p := range milogin.DefaultPortals() {
+		portals[p.ID] = p
+	}
+	if err := admin.ApplyPolicies(t.Context(), e.store, portals); err != nil {
+		t.Fatal(err)
+	}
+	if p := portals[milogin.Citizen].Policy; p.PasswordMinLength != 15 || p.PasswordClasses != 0 || p.Profile != "nist-800-63b-4" || p.SecurityQuestions {
+		t.Fatalf("applied citizen policy: %+v", p)
+	}
+	if portals[milogin.ThirdParty].Policy.PasswordMinLength != 8 {
+		t.Fatal("another portal's policy changed")
+	}
+
 	body = e.post(c, "/admin/security/staff", url.Values{"email": {"bad"}, "name": {""}, "role": {"appadmin"}}, http.StatusUnprocessableEntity)
 	if !strings.Contains(body, "valid work email") || !strings.Contains(body, "needs an application") || !strings.Contains(body, `value="bad"`) {
 		t.Fatalf("staff form errors:\n%s", body)

@@ -2,9 +2,9 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -222,24 +222,61 @@ func Deviations(p milogin.Policy) []Deviation {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 type policyView struct {
-	Portal     milogin.Portal
+	Portal     milogin.Portal // as this node runs it
 	Deviations []Deviation
+	Editable   bool
+	Form       url.Values // the form: stored policy, or what was typed
+	Fields     []policyInput
+	Pending    bool // a stored policy differs from the running one
+	Saved      *milogin.PortalPolicy
+}
+
+type policyInput struct {
+	ID, Name, Label, Value string
+	Errors                 []string
 }
 
 func (s *Server) handlePolicies(w http.ResponseWriter, r *http.Request) {
-	var vs []policyView
-	ids := make([]milogin.PortalID, 0, len(s.svc.Residents.Portals))
-	for id := range s.svc.Residents.Portals {
-		ids = append(ids, id)
+	s.policiesPage(w, r, http.StatusOK, "", nil, nil)
+}
+
+// policiesPage shows every portal's running policy with its departures
+// from NIST SP 800-63B-4 and, for resident portals, the form to change it.
+func (s *Server) policiesPage(w http.ResponseWriter, r *http.Request, status int, notice string, vs []milogin.Violation, forms map[milogin.PortalID]url.Values) {
+	stored, err := s.svc.storedPolicies(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		p := s.svc.Residents.Portals[id]
-		vs = append(vs, policyView{p, Deviations(p.Policy)})
+	p := &page{Title: "Portal policies", Staff: staffOf(r), Notice: notice, Errors: vs}
+	var views []policyView
+	for _, id := range ResidentPortals {
+		portal, ok := s.svc.Residents.Portals[id]
+		if !ok {
+			continue
+		}
+		v := policyView{Portal: portal, Deviations: Deviations(portal.Policy), Editable: true}
+		shown := portal.Policy
+		if sp, ok := stored[id]; ok {
+			v.Saved = &sp
+			shown = sp.Policy
+			v.Pending = fmt.Sprint(sp.Policy) != fmt.Sprint(portal.Policy)
+		}
+		v.Form = policyForm(shown)
+		if f, ok := forms[id]; ok {
+			v.Form = f
+		}
+		for _, f := range policyFields {
+			in := policyInput{ID: string(id) + "-" + f.Name, Name: f.Name, Label: f.Label, Value: v.Form.Get(f.Name)}
+			in.Errors = p.FieldErrors(in.ID)
+			v.Fields = append(v.Fields, in)
+		}
+		views = append(views, v)
 	}
 	sp := milogin.StaffPortal()
-	vs = append(vs, policyView{sp, Deviations(sp.Policy)})
-	s.render(w, r, http.StatusOK, "policies", &page{Title: "Portal policies", Staff: staffOf(r), Data: vs})
+	views = append(views, policyView{Portal: sp, Deviations: Deviations(sp.Policy)})
+	p.Data = views
+	s.render(w, r, status, "policies", p)
 }
 
 func (s *Server) handleRotateKeys(w http.ResponseWriter, r *http.Request) {

@@ -57,6 +57,7 @@ func (s *Server) register() {
 	s.staff("GET /admin/security/apps", security, s.handleApps)
 	s.staff("POST /admin/security/apps/{app}/rotate-secret", security, s.handleRotateSecret)
 	s.staff("GET /admin/security/policies", security, s.handlePolicies)
+	s.staff("POST /admin/security/policies/{portal}", security, s.handlePolicySave)
 	s.staff("POST /admin/security/keys/rotate", security, s.handleRotateKeys)
 	s.staff("GET /admin/security/staff", security, s.handleStaffList)
 	s.staff("POST /admin/security/staff", security, s.handleStaffAdd)

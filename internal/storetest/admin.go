@@ -53,6 +53,21 @@ func testAdmin(t *testing.T, open func(t *testing.T) milogin.Store) {
 		})
 	})
 
+	t.Run("Policies", func(t *testing.T) {
+		s := open(t)
+		p := milogin.NISTPolicy()
+		p.LockoutThreshold = 7
+		want := milogin.PortalPolicy{Portal: milogin.Citizen, Policy: p, UpdatedAt: t0, UpdatedBy: "staff-1"}
+		write(t, s, func(tx milogin.Tx) error { return tx.Policies().Put(ctx(t), &want) })
+		p.SessionIdle = 20 * time.Minute
+		want2 := milogin.PortalPolicy{Portal: milogin.Citizen, Policy: p, UpdatedAt: t0.Add(time.Hour), UpdatedBy: "staff-2"}
+		write(t, s, func(tx milogin.Tx) error { return tx.Policies().Put(ctx(t), &want2) }) // replaces
+		read(t, s, func(tx milogin.Tx) error {
+			wantEqual(t, "List", must(tx.Policies().List(ctx(t))), []milogin.PortalPolicy{want2})
+			return nil
+		})
+	})
+
 	t.Run("Search", func(t *testing.T) {
 		s := open(t)
 		var as []*milogin.Account
