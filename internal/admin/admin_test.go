@@ -330,6 +330,10 @@ func TestEveryRouteRefusesTheWrongRole(t *testing.T) {
 		return tx.Apps().Create(t.Context(), &milogin.Application{ID: "other", Name: "Other App", Portals: []milogin.PortalID{milogin.ThirdParty},
 			Approval: milogin.ApprovalRequired, Client: milogin.Client{ID: "other", SecretHash: "x"}})
 	})
+	e.write(func(tx milogin.Tx) error {
+		return tx.Apps().Create(t.Context(), &milogin.Application{ID: "doomed", Name: "Doomed App", Portals: []milogin.PortalID{milogin.ThirdParty},
+			Client: milogin.Client{ID: "doomed", SecretHash: "x"}})
+	})
 	victim := e.resident("victimuser", milogin.ThirdParty)
 	e.write(func(tx milogin.Tx) error {
 		return tx.Grants().Put(t.Context(), &milogin.Grant{AppID: "grants", AccountID: victim.ID, Status: milogin.GrantPending, RequestedAt: e.clock.Now()})
@@ -355,6 +359,11 @@ func TestEveryRouteRefusesTheWrongRole(t *testing.T) {
 		"GET /admin/access":                             {aa},
 		"POST /admin/access/{app}/{id}/{decision}":      {}, // the appadmin administers "other", not "grants"
 		"GET /admin/security/apps":                      {sa},
+		"GET /admin/security/apps/new":                  {sa},
+		"POST /admin/security/apps":                     {sa},
+		"GET /admin/security/apps/{app}":                {sa},
+		"POST /admin/security/apps/{app}":               {sa},
+		"POST /admin/security/apps/{app}/remove":        {sa},
 		"POST /admin/security/apps/{app}/rotate-secret": {sa},
 		"GET /admin/security/policies":                  {sa},
 		"POST /admin/security/policies/{portal}":        {sa},
@@ -372,6 +381,9 @@ func TestEveryRouteRefusesTheWrongRole(t *testing.T) {
 		method, path, _ := strings.Cut(r.Pattern, " ")
 		path = strings.TrimSuffix(path, "{$}")
 		path = strings.NewReplacer("{id}", victim.ID, "{action}", admin.ActUnlock, "{app}", "grants", "{decision}", "approve", "{change}", "remove-role", "{portal}", "citizen").Replace(path)
+		if strings.HasSuffix(path, "/remove") {
+			path = strings.Replace(path, "/grants/", "/doomed/", 1) // removing must not take the walk's application
+		}
 		var form url.Values
 		if method == http.MethodPost {
 			form = url.Values{"reason-unlock": {"test"}, "email": {"x@michigan.gov"}, "name": {"X"}, "role": {"helpdesk"}}
@@ -603,6 +615,36 @@ func TestSecurityAdmin(t *testing.T) {
 			t.Errorf("policies page lacks %q", want)
 		}
 	}
+	// Applications: register (secret shown once), change, remove.
+	appForm := url.Values{"id": {"permits"}, "name": {"Permits"}, "portal": {"thirdparty"}, "approval": {"approval"}, "mfa": {"daily"},
+		"redirect_uris": {"http://permits.example.gov/callback"}, "terms": {"Version one."}}
+	body = e.post(c, "/admin/security/apps", appForm, http.StatusUnprocessableEntity)
+	if !strings.Contains(body, "https") || !strings.Contains(body, "http://permits.example.gov/callback</textarea>") {
+		t.Fatalf("an http redirect URI:\n%s", body)
+	}
+	appForm.Set("redirect_uris", "https://permits.example.gov/callback")
+	body = e.post(c, "/admin/security/apps", appForm, http.StatusOK)
+	m = regexp.MustCompile(`id="new-secret">([^<]+)<`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no secret for the new client:\n%s", body)
+	}
+	e.post(c, "/admin/security/apps", appForm, http.StatusConflict) // the ID is taken
+	appForm.Set("name", "Permits Online")
+	appForm.Set("terms", "Version two.")
+	e.post(c, "/admin/security/apps/permits", appForm, http.StatusOK)
+	var permits *milogin.Application
+	e.store.Read(t.Context(), func(tx milogin.Tx) (err error) { permits, err = tx.Apps().Get(t.Context(), "permits"); return err })
+	if permits.Name != "Permits Online" || permits.TermsVersion != 2 || permits.MFA != milogin.MFADaily {
+		t.Fatalf("changed application: %+v", permits)
+	}
+	if ok, _, _ := e.svc.Staff.Hasher.Verify(t.Context(), permits.Client.SecretHash, m[1]); !ok {
+		t.Fatal("the change lost the client secret")
+	}
+	e.get(c, "/admin/security/apps/permits", http.StatusOK)
+	e.get(c, "/admin/security/apps/new", http.StatusOK)
+	e.post(c, "/admin/security/apps/permits/remove", url.Values{}, http.StatusOK)
+	e.get(c, "/admin/security/apps/permits", http.StatusNotFound)
+
 	// Portal policies: bounds named and input kept; the profile's
 	// defaults filled in; a saved policy audited and applied at start.
 	form := url.Values{"profile": {"nist-800-63b-4"}, "min_length": {"6"}, "max_length": {"128"}, "classes": {"0"}, "history": {"3"},

@@ -154,9 +154,10 @@ func (s *Service) RotateSecret(ctx context.Context, appID string, actor Actor) (
 }
 
 type appsData struct {
-	Apps   []*milogin.Application
-	Secret string
-	For    string
+	Apps           []*milogin.Application
+	Secret         string
+	For            string
+	Saved, Removed string
 }
 
 func (s *Server) handleApps(w http.ResponseWriter, r *http.Request) {

@@ -55,6 +55,11 @@ func (s *Server) register() {
 
 	// Security administrators.
 	s.staff("GET /admin/security/apps", security, s.handleApps)
+	s.staff("GET /admin/security/apps/new", security, s.handleAppNew)
+	s.staff("POST /admin/security/apps", security, s.handleAppSave)
+	s.staff("GET /admin/security/apps/{app}", security, s.handleAppEdit)
+	s.staff("POST /admin/security/apps/{app}", security, s.handleAppSave)
+	s.staff("POST /admin/security/apps/{app}/remove", security, s.handleAppRemove)
 	s.staff("POST /admin/security/apps/{app}/rotate-secret", security, s.handleRotateSecret)
 	s.staff("GET /admin/security/policies", security, s.handlePolicies)
 	s.staff("POST /admin/security/policies/{portal}", security, s.handlePolicySave)

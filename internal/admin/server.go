@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -185,6 +186,9 @@ func parseTemplates() (map[string]*template.Template, error) {
 		"device":  milogin.Device,
 		"roles":   RolesText,
 		"actions": func() any { return Actions },
+		"area":    func(p *page, name, label string) fieldArgs { return fieldArgs{Page: p, Name: name, Label: label} },
+		"list":    func(s ...string) []string { return s },
+		"has":     func(v url.Values, key, want string) bool { return slices.Contains(v[key], want) },
 		"field": func(p *page, name, label, typ, autocomplete string) fieldArgs {
 			return fieldArgs{Page: p, Name: name, Label: label, Type: typ, Autocomplete: autocomplete}
 		},
