@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	cdpwebauthn "github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
@@ -52,7 +54,9 @@ func mailFor(to, subject, body string) func(smtptest.Message) bool {
 // (the browser checks each one it loads).
 func TestConsoleJourney(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	// WebAuthn needs a domain: the server is named http://localhost:PORT.
+	port := freePort(t)
+	srv := startServer(t, "--addr", "127.0.0.1:"+port, "--base-url", "http://localhost:"+port)
 	srv.addApp(t, "grant-reporting", "Grant Reporting", "--category", "Finance", "--approval", "approval")
 
 	out := srv.milogin(t, "admin", "bootstrap", "--email", "ann.admin@michigan.gov", "--name", "Ann Admin", "--base-url", srv.URL)
@@ -64,7 +68,20 @@ func TestConsoleJourney(t *testing.T) {
 	srv.milogin(t, "admin", "add", "--email", "ann.admin@michigan.gov", "--name", "Ann Admin", "--role", "appadmin", "--app", "grant-reporting")
 
 	// Enrolment: the QR code and the key as text, a password, a code.
-	staff := newBrowser(t, srv, withoutJavaScript())
+	// The staff browser runs JavaScript for the passkey at the end, with a
+	// virtual authenticator (the DevTools WebAuthn domain).
+	staff := newBrowser(t, srv)
+	ctx, cancel := staff.step()
+	if _, err := chromedp.Call(ctx, cdpwebauthn.Enable, cdpwebauthn.EnableParams{}); err != nil {
+		t.Fatalf("WebAuthn.enable: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, cdpwebauthn.AddVirtualAuthenticator, cdpwebauthn.AddVirtualAuthenticatorParams{
+		Options: &cdpwebauthn.VirtualAuthenticatorOptions{Protocol: cdpwebauthn.AuthenticatorProtocolCtap2,
+			Transport: cdpwebauthn.AuthenticatorTransportInternal, HasResidentKey: true, HasUserVerification: true,
+			IsUserVerified: true, AutomaticPresenceSimulation: true}}); err != nil {
+		t.Fatalf("WebAuthn.addVirtualAuthenticator: %v", err)
+	}
+	cancel()
 	u, _ := url.Parse(link)
 	staff.visit("/admin/enrol?" + u.RawQuery)
 	staff.find(heading(1, "Set up your staff account"), "the enrolment page")
@@ -124,7 +141,7 @@ func TestConsoleJourney(t *testing.T) {
 	staff.fill("Reason to Deactivate", "reason-deactivate", "Owner asked by phone")
 	staff.press("Deactivate")
 	staff.expectText("The account was deactivated")
-	b2 := newBrowser(t, srv)
+	b2 := newBrowser(t, srv, withoutJavaScript())
 	b2.signIn("brownb0001", demoPassword)
 	b2.expectText("Your account has been deactivated.")
 	staff.fill("Reason to Reactivate", "reason-reactivate", "Owner called back")
@@ -151,11 +168,26 @@ func TestConsoleJourney(t *testing.T) {
 	staff.follow("Applications")
 	staff.follow("Register an application")
 	staff.visit("/admin/security/apps/grant-reporting")
-	staff.expectText("Grant Reporting")
+	staff.expectText("Application grant-reporting")
 	staff.follow("Portal policies")
 	staff.expectText("Composition rules")
 	staff.follow("Staff")
 	staff.expectText("ann.admin@michigan.gov")
+
+	// A passkey instead of the code: add one, sign out, sign in with it.
+	staff.follow("Your passkeys")
+	staff.expectText("You have no passkeys yet.")
+	staff.fill("Name (optional)", "name", "Test key")
+	staff.fill("Current password", "current_password", staffPassword)
+	staff.press("ADD PASSKEY")
+	staff.expectText("The passkey was added.", "Test key")
+	staff.press("SIGN OUT")
+	staff.expectText("You have signed out of the console.")
+	staff.fill("Work email", "email", "ann.admin@michigan.gov")
+	staff.fill("Password", "password", staffPassword)
+	staff.press("SIGN IN")
+	staff.press("Passkey")
+	staff.find(heading(1, "Administration console"), "the console home after the passkey")
 
 	// The export holds every event of the journey, with the reasons.
 	out = srv.milogin(t, "audit", "export", "--since", "2000-01-01", "--format", "jsonl")
@@ -163,18 +195,25 @@ func TestConsoleJourney(t *testing.T) {
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		var rec struct {
-			Type          string `json:"type"`
-			Reason        string `json:"reason"`
-			Kind          string `json:"actor_kind"`
-			SubjectUserID string `json:"subject_user_id"`
+			Type          string            `json:"type"`
+			Reason        string            `json:"reason"`
+			Kind          string            `json:"actor_kind"`
+			SubjectUserID string            `json:"subject_user_id"`
+			Detail        map[string]string `json:"detail"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			t.Fatalf("export line %q: %v", sc.Text(), err)
 		}
 		found[rec.Type+"|"+rec.Kind+"|"+rec.SubjectUserID+"|"+rec.Reason] = true
+		if rec.Type == "staff.signin" {
+			found["staff.signin by "+rec.Detail["method"]] = true
+		}
 	}
 	for _, want := range []string{
 		"staff.signin|staff|ann.admin@michigan.gov|",
+		"mfa.passkey_added|staff|ann.admin@michigan.gov|",
+		"staff.signin by totp",
+		"staff.signin by webauthn",
 		"account.locked|system|smithj0001|",
 		"account.unlocked|staff|smithj0001|Caller verified by user ID and email",
 		"account.deactivated|staff|brownb0001|Owner asked by phone",

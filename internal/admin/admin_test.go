@@ -352,6 +352,10 @@ func TestEveryRouteRefusesTheWrongRole(t *testing.T) {
 	const hd, aa, sa = milogin.RoleHelpDesk, milogin.RoleAppAdmin, milogin.RoleSecurity
 	want := map[string][]milogin.StaffRole{
 		"GET /admin/{$}":                                {hd, aa, sa},
+		"GET /admin/me/passkeys":                        {hd, aa, sa},
+		"POST /admin/me/passkeys/begin":                 {hd, aa, sa},
+		"POST /admin/me/passkeys/finish":                {hd, aa, sa},
+		"POST /admin/me/passkeys/remove":                {hd, aa, sa},
 		"GET /admin/accounts":                           {hd},
 		"GET /admin/accounts/{id}":                      {hd},
 		"POST /admin/accounts/{id}/{action}":            {hd},

@@ -59,7 +59,20 @@ func (s *Server) handleCodePage(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/admin/login")
 		return
 	}
-	s.render(w, r, http.StatusOK, "code", &page{Title: "Authenticator code", Data: acct.DisplayName()})
+	s.render(w, r, http.StatusOK, "code", &page{Title: "Authenticator code", Data: s.codeData(r, acct)})
+}
+
+type codeData struct {
+	Name     string
+	Passkeys bool
+}
+
+func (s *Server) codeData(r *http.Request, acct *milogin.Account) codeData {
+	d := codeData{Name: acct.DisplayName()}
+	if o, err := s.svc.MFA.OptionsFor(r.Context(), acct); err == nil {
+		d.Passkeys = o.Passkeys
+	}
+	return d
 }
 
 func (s *Server) handleCode(w http.ResponseWriter, r *http.Request) {
@@ -74,7 +87,7 @@ func (s *Server) handleCode(w http.ResponseWriter, r *http.Request) {
 	}
 	code := r.PostFormValue("code")
 	if strings.TrimSpace(code) == "" {
-		s.render(w, r, http.StatusUnprocessableEntity, "code", &page{Title: "Authenticator code", Data: acct.DisplayName(),
+		s.render(w, r, http.StatusUnprocessableEntity, "code", &page{Title: "Authenticator code", Data: s.codeData(r, acct),
 			Errors: []milogin.Violation{{Field: "code", Rule: milogin.RuleRequired, Message: "Code is required."}}})
 		return
 	}
@@ -84,7 +97,7 @@ func (s *Server) handleCode(w http.ResponseWriter, r *http.Request) {
 		case milogin.EINTERNAL:
 			s.fail(w, r, err)
 		case milogin.EUNAUTHORIZED, milogin.ERATELIMIT:
-			s.render(w, r, milogin.HTTPStatus(err), "code", &page{Title: "Authenticator code", Data: acct.DisplayName(),
+			s.render(w, r, milogin.HTTPStatus(err), "code", &page{Title: "Authenticator code", Data: s.codeData(r, acct),
 				Errors: []milogin.Violation{{Field: "code", Rule: milogin.RuleRequired, Message: milogin.ErrorMessage(err)}}})
 		default:
 			s.render(w, r, milogin.HTTPStatus(err), "login", &page{Title: "Staff sign-in", Error: milogin.ErrorMessage(err)})

@@ -34,11 +34,18 @@ func (s *Server) register() {
 	s.public("POST /admin/login", s.handleLogin)
 	s.public("GET /admin/login/code", s.handleCodePage)
 	s.public("POST /admin/login/code", s.handleCode)
+	s.public("POST /admin/login/passkey/begin", s.handlePasskeySignInBegin)
+	s.public("POST /admin/login/passkey/finish", s.handlePasskeySignInFinish)
 	s.public("GET /admin/enrol", s.handleEnrolPage)
 	s.public("POST /admin/enrol", s.handleEnrol)
 	s.public("POST /admin/logout", s.handleLogout)
 
 	s.staff("GET /admin/{$}", nil, s.handleHome)
+	// Every staff member's own passkeys (passkeys.go).
+	s.staff("GET /admin/me/passkeys", nil, s.handlePasskeys)
+	s.staff("POST /admin/me/passkeys/begin", nil, s.handlePasskeyAddBegin)
+	s.staff("POST /admin/me/passkeys/finish", nil, s.handlePasskeyAddFinish)
+	s.staff("POST /admin/me/passkeys/remove", nil, s.handlePasskeyRemove)
 
 	// Help desk (helpdesk.go).
 	s.staff("GET /admin/accounts", helpdesk, s.handleSearch)
@@ -120,5 +127,6 @@ func (s *Server) nav(r *http.Request, st *Staff) []navLink {
 	add("Applications", "/admin/security/apps", st.Has(milogin.RoleSecurity))
 	add("Portal policies", "/admin/security/policies", st.Has(milogin.RoleSecurity))
 	add("Staff", "/admin/security/staff", st.Has(milogin.RoleSecurity))
+	add("Your passkeys", "/admin/me/passkeys", true)
 	return out
 }

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -32,9 +33,11 @@ func (s *Service) SignIn(ctx context.Context, email, password string, m authn.Me
 	if err != nil {
 		return "", milogin.Wrap(op, err)
 	}
+	// Only an authenticator app or a passkey: never a code by email or text.
+	factor := opts.TOTP || opts.Passkeys
 	now := s.now()
 	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
-		if !opts.TOTP {
+		if !factor {
 			return tx.Sessions().Delete(ctx, res.Session.ID)
 		}
 		_, err := tx.Sessions().Update(ctx, res.Session.ID, func(x *milogin.Session) error {
@@ -47,7 +50,7 @@ func (s *Service) SignIn(ctx context.Context, email, password string, m authn.Me
 	if err != nil {
 		return "", milogin.Wrap(op, err)
 	}
-	if !opts.TOTP {
+	if !factor {
 		return "", milogin.Errorf(op, milogin.EFORBIDDEN, MsgNoAuthenticator)
 	}
 	return res.Token, nil
@@ -75,39 +78,72 @@ func (s *Service) SecondFactor(ctx context.Context, token, code string, m authn.
 	if err != nil {
 		return "", err
 	}
-	pol := milogin.StaffPortal().Policy
 	var fresh string
-	err = s.MFA.VerifyTOTPCode(ctx, acct, code, m, func(tx milogin.Tx, now time.Time) error {
-		x, err := tx.Sessions().Get(ctx, sess.ID)
-		if milogin.IsKind(err, milogin.ENOTFOUND) {
-			return milogin.Errorf(op, milogin.EUNAUTHORIZED, MsgSignInExpired)
-		}
-		if err != nil {
-			return err
-		}
-		if x.Stage != milogin.StageSecondFactor || !now.Before(x.ExpiresAt) {
-			return milogin.Errorf(op, milogin.EUNAUTHORIZED, MsgSignInExpired)
-		}
-		ended, err := tx.Sessions().DeleteByAccount(ctx, acct.ID, "")
-		if err != nil {
-			return err
-		}
-		tok, id := authn.NewToken()
-		if err := tx.Sessions().Create(ctx, &milogin.Session{
-			ID: id, AccountID: acct.ID, Portal: milogin.Staff, Stage: milogin.StageActive,
-			CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(pol.SessionAbsolute),
-			IP: m.IP, UserAgent: clip(m.UserAgent, 256),
-		}); err != nil {
-			return err
-		}
-		fresh = tok
-		return appendAudit(ctx, tx, now, milogin.EventStaffSignIn, milogin.Staff, Actor{ID: acct.ID, Meta: m}, acct.ID, "",
-			map[string]string{"method": milogin.MFAMethodTOTP, "sessions_ended": strconv.Itoa(len(ended) - 1)})
+	err = s.MFA.VerifyTOTPCode(ctx, acct, code, m, func(tx milogin.Tx, now time.Time) (err error) {
+		fresh, err = s.promote(ctx, tx, now, sess, acct, m, milogin.MFAMethodTOTP)
+		return err
 	})
 	if err != nil {
 		return "", err
 	}
 	return fresh, nil
+}
+
+// PasskeyBegin starts the passkey option of a pending staff sign-in.
+func (s *Service) PasskeyBegin(ctx context.Context, token string) (json.RawMessage, string, error) {
+	sess, acct, err := s.Pending(ctx, token)
+	if err != nil {
+		return nil, "", err
+	}
+	return s.MFA.BeginPasskeyCheck(ctx, acct, sess)
+}
+
+// PasskeyFinish verifies the passkey of a pending staff sign-in and, in the
+// same transaction, makes the session active under a new token.
+func (s *Service) PasskeyFinish(ctx context.Context, token, challenge string, response []byte, m authn.Meta) (string, error) {
+	sess, acct, err := s.Pending(ctx, token)
+	if err != nil {
+		return "", err
+	}
+	var fresh string
+	err = s.MFA.FinishPasskeyCheck(ctx, acct, sess, challenge, response, m, func(tx milogin.Tx, now time.Time) (err error) {
+		fresh, err = s.promote(ctx, tx, now, sess, acct, m, milogin.MFAMethodWebAuthn)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return fresh, nil
+}
+
+// promote replaces the pending session sess with an active one under a new
+// token, ending the account's other console sessions, inside tx.
+func (s *Service) promote(ctx context.Context, tx milogin.Tx, now time.Time, sess *milogin.Session, acct *milogin.Account, m authn.Meta, method string) (string, error) {
+	const op = "admin.promote"
+	x, err := tx.Sessions().Get(ctx, sess.ID)
+	if milogin.IsKind(err, milogin.ENOTFOUND) {
+		return "", milogin.Errorf(op, milogin.EUNAUTHORIZED, MsgSignInExpired)
+	}
+	if err != nil {
+		return "", err
+	}
+	if x.Stage != milogin.StageSecondFactor || !now.Before(x.ExpiresAt) {
+		return "", milogin.Errorf(op, milogin.EUNAUTHORIZED, MsgSignInExpired)
+	}
+	ended, err := tx.Sessions().DeleteByAccount(ctx, acct.ID, "")
+	if err != nil {
+		return "", err
+	}
+	tok, id := authn.NewToken()
+	if err := tx.Sessions().Create(ctx, &milogin.Session{
+		ID: id, AccountID: acct.ID, Portal: milogin.Staff, Stage: milogin.StageActive,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(milogin.StaffPortal().Policy.SessionAbsolute),
+		IP: m.IP, UserAgent: clip(m.UserAgent, 256),
+	}); err != nil {
+		return "", err
+	}
+	return tok, appendAudit(ctx, tx, now, milogin.EventStaffSignIn, milogin.Staff, Actor{ID: acct.ID, Meta: m}, acct.ID, "",
+		map[string]string{"method": method, "sessions_ended": strconv.Itoa(len(ended) - 1)})
 }
 
 // Staff is a signed-in staff member and what they may do.
