@@ -296,7 +296,9 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 			}
 			before = es[len(es)-1].ID
 		}
-		for _, to := range []string{a.Email, a.Mobile} {
+		// Emails only: a mobile number may be shared by several accounts,
+		// whose texts are not this person's data.
+		for _, to := range []string{a.Email} {
 			if to == "" {
 				continue
 			}
