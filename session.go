@@ -11,6 +11,9 @@ const (
 	StageActive          SessionStage = "active"           // signed in
 	StageConfirmTakeover SessionStage = "confirm-takeover" // another session is active: ask first
 	StageChangePassword  SessionStage = "change-password"  // password expired: change it first
+	// StageSecondFactor is a staff sign-in between the password and the
+	// second factor: it opens no console page (internal/admin).
+	StageSecondFactor SessionStage = "second-factor"
 )
 
 // Session is a server-side sign-in session. The browser holds a 256-bit random

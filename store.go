@@ -51,6 +51,10 @@ type Tx interface {
 	SecurityAnswers() SecurityAnswerStore
 	// Records holds the Secretary of State card records (record.go).
 	Records() RecordStore
+	// Staff holds the console roles of staff accounts (staff.go).
+	Staff() StaffStore
+	// Policies holds the portal policies set in the console (staff.go).
+	Policies() PolicyStore
 }
 
 // AccountStore stores accounts. Get methods return ENOTFOUND; Create returns
@@ -70,6 +74,9 @@ type AccountStore interface {
 	// Update loads the account locked, applies fn and saves the result.
 	Update(ctx context.Context, id string, fn func(*Account) error) (*Account, error)
 	List(ctx context.Context, f AccountFilter) ([]*Account, error)
+	// Search is the help desk's prefix search (AccountSearch), served by an
+	// index on both engines.
+	Search(ctx context.Context, q AccountSearch) ([]SearchHit, error)
 }
 
 // AccountFilter selects accounts; zero fields do not filter.
@@ -101,10 +108,16 @@ type CodeStore interface {
 	DeleteExpired(ctx context.Context, before time.Time) (int, error)
 }
 
-// AuditLog is append-only: there is no update and no delete.
+// AuditLog is append-only: there is no update, and the only delete is
+// Expire, which the database itself allows only for events more than a year
+// old and only after recording the purge.
 type AuditLog interface {
 	Append(ctx context.Context, e *AuditEvent) error
 	List(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
+	// Expire deletes up to limit events older than before (retention) and
+	// returns how many it deleted. The caller audits the deletion in the
+	// same transaction.
+	Expire(ctx context.Context, before time.Time, now time.Time, limit int) (int, error)
 }
 
 // Outbox holds messages until a worker delivers them.

@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) milogin.Store) {
 	t.Run("MFA", func(t *testing.T) { testMFA(t, open) })
 	t.Run("Flows", func(t *testing.T) { testFlows(t, open) })
 	t.Run("SecurityAnswers", func(t *testing.T) { testSecurityAnswers(t, open) })
+	t.Run("Admin", func(t *testing.T) { testAdmin(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 	t.Run("Records", func(t *testing.T) { testRecords(t, open) })
 	t.Run("VerifyThrottle", func(t *testing.T) { testVerifyThrottle(t, open) })

@@ -11,8 +11,10 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"milogin"
+	"milogin/internal/access"
 	"milogin/internal/authn"
 )
 
@@ -76,7 +78,10 @@ func parseTemplates() (map[string]*template.Template, error) {
 		"lower": strings.ToLower,
 		// signupOpen: whether the portal's sign-in page offers SIGN UP.
 		"signupOpen": func(p milogin.PortalID) bool { return authn.SignupEnabled(p) },
-		"upper":      strings.ToUpper,
+		"stateTime": func(t time.Time) string {
+			return t.In(access.StateLocation()).Format("Jan 2, 2006 3:04 PM MST")
+		},
+		"upper": strings.ToUpper,
 		"fieldArgs": func(p *page, name, label, autocomplete string) fieldArgs {
 			return fieldArgs{Page: p, Name: name, Label: label, Autocomplete: autocomplete, Required: true}
 		},

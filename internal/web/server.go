@@ -93,6 +93,7 @@ func NewServer(cfg Config) (*Server, error) {
 			{"UPDATE PROFILE", "/update-profile"},
 			{"SECURITY OPTIONS", "/security-options"},
 			{"CHANGE PASSWORD", "/change-password"},
+			{"YOUR ACTIVITY", "/activity"},
 		},
 		pages: map[string]bool{},
 	}
