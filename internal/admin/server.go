@@ -18,8 +18,8 @@ import (
 	"milogin"
 	"milogin/internal/authn"
 	"milogin/internal/clientip"
-	"milogin/internal/wellformed"
 	"milogin/internal/httplog"
+	"milogin/internal/wellformed"
 )
 
 //go:embed templates/*.html
