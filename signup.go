@@ -34,6 +34,9 @@ type PendingSignup struct {
 	// PINCodeID is the Code that holds the PIN's hash, its tries and sends.
 	PINCodeID  string  `json:"pin_code_id,omitempty"`
 	PINChannel Channel `json:"pin_channel,omitempty"`
+	// PINRounds counts the PINs that ran out of tries: one more round is
+	// offered (CREATE ACCOUNT again, with the password), then it ends.
+	PINRounds int `json:"pin_rounds,omitempty"`
 
 	// Created is set when the PIN was confirmed and the account written;
 	// the flow then only shows 3 Confirmation (everything secret is gone).
