@@ -73,6 +73,14 @@ type AccountStore interface {
 	UserIDsWithPrefix(ctx context.Context, portal PortalID, prefix string) ([]string, error)
 	// Update loads the account locked, applies fn and saves the result.
 	Update(ctx context.Context, id string, fn func(*Account) error) (*Account, error)
+	// UpdateUnknown is Update for the failure counters (FailedLogins,
+	// LockedUntil, FailureWindow, WindowFailures) kept for a user ID that
+	// names no account in the portal, so that it locks as a real one does;
+	// the row is created on first use and other fields are not stored.
+	UpdateUnknown(ctx context.Context, portal PortalID, userID string, now time.Time, fn func(*Account) error) (*Account, error)
+	// DeleteUnknownBefore forgets the counters of unknown user IDs not
+	// touched since before and not locked at before.
+	DeleteUnknownBefore(ctx context.Context, before time.Time) (int, error)
 	List(ctx context.Context, f AccountFilter) ([]*Account, error)
 	// Search is the help desk's prefix search (AccountSearch), served by an
 	// index on both engines.

@@ -331,6 +331,9 @@ func (s *Service) SweepInactive(ctx context.Context) (int, error) {
 		if _, err := tx.Flows().DeleteExpired(ctx, now); err != nil {
 			return err
 		}
+		if _, err := tx.Accounts().DeleteUnknownBefore(ctx, now.Add(-2*time.Hour)); err != nil {
+			return err
+		}
 		_, err := tx.Limits().DeleteExpired(ctx, now.Add(-2*time.Hour))
 		return err
 	})

@@ -393,9 +393,27 @@ func (s *Service) VerifyResetPIN(ctx context.Context, portalID milogin.PortalID,
 			}
 			return audit(ctx, tx, now, milogin.EventResetVerified, portalID, f.Subject, f.Subject, m, detail)
 		case pinLocked:
-			detail["ended"] = "yes"
-			if err := tx.Flows().Delete(ctx, f.ID); err != nil {
+			// Where the limits allow, the flow is kept at 2 Select
+			// Options for a new PIN; otherwise it ends.
+			again, err := pinRoundAllowed(ctx, tx, now, r.PINRounds,
+				"reset:"+string(portalID)+":"+milogin.NormalizeLogin(r.UserID), maxResetsPerUserID)
+			if err != nil {
 				return err
+			}
+			if again {
+				detail["new_pin"] = "offered"
+				if _, err := s.updateFlow(ctx, tx, op, milogin.FlowResetPassword, portalID, token, resetLife, &r, func(*milogin.Flow) error {
+					r.Method, r.PINCodeID, r.PINRounds = "", "", r.PINRounds+1
+					return nil
+				}); err != nil {
+					return err
+				}
+				perr = milogin.Errorf(op, milogin.ELOCKED, MsgPINLockedReset)
+			} else {
+				detail["ended"] = "yes"
+				if err := tx.Flows().Delete(ctx, f.ID); err != nil {
+					return err
+				}
 			}
 		}
 		verr = perr

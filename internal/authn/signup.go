@@ -525,6 +525,10 @@ const (
 	SignupBackToProfile  = "profile"
 	SignupBackToSecurity = "security"
 	SignupStartOver      = "start"
+	// SignupNewPIN: the PIN ran out of tries and another may be had from
+	// Security Setup, where everything but the password and the answers
+	// was kept.
+	SignupNewPIN = "new-pin"
 )
 
 // SignupError is a refusal of ConfirmSignup that names the step to show.
@@ -574,8 +578,27 @@ func (s *Service) ConfirmSignup(ctx context.Context, portalID milogin.PortalID, 
 		}
 		switch out {
 		case pinLocked:
-			verr = &SignupError{Step: SignupStartOver, Err: perr}
-			return tx.Flows().Delete(ctx, f.ID)
+			// Where the limits allow, what was entered is kept (never the
+			// password or the answers) for a new PIN; otherwise it ends.
+			key := ""
+			if m.IP != "" {
+				key = "signup-ip:" + m.IP
+			}
+			again, err := pinRoundAllowed(ctx, tx, now, p.PINRounds, key, signupIPLimit)
+			if err != nil {
+				return err
+			}
+			if !again {
+				verr = &SignupError{Step: SignupStartOver, Err: perr}
+				return tx.Flows().Delete(ctx, f.ID)
+			}
+			verr = &SignupError{Step: SignupNewPIN, Err: milogin.Errorf(op, milogin.ELOCKED, MsgPINLockedSignup)}
+			_, err = s.updateFlow(ctx, tx, op, milogin.FlowSignup, portalID, token, signupLife, &p, func(*milogin.Flow) error {
+				p.Submitted, p.PasswordHash, p.Answers = false, "", nil
+				p.PINCodeID, p.PINChannel, p.PINRounds = "", "", p.PINRounds+1
+				return nil
+			})
+			return err
 		case pinInvalid, pinExpired:
 			verr = perr
 			return nil // commit the counted try

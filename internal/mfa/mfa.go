@@ -51,7 +51,8 @@ const (
 
 // Messages shown on the pages.
 const (
-	MsgWrongCode     = "The passcode you entered is incorrect. Please try again."
+	MsgWrongCode     = "The passcode you entered is incorrect."
+	MsgTooManyWrong  = "You have entered an incorrect passcode too many times. Please request a new passcode."
 	MsgCodeExpired   = "This passcode has expired or has already been used. Please request a new one."
 	MsgTooManySends  = "Too many passcodes were requested. Please wait 10 minutes and try again."
 	MsgTooManyFails  = "Too many incorrect attempts. Please wait 10 minutes and try again."

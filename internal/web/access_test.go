@@ -445,8 +445,8 @@ func TestDailyMFAByEmailAsksOncePerDay(t *testing.T) {
 	}
 	form := url.Values{"login": {id}, "method": {"email"}, "code": {formValue(t, page.body, "code")}, "passcode": {wrong}}
 	r = do(t, c, "POST", e.srv.URL+"/thirdparty/continue/mfa/passcode", form)
-	if r.status != http.StatusUnauthorized || !strings.Contains(r.body, mfa.MsgWrongCode) {
-		t.Fatalf("wrong passcode: %d", r.status)
+	if r.status != http.StatusUnauthorized || !strings.Contains(r.body, mfa.MsgWrongCode+" You have 4 more tries.") {
+		t.Fatalf("wrong passcode: %d (the tries left must be shown)", r.status)
 	}
 	form.Set("passcode", code)
 	r = do(t, c, "POST", e.srv.URL+"/thirdparty/continue/mfa/passcode", form)
