@@ -246,7 +246,7 @@ func (s *Service) ChangePassword(ctx context.Context, portalID milogin.PortalID,
 			}
 		} else if ids, err := tx.Sessions().DeleteByAccount(ctx, a.ID, ""); err != nil {
 			return err
-		} else if err := s.ended(ctx, tx, a.ID, ids); err != nil {
+		} else if err := s.endedBecause(ctx, tx, pol, a.ID, ids, milogin.EndPasswordChanged, now); err != nil {
 			return err
 		}
 		res.Token, res.Session = s.newSession(a, stage, pol, now, m)

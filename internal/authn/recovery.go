@@ -550,7 +550,7 @@ func (s *Service) CompleteReset(ctx context.Context, portalID milogin.PortalID, 
 		if err != nil {
 			return err
 		}
-		if err := s.ended(ctx, tx, a.ID, ids); err != nil {
+		if err := s.endedBecause(ctx, tx, pol, a.ID, ids, milogin.EndPasswordChanged, now); err != nil {
 			return err
 		}
 		if err := audit(ctx, tx, now, milogin.EventPasswordReset, portalID, a.ID, a.ID, m,

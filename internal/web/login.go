@@ -7,6 +7,7 @@ import (
 
 	"milogin"
 	"milogin/internal/access"
+	"milogin/internal/authn"
 )
 
 func queryEscape(s string) string { return url.QueryEscape(s) }
@@ -35,6 +36,10 @@ var notices = map[string]string{
 	"ended":      "Your session has ended. Please sign in again.",
 	"cancelled":  "Sign-in cancelled. Your other session is still active.",
 	"reauth":     "For your security, the application asks you to sign in again.",
+	// Why a session ended (authn.EndReasonOf), set by notSignedIn.
+	string(milogin.EndSignedInElsewhere): authn.EndedMessage(milogin.EndSignedInElsewhere),
+	string(milogin.EndPasswordChanged):   authn.EndedMessage(milogin.EndPasswordChanged),
+	string(milogin.EndTimedOut):          authn.EndedMessage(milogin.EndTimedOut),
 }
 
 type loginData struct {
