@@ -7,6 +7,10 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
 )
 
 // PortalID names a portal. Accounts live in exactly one portal; a user ID and an
@@ -261,24 +265,42 @@ func (p Policy) CheckUserID(userID, first, last string) []Violation {
 	return vs
 }
 
-// UserIDStem is the last name and first initial, lower-cased, letters only:
-// John Smith → smithj; Mary O'Neil-Ray → oneilraym.
+// UserIDStem is the last name and first initial, lower-cased, letters only,
+// accents folded: John Smith → smithj; Mary O'Neil-Ray → oneilraym;
+// Dana Nguyễn → nguyend; José Peña-Álvarez → penaalvarezj.
 func UserIDStem(first, last string) string {
-	letters := func(s string) string {
-		var b strings.Builder
-		for _, r := range strings.ToLower(s) {
-			if r >= 'a' && r <= 'z' {
-				b.WriteRune(r)
-			}
-		}
-		return b.String()
-	}
-	f := letters(first)
-	l := letters(last)
+	f := asciiLetters(first)
+	l := asciiLetters(last)
 	if f == "" || l == "" {
 		return ""
 	}
 	return l + f[:1]
+}
+
+// foldAccents takes the marks off letters (ễ → e, ñ → n): decomposed
+// (NFD), combining marks (Mn) dropped. A chain keeps state, so each call
+// gets its own.
+func foldAccents() transform.Transformer {
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)))
+}
+
+// unmarked are the Latin letters that are not a base letter plus a mark, so
+// NFD leaves them whole; they are spelt the way names are written in ASCII.
+var unmarked = strings.NewReplacer("ß", "ss", "æ", "ae", "œ", "oe", "ø", "o", "ł", "l", "đ", "d", "ð", "d", "þ", "th", "ı", "i")
+
+// asciiLetters lower-cases s, folds its accents and keeps a–z only.
+func asciiLetters(s string) string {
+	folded, _, err := transform.String(foldAccents(), unmarked.Replace(strings.ToLower(s)))
+	if err != nil {
+		folded = s
+	}
+	var b strings.Builder
+	for _, r := range folded {
+		if r >= 'a' && r <= 'z' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // NormalizeLogin folds a user ID or email for case-insensitive lookups.

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -111,4 +113,52 @@ func (b *browser) checkA11y() {
 		}()
 	}
 	checkA11y(b.t, ctx)
+	checkPhoneWidth(b.t, ctx)
+}
+
+// phoneWidth is the narrowest screen every page must fit without sideways
+// scrolling (WCAG 2.1 1.4.10 Reflow: 320 CSS pixels).
+const phoneWidth = 320
+
+// overflowJS measures the page and names the elements that stick out.
+const overflowJS = `(() => {
+	const d = document.documentElement, w = d.clientWidth, out = [];
+	for (const el of document.body.querySelectorAll('*')) {
+		const r = el.getBoundingClientRect();
+		if (r.right > w + 0.5 && out.length < 5) {
+			out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '') + ' (right edge ' + Math.round(r.right) + 'px)');
+		}
+	}
+	return {scrollWidth: d.scrollWidth, clientWidth: w, offenders: out};
+})()`
+
+type overflow struct {
+	ScrollWidth int      `json:"scrollWidth"`
+	ClientWidth int      `json:"clientWidth"`
+	Offenders   []string `json:"offenders"`
+}
+
+// checkPhoneWidth lays the current page of ctx out on a phone 320 px wide
+// and fails the test if it scrolls sideways; then it restores the window.
+func checkPhoneWidth(t testing.TB, ctx context.Context) {
+	t.Helper()
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	if _, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+		Width: phoneWidth, Height: 640, DeviceScaleFactor: 1, Mobile: true,
+	}); err != nil {
+		t.Fatalf("phone width on %s: %v", loc, err)
+	}
+	defer func() {
+		if _, err := chromedp.Call(ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{}); err != nil {
+			t.Fatalf("phone width on %s: restoring the window: %v", loc, err)
+		}
+	}()
+	o, err := chromedp.Run(ctx, chromedp.Evaluate[overflow](overflowJS))
+	if err != nil {
+		t.Fatalf("phone width on %s: %v", loc, err)
+	}
+	if o.ScrollWidth > o.ClientWidth {
+		t.Errorf("phone width on %s: the page is %d px wide on a %d px screen, so it scrolls sideways; sticking out: %s",
+			loc, o.ScrollWidth, o.ClientWidth, strings.Join(o.Offenders, ", "))
+	}
 }
