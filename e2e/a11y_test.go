@@ -125,7 +125,8 @@ const overflowJS = `(() => {
 	const d = document.documentElement, w = d.clientWidth, out = [];
 	for (const el of document.body.querySelectorAll('*')) {
 		const r = el.getBoundingClientRect();
-		if (r.right > w + 0.5 && out.length < 5) {
+		// Sticking out itself, or holding text that does (a long word).
+		if ((r.right > w + 0.5 || (r.right <= w && el.scrollWidth > el.clientWidth + 0.5 && getComputedStyle(el).overflowX === 'visible')) && out.length < 5) {
 			out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '') + ' (right edge ' + Math.round(r.right) + 'px)');
 		}
 	}

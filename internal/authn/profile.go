@@ -18,13 +18,16 @@ import (
 // Messages of the profile pages.
 const (
 	// MsgEmailTaken is the FAQ's rule for a changed address.
-	MsgEmailTaken          = "This email address is already used by another MILogin account. Please provide a unique email address."
-	MsgCurrentPassword     = "Enter Current Password is required to change your Email Address, Mobile Number or Security Options."
-	MsgCurrentPasswordBad  = "The current password you entered is incorrect."
-	MsgTooManyReauth       = "Too many incorrect passwords. Please wait 15 minutes and try again."
-	MsgMobileStillOption   = "Mobile Number is required while Mobile (Text/SMS) is one of your Security Options. Change your Security Options first."
-	MsgProfileUpdated      = "Your profile has been successfully updated."
-	MsgSecurityOptionsDone = "Your security options have been successfully updated."
+	MsgEmailTaken = "This email address is already used by another MILogin account. Please provide a unique email address."
+	// The "required" messages name the field as each page labels it
+	// (Current Password) and only what that page changes.
+	MsgCurrentPassword        = "Current Password is required to change your Email Address or Mobile Number."
+	MsgCurrentPasswordOptions = "Current Password is required to change your Security Options."
+	MsgCurrentPasswordBad     = "The current password you entered is incorrect."
+	MsgTooManyReauth          = "Too many incorrect passwords. Please wait 15 minutes and try again."
+	MsgMobileStillOption      = "Mobile Number is required while Mobile (Text/SMS) is one of your Security Options. Change your Security Options first."
+	MsgProfileUpdated         = "Your profile has been successfully updated."
+	MsgSecurityOptionsDone    = "Your security options have been successfully updated."
 )
 
 // reauthLimit bounds wrong current passwords per account per reauthWindow.
@@ -34,11 +37,11 @@ const (
 )
 
 // reauth checks the current password of a signed-in person. A wrong one is
-// a violation on field; too many wrong ones are ERATELIMIT.
-func (s *Service) reauth(ctx context.Context, a *milogin.Account, password, field string) (*milogin.Violation, error) {
+// a violation on field (required when it is empty); too many wrong ones are ERATELIMIT.
+func (s *Service) reauth(ctx context.Context, a *milogin.Account, password, field, required string) (*milogin.Violation, error) {
 	const op = "authn.reauth"
 	if password == "" {
-		return &milogin.Violation{Field: field, Rule: milogin.RuleRequired, Message: MsgCurrentPassword}, nil
+		return &milogin.Violation{Field: field, Rule: milogin.RuleRequired, Message: required}, nil
 	}
 	now := s.now()
 	key := "reauth-fail:" + a.ID
@@ -136,7 +139,7 @@ func (s *Service) UpdateProfile(ctx context.Context, portalID milogin.PortalID, 
 		}
 	}
 	if emailChanged || mobileChanged {
-		v, err := s.reauth(ctx, a, in.CurrentPassword, "current_password")
+		v, err := s.reauth(ctx, a, in.CurrentPassword, "current_password", MsgCurrentPassword)
 		if err != nil {
 			return nil, milogin.Wrap(op, err)
 		}
@@ -292,7 +295,7 @@ func (s *Service) UpdateSecurityOptions(ctx context.Context, portalID milogin.Po
 	keep := len(current) == milogin.SecurityQuestionCount && slices.Equal(currentIDs, in.QuestionIDs)
 	vs := checkOptions(pol, a.Mobile, &in.SecuritySetupInput, keep)
 	if in.CurrentPassword != "" {
-		v, err := s.reauth(ctx, a, in.CurrentPassword, "current_password")
+		v, err := s.reauth(ctx, a, in.CurrentPassword, "current_password", MsgCurrentPasswordOptions)
 		if err != nil {
 			return "", milogin.Wrap(op, err)
 		}
@@ -338,7 +341,7 @@ func (s *Service) UpdateSecurityOptions(ctx context.Context, portalID milogin.Po
 		dest = pinDest{Channel: milogin.ChannelSMS, To: a.Mobile}
 	}
 	if dest.To == "" {
-		return "", milogin.Invalid(op, []milogin.Violation{{Field: "current_password", Rule: milogin.RuleRequired, Message: MsgCurrentPassword}})
+		return "", milogin.Invalid(op, []milogin.Violation{{Field: "current_password", Rule: milogin.RuleRequired, Message: MsgCurrentPasswordOptions}})
 	}
 	c.PINChannel, c.PINTo = dest.Channel, dest.To
 	token, err := startPINFlow(s, ctx, op, securityOptionsFlow, portalID, portal, a, &c, dest, now)

@@ -19,7 +19,14 @@ const (
 
 // LockedMessage is shown while an account is locked, even for the right password.
 func LockedMessage(p milogin.Policy) string {
-	return fmt.Sprintf("Your account is locked because of too many failed sign-in attempts. It will unlock after %d minutes. Please wait and try again.", int(p.LockoutDuration/time.Minute))
+	return fmt.Sprintf("Your account is locked because of too many failed sign-in attempts. It will unlock after %d minutes. Please wait and try again.", LockMinutes(p.LockoutDuration))
+}
+
+// LockMinutes is how a lock's length is said, on the page and in the
+// email alike: whole minutes, rounded up, so that a lock stored a few
+// microseconds short of 30 minutes is still "30 minutes", never "29".
+func LockMinutes(d time.Duration) int {
+	return int((d + time.Minute - 1) / time.Minute)
 }
 
 // SignInResult is a successful password check: a new session, possibly in a
@@ -242,7 +249,7 @@ func (s *Service) recordFailure(ctx context.Context, op string, portal milogin.P
 			return err
 		}
 		return mail(ctx, tx, now, a.Email, "account-locked", map[string]any{
-			"Name": a.DisplayName(), "UserID": a.UserID, "Minutes": int(a.LockedUntil.Sub(now) / time.Minute), "Portal": portal.Name,
+			"Name": a.DisplayName(), "UserID": a.UserID, "Minutes": LockMinutes(a.LockedUntil.Sub(now)), "Portal": portal.Name,
 		})
 	})
 	if err != nil {

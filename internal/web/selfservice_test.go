@@ -470,7 +470,7 @@ func TestProfileAndSecurityOptionsPages(t *testing.T) {
 	r := do(t, c, "POST", base, url.Values{"first_name": {"John"}, "last_name": {""}, "email": {"new@example.org"}, "confirm_email": {"other@example.org"}, "work_phone": {"517-555-0100"}})
 	wantField(t, r.body, "last_name", "Last Name is required.")
 	wantField(t, r.body, "confirm_email", "Email Address and Confirm Email Address do not match.")
-	wantField(t, r.body, "current_password", "Enter Current Password is required to change your Email Address, Mobile Number or Security Options.")
+	wantField(t, r.body, "current_password", "Current Password is required to change your Email Address or Mobile Number.")
 	r = do(t, c, "POST", base, url.Values{"first_name": {"John"}, "last_name": {"Smith"}, "suffix": {"Jr."}, "email": {"john.smith@example.org"},
 		"confirm_email": {"john.smith@example.org"}, "work_phone": {"517-555-0100"}})
 	wantRedirect(t, r, "/thirdparty/update-profile?m=profile-updated")

@@ -145,7 +145,7 @@ func TestSignInSetsHardenedCookieAndRotatesIt(t *testing.T) {
 		}
 	}
 	home := do(t, c, "GET", e.srv.URL+"/thirdparty/home", nil)
-	if !strings.Contains(home.body, "Home Page of John Smith") || !strings.Contains(home.body, "Your password will expire in 359 days") {
+	if !strings.Contains(home.body, "Home Page of John Smith") || !strings.Contains(home.body, "Your password will expire in 360 days") {
 		t.Errorf("home page:\n%s", home.body)
 	}
 	for _, want := range []string{">HOME<", ">CHANGE PASSWORD<", ">LOGOUT<", "Access your applications by clicking on the application links below"} {
