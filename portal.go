@@ -25,9 +25,22 @@ const (
 
 // Portal is one sign-in front door with its own pages, policy and applications.
 type Portal struct {
-	ID     PortalID
-	Name   string // shown in the page banner, "MILogin for Third Party"
-	Policy Policy
+	ID       PortalID
+	Name     string // shown in the page banner, "MILogin for Third Party"
+	Policy   Policy
+	HelpDesk HelpDesk
+}
+
+// HelpDesk is whom a portal's people contact when self-service does not
+// get them in: shown on Need Help?, Access Denied, error pages, the
+// "profile incomplete" message, and linked from every email. Each portal
+// has its own (serve's --help-desk-* flags).
+type HelpDesk struct {
+	Name  string // "MILogin Help Desk"
+	Phone string // as it is written, "888-767-6424"; "" when there is none
+	Hours string // "Monday to Friday, 8 a.m. to 5 p.m. Eastern"; may be ""
+	Email string // may be ""
+	URL   string // the portal's Need Help? page, absolute, for emails
 }
 
 // DefaultPortals returns the three portals with their default policies.
@@ -38,9 +51,9 @@ func DefaultPortals() []Portal {
 	staff := DefaultPolicy()
 	staff.SessionIdle = 15 * time.Minute
 	return []Portal{
-		{ID: Citizen, Name: "MiLogin", Policy: citizen},
-		{ID: ThirdParty, Name: "MILogin for Third Party", Policy: tp},
-		{ID: Workforce, Name: "MILogin for Workforce", Policy: staff},
+		{ID: Citizen, Name: "MiLogin", Policy: citizen, HelpDesk: HelpDesk{Name: "MiLogin Help Desk"}},
+		{ID: ThirdParty, Name: "MILogin for Third Party", Policy: tp, HelpDesk: HelpDesk{Name: "MILogin Help Desk"}},
+		{ID: Workforce, Name: "MILogin for Workforce", Policy: staff, HelpDesk: HelpDesk{Name: "MILogin Help Desk"}},
 	}
 }
 

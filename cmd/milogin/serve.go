@@ -38,6 +38,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	smsFormat := fs.String("sms-format", "json", "how texts are POSTed to --sms-url: json or form")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	mfaTZ := fs.String("mfa-time-zone", access.StateTimeZone, "time zone whose calendar day the daily MFA policy counts")
+	help := registerHelpDesk(fs)
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
@@ -63,6 +64,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		*baseURL = "http://" + ln.Addr().String()
 	}
 	*baseURL = strings.TrimRight(*baseURL, "/")
+	// Before anything copies the portals: the pages, emails and services
+	// all show the same help desk.
+	if err := help.apply(e.auth.Portals, *baseURL, *demo); err != nil {
+		return err
+	}
 
 	worker := &notify.Worker{Store: e.store, Logger: logger}
 	if *smtpURL != "" {
@@ -102,7 +108,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler, err := web.NewServer(web.Config{
 		Auth: e.auth, Store: e.store, BaseURL: *baseURL, Demo: *demo, Logger: logger, Registry: reg,
-		Access: acc, MFA: mf,
+		Access: acc, MFA: mf, MailFrom: *mailFrom,
 	})
 	if err != nil {
 		return err

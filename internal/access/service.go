@@ -96,6 +96,7 @@ type mailData struct {
 	Portal  string // the portal's name
 	Contact string // whom to contact about access
 	Reason  string // the administrator's reason, if given
+	Help    milogin.HelpDesk
 }
 
 // mail queues an access email to the account inside tx.
@@ -105,7 +106,7 @@ func (s *Service) mail(ctx context.Context, tx milogin.Tx, now time.Time, a *mil
 	}
 	m, err := notify.Compose(milogin.ChannelEmail, a.Email, name, mailData{
 		Name: a.DisplayName(), UserID: a.UserID, App: app.Name, Portal: s.portalName(a.Portal),
-		Contact: ContactOf(app), Reason: reason,
+		Contact: ContactOf(app), Reason: reason, Help: s.Portals[a.Portal].HelpDesk,
 	})
 	if err != nil {
 		return err

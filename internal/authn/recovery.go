@@ -76,7 +76,7 @@ func (s *Service) ForgotUserID(ctx context.Context, portalID milogin.PortalID, e
 			detail["found"], subject = "yes", a.ID
 			if n <= maxUserIDEmailsPerHour {
 				// Name stays empty: the guide's email opens with "Hello,".
-				if err := mail(ctx, tx, now, a.Email, "forgot-user-id", map[string]any{"Name": "", "UserID": a.UserID, "Portal": portal.Name}); err != nil {
+				if err := mail(ctx, tx, now, a.Email, "forgot-user-id", map[string]any{"Name": "", "UserID": a.UserID, "Portal": portal.Name, "Help": portal.HelpDesk}); err != nil {
 					return err
 				}
 				sent = true
@@ -303,7 +303,7 @@ func (s *Service) ChooseResetOption(ctx context.Context, portalID milogin.Portal
 				}
 			}
 			id, err := s.sendPIN(ctx, tx, now, r.PINCodeID, milogin.PurposeResetPassword, resetSubject(f), dest, "reset-pin",
-				map[string]any{"Portal": portal.Name}, decoy)
+				map[string]any{"Portal": portal.Name, "Help": portal.HelpDesk}, decoy)
 			if err != nil {
 				return err
 			}
@@ -558,7 +558,7 @@ func (s *Service) CompleteReset(ctx context.Context, portalID milogin.PortalID, 
 			return err
 		}
 		acct = a
-		return mail(ctx, tx, now, a.Email, "password-reset", map[string]any{"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name})
+		return mail(ctx, tx, now, a.Email, "password-reset", map[string]any{"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name, "Help": portal.HelpDesk})
 	})
 	if err != nil {
 		return nil, milogin.Wrap(op, err)

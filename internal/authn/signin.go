@@ -249,7 +249,7 @@ func (s *Service) recordFailure(ctx context.Context, op string, portal milogin.P
 			return err
 		}
 		return mail(ctx, tx, now, a.Email, "account-locked", map[string]any{
-			"Name": a.DisplayName(), "UserID": a.UserID, "Minutes": LockMinutes(a.LockedUntil.Sub(now)), "Portal": portal.Name,
+			"Name": a.DisplayName(), "UserID": a.UserID, "Minutes": LockMinutes(a.LockedUntil.Sub(now)), "Portal": portal.Name, "Help": portal.HelpDesk,
 		})
 	})
 	if err != nil {

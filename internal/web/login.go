@@ -183,7 +183,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleHelp(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "help", &page{Title: "Need Help?", Portal: portalOf(r), Data: s.cfg.HelpDesk})
+	s.render(w, r, http.StatusOK, "help", &page{Title: "Need Help?", Portal: portalOf(r)})
 }
 
 type homeData struct {

@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -45,5 +47,31 @@ func TestProfileErrorNamesTheFieldOnThePage(t *testing.T) {
 	wantField(t, r.body, "current_password", "Current Password is required to change your Email Address or Mobile Number.")
 	if strings.Contains(r.body, "Enter Current Password") || strings.Contains(r.body, "Security Options.") {
 		t.Error("Update Profile's error names a field or a page that is not Update Profile's")
+	}
+}
+
+// TestNameFieldsSayTheirLimit: the name fields stop at the rule's 64
+// characters (maxlength) and say so, instead of taking 254 and refusing.
+func TestNameFieldsSayTheirLimit(t *testing.T) {
+	e := newEnv(t, false)
+	c := e.client(t)
+	e.login(t, c, "smithj0001", goodPassword)
+	for _, path := range []string{"/thirdparty/signup", "/thirdparty/update-profile"} {
+		body := do(t, e.client(t), "GET", e.srv.URL+path, nil).body
+		if path == "/thirdparty/update-profile" {
+			body = do(t, c, "GET", e.srv.URL+path, nil).body
+		}
+		for _, f := range []struct {
+			name string
+			max  int
+		}{{"first_name", 64}, {"last_name", 64}, {"suffix", 10}} {
+			in := regexp.MustCompile(`<input[^>]*\bid="` + f.name + `"[^>]*>`).FindString(body)
+			if !strings.Contains(in, fmt.Sprintf(`maxlength="%d"`, f.max)) || !strings.Contains(in, `aria-describedby="`+f.name+`-hint"`) {
+				t.Errorf("%s: %s is %s, want maxlength=%d described by its hint", path, f.name, in, f.max)
+			}
+			if hint := fmt.Sprintf(`<p id="%s-hint" class="hint">Up to %d characters.</p>`, f.name, f.max); !strings.Contains(body, hint) {
+				t.Errorf("%s: %s does not say its limit (%s)", path, f.name, hint)
+			}
+		}
 	}
 }
