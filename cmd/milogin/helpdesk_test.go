@@ -2,9 +2,11 @@ package main
 
 import (
 	"io"
+	"net"
 	"testing"
 
 	"milogin"
+	"milogin/internal/mfa"
 )
 
 // TestHelpDeskFlags: the shared flags set every portal, a portal's own
@@ -67,5 +69,26 @@ func TestHelpDeskFlags(t *testing.T) {
 	}
 	if err := h.apply(portals(), "https://id.example.gov", false); err == nil {
 		t.Error("a help desk email that is not an address was accepted")
+	}
+}
+
+// TestDefaultBaseURL: a loopback listener is named localhost (WebAuthn
+// accepts it, an IP address it does not); another keeps its address.
+func TestDefaultBaseURL(t *testing.T) {
+	for _, tc := range []struct {
+		addr net.Addr
+		want string
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}, "http://localhost:8080"},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 18120}, "http://localhost:18120"},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 8080}, "http://localhost:8080"},
+		{&net.TCPAddr{IP: net.IPv4(192, 0, 2, 7), Port: 8080}, "http://192.0.2.7:8080"},
+	} {
+		if got := defaultBaseURL(tc.addr); got != tc.want {
+			t.Errorf("defaultBaseURL(%v) = %q, want %q", tc.addr, got, tc.want)
+		}
+		if _, err := mfa.NewWebAuthn(defaultBaseURL(tc.addr)); tc.want != "http://192.0.2.7:8080" && err != nil {
+			t.Errorf("WebAuthn refuses the default base URL %s: %v", tc.want, err)
+		}
 	}
 }

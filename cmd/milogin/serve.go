@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,12 +25,23 @@ import (
 // sweepEvery is how often the inactivity sweep and expired-row clean-up run.
 const sweepEvery = time.Hour
 
+// defaultBaseURL is the base URL when none is given: for a listener on a
+// loopback (or every) address, http://localhost:PORT, which browsers treat
+// as a secure context and WebAuthn accepts as a relying party (an IP
+// address is refused, which would switch passkeys off); else the address.
+func defaultBaseURL(addr net.Addr) string {
+	if tcp, ok := addr.(*net.TCPAddr); ok && (tcp.IP.IsLoopback() || tcp.IP.IsUnspecified()) {
+		return "http://" + net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
+	}
+	return "http://" + addr.String()
+}
+
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("milogin serve", stderr)
 	var c common
 	c.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
-	baseURL := fs.String("base-url", "", "public URL of this service, e.g. https://milogintp.example.gov (default: http://ADDR)")
+	baseURL := fs.String("base-url", "", "public URL of this service, e.g. https://milogintp.example.gov (default: http://localhost:PORT on a loopback address, else http://ADDR)")
 	smtpURL := fs.String("smtp", "", "SMTP server: smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://…; empty keeps mail queued")
 	mailFrom := fs.String("mail-from", "DONOTREPLY-MILogin@michigan.gov", "sender address of every email")
 	demo := fs.Bool("demo", false, "seed demo accounts and enable /dev/mailbox")
@@ -61,7 +73,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer ln.Close()
 	if *baseURL == "" {
-		*baseURL = "http://" + ln.Addr().String()
+		*baseURL = defaultBaseURL(ln.Addr())
 	}
 	*baseURL = strings.TrimRight(*baseURL, "/")
 	// Before anything copies the portals: the pages, emails and services

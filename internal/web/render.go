@@ -29,6 +29,21 @@ type page struct {
 	// MailFrom is the address emails come from (--mail-from), for "look
 	// for email from …"; render sets it.
 	MailFrom string
+	// Offers says which optional second factors this service has, so
+	// that no page links to one that is off; render sets it.
+	Offers offers
+}
+
+type offers struct {
+	Authenticator bool // authenticator apps (a sealing key is configured)
+	Passkeys      bool // WebAuthn (the base URL names a domain)
+}
+
+func (s *Server) offers() offers {
+	if s.cfg.MFA == nil {
+		return offers{}
+	}
+	return offers{Authenticator: s.cfg.MFA.TOTPKey != nil, Passkeys: s.cfg.MFA.WebAuthn != nil}
 }
 
 type navLink struct {
@@ -143,6 +158,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		}
 	}
 	p.MailFrom = s.mailFrom
+	p.Offers = s.offers()
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
 		s.cfg.Logger.Error("rendering page", "name", name, "err", err)

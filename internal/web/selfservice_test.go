@@ -481,7 +481,7 @@ func TestProfileAndSecurityOptionsPages(t *testing.T) {
 	so := e.srv.URL + "/thirdparty/security-options"
 	s := do(t, c, "GET", so, nil)
 	wantAll(t, "security options", s.body, "<h1>Security Options</h1>", `id="opt_email" name="opt_email" value="on" checked`, "john.smith@example.org",
-		"/thirdparty/security-options/authenticator", ">SUBMIT<")
+		">SUBMIT<")
 	r = do(t, c, "POST", so, url.Values{"current_password": {goodPassword}})
 	wantField(t, r.body, "options", "Select at least one security option.")
 	r = do(t, c, "POST", so, url.Values{"opt_email": {"on"}, "opt_mobile": {"on"}, "mobile": {"517-555-0199"}})

@@ -75,3 +75,32 @@ func TestNameFieldsSayTheirLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestNoLinkToAFactorThatIsOff: with neither authenticator apps (no
+// sealing key) nor passkeys (an IP-address base URL) no page links to
+// them; with both on, home and Security Options link to both.
+func TestNoLinkToAFactorThatIsOff(t *testing.T) {
+	pages := []string{"/thirdparty/home", "/thirdparty/security-options", "/thirdparty/security-options/authenticator", "/thirdparty/security-options/passkeys"}
+	off := newEnv(t, false) // 127.0.0.1 and no TOTP key
+	c := off.client(t)
+	off.login(t, c, "smithj0001", goodPassword)
+	for _, path := range pages {
+		body := do(t, c, "GET", off.srv.URL+path, nil).body
+		for _, link := range []string{`href="/thirdparty/security-options/authenticator"`, `href="/thirdparty/security-options/passkeys"`} {
+			if strings.Contains(body, link) {
+				t.Errorf("%s links to a factor that is off: %s", path, link)
+			}
+		}
+	}
+
+	on := newAccessEnv(t) // a TOTP key and http://localhost
+	c = on.signedIn(t)
+	for _, path := range pages[:2] {
+		body := do(t, c, "GET", on.srv.URL+path, nil).body
+		for _, link := range []string{`href="/thirdparty/security-options/authenticator"`, `href="/thirdparty/security-options/passkeys"`} {
+			if !strings.Contains(body, link) {
+				t.Errorf("%s does not link to a factor that is on: %s", path, link)
+			}
+		}
+	}
+}
