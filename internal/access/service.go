@@ -500,7 +500,9 @@ func (s *Service) Home(ctx context.Context, acct *milogin.Account) ([]Group, err
 	}
 	byCat := map[string][]*milogin.Application{}
 	for _, a := range apps {
-		if active[a.ID] {
+		// An application without a launch URL or an initiate_login_uri
+		// has no home-page entry: a name that leads nowhere is not a link.
+		if active[a.ID] && a.HasHomeEntry() {
 			c := strings.TrimSpace(a.Category)
 			byCat[c] = append(byCat[c], a)
 		}

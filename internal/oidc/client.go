@@ -154,6 +154,12 @@ func ValidateClient(c *milogin.Client) error {
 	if err := ValidateBackchannelURI(c.BackchannelLogoutURI); err != nil {
 		return err
 	}
+	// Like a redirect URI: the home page sends people there.
+	if c.InitiateLoginURI != "" {
+		if err := ValidateRedirectURI(c.InitiateLoginURI, c.Public); err != nil {
+			return milogin.Errorf(opName, milogin.EINVALID, "initiate login %s", milogin.ErrorMessage(err))
+		}
+	}
 	if !c.Public && c.SecretHash == "" {
 		return milogin.Errorf(opName, milogin.EINVALID, "a confidential client needs a secret")
 	}

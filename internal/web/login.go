@@ -189,6 +189,7 @@ func (s *Server) handleHelp(w http.ResponseWriter, r *http.Request) {
 type homeData struct {
 	DaysLeft int // -1: the password never expires
 	Apps     []access.Group
+	Issuer   string // the portal's OpenID Provider, for initiate_login_uri links
 }
 
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
@@ -196,7 +197,8 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 	si := sessionOf(r)
 	s.render(w, r, http.StatusOK, "home", &page{
 		Title: "Home", Portal: p, Account: si.Account,
-		Data: homeData{DaysLeft: si.Account.PasswordDaysLeft(p.Policy, s.cfg.Auth.Now()), Apps: s.homeApps(r, si.Account)},
+		Data: homeData{DaysLeft: si.Account.PasswordDaysLeft(p.Policy, s.cfg.Auth.Now()), Apps: s.homeApps(r, si.Account),
+			Issuer: s.cfg.BaseURL + "/" + string(p.ID)},
 	})
 }
 

@@ -1,12 +1,15 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"milogin"
 )
 
 // TestChangePasswordSaysExpiredOnlyWhenItIs: the guide's "to reset your
@@ -102,5 +105,37 @@ func TestNoLinkToAFactorThatIsOff(t *testing.T) {
 				t.Errorf("%s does not link to a factor that is on: %s", path, link)
 			}
 		}
+	}
+}
+
+// TestHomeLinksThroughInitiateLoginURI: an application without a launch
+// URL links to its initiate_login_uri with iss and login_hint; one with
+// neither is not listed as a name that leads nowhere.
+func TestHomeLinksThroughInitiateLoginURI(t *testing.T) {
+	e := newAccessEnv(t)
+	c := e.signedIn(t)
+	e.grant(t, "grants")
+	e.grant(t, "forms")
+	ctx := context.Background()
+	err := e.store.Write(ctx, func(tx milogin.Tx) error {
+		if _, err := tx.Apps().Update(ctx, "grants", func(a *milogin.Application) error {
+			a.LaunchURL, a.Client.InitiateLoginURI = "", "https://grants.example/oidc/initiate"
+			return nil
+		}); err != nil {
+			return err
+		}
+		_, err := tx.Apps().Update(ctx, "forms", func(a *milogin.Application) error { a.LaunchURL = ""; return nil })
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := do(t, c, "GET", e.srv.URL+"/thirdparty/home", nil).body
+	want := `<a href="https://grants.example/oidc/initiate?iss=` + url.QueryEscape(e.srv.URL+"/thirdparty") + `&amp;login_hint=smithj0001">Grant Reporting</a>`
+	if !strings.Contains(home, want) {
+		t.Errorf("home lacks %s", want)
+	}
+	if strings.Contains(home, "Forms Library") {
+		t.Error("home lists Forms Library, which has no way to launch")
 	}
 }
