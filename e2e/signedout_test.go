@@ -1,11 +1,23 @@
 package e2e
 
 import (
+	"context"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"milogin"
+	"milogin/internal/authn"
+	"milogin/internal/sqlite"
+	"milogin/internal/sqlstore"
 )
 
 const (
+	msgTimedOut          = "Your session timed out."
 	msgSignedInElsewhere = "You were signed out because your MILogin User ID signed in on another device."
 	msgPasswordChanged   = "You were signed out because your password was changed. Please sign in with your new password."
 )
@@ -79,5 +91,62 @@ func TestSignedOutSaysWhy(t *testing.T) {
 	b.signInHere(garciaUserID, "Sleeping#Bear2026")
 	if p := b.path(); p != profile {
 		t.Errorf("signing in after the reset ended on %s, want %s", p, profile)
+	}
+}
+
+// idle makes the browser's Third Party session look idle for d, as if the
+// person had walked away: its last-seen time is moved back in the server's
+// database (another process may write to it while the server runs).
+func (b *browser) idle(srv *server, d time.Duration) {
+	b.t.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{b.base + "/"}})
+	if err != nil {
+		b.t.Fatalf("reading the browser's cookies: %v", err)
+	}
+	var token string
+	for _, c := range res.Cookies {
+		if c.Name == "milogin-thirdparty" || c.Name == "__Host-milogin-thirdparty" {
+			token = c.Value
+		}
+	}
+	if token == "" {
+		b.t.Fatal("the browser holds no Third Party session cookie")
+	}
+	store, err := sqlite.Open(context.Background(), filepath.Join(srv.Data, "milogin.db"), sqlstore.Options{})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer store.Close()
+	err = store.Write(context.Background(), func(tx milogin.Tx) error {
+		_, err := tx.Sessions().Update(context.Background(), authn.TokenID(token), func(s *milogin.Session) error {
+			s.LastSeenAt = s.LastSeenAt.Add(-d)
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		b.t.Fatalf("ageing the session: %v", err)
+	}
+}
+
+// TestSignedOutAfterTimeOut: a session left idle past the portal's time-out
+// lands on the sign-in page with "Your session timed out.", and signing in
+// again returns to the page the browser was on.
+func TestSignedOutAfterTimeOut(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	const security = "/thirdparty/security-options"
+	b := newBrowser(t, srv)
+	b.signIn("smithj0001", demoPassword)
+	b.visit(security)
+	b.idle(srv, 31*time.Minute)
+	b.reload()
+	b.expectSignInPage()
+	b.expectText(msgTimedOut)
+	b.signInHere("smithj0001", demoPassword)
+	if p := b.path(); p != security {
+		t.Errorf("signing in again ended on %s, want %s", p, security)
 	}
 }
