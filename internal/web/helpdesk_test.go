@@ -36,6 +36,8 @@ func TestHelpDeskIsThePortals(t *testing.T) {
 	help := do(t, e.client(t), "GET", e.srv.URL+"/thirdparty/help", nil)
 	wantAll(t, "Need Help?", help.body, "<h1>Need Help?</h1>", "Third Party Service Desk", `<a href="tel:5175550199">(517) 555-0199</a>`,
 		"Monday to Friday, 8 a.m. to 5 p.m.", `<a href="mailto:servicedesk@example.gov">servicedesk@example.gov</a>`)
+	// The lock's length comes from the policy, said as the lockout email says it.
+	wantAll(t, "Need Help?", help.body, "Your account unlocks by itself 30 minutes", "disabled after 18 months of inactivity")
 	if strings.Contains(help.body, "555-0100") {
 		t.Error("Need Help? still shows the placeholder number")
 	}

@@ -92,6 +92,8 @@ type fieldArgs struct {
 func parseTemplates() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
 		"lower": strings.ToLower,
+		// minutes says a lock's length as the lockout email does.
+		"minutes": authn.LockMinutes,
 		// tel is a phone number as a tel: URI wants it: digits and a leading +.
 		"tel": func(phone string) string {
 			return strings.Map(func(r rune) rune {
