@@ -32,7 +32,7 @@ func TestHarnessPhoneWidthReportsOverflow(t *testing.T) {
 	// After the pass the window is back to its size: the next page is laid
 	// out as before, and a page that reflows passes.
 	b.visit("/fits")
-	w, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.documentElement.clientWidth`))
+	w, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`window.innerWidth`))
 	if err != nil {
 		t.Fatal(err)
 	}
