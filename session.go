@@ -16,6 +16,16 @@ const (
 	StageSecondFactor SessionStage = "second-factor"
 )
 
+// EndReason says why a session ended before its time, so that the browser
+// that still holds its token can be told on the sign-in page.
+type EndReason string
+
+const (
+	EndSignedInElsewhere EndReason = "elsewhere" // the same User ID signed in on another device
+	EndPasswordChanged   EndReason = "password"  // the password was changed or reset
+	EndTimedOut          EndReason = "timeout"   // idle or absolute time-out (never stored: seen on the session)
+)
+
 // Session is a server-side sign-in session. The browser holds a 256-bit random
 // token; only its SHA-256 (ID) is stored, so a copy of the database cannot be
 // replayed as cookies.

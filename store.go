@@ -105,7 +105,15 @@ type SessionStore interface {
 	// DeleteByAccount ends every session of the account except keepID and
 	// returns the IDs it deleted.
 	DeleteByAccount(ctx context.Context, accountID, keepID string) ([]string, error)
+	// DeleteExpired deletes the sessions that expired before and forgets
+	// the end reasons kept until before; it returns how many sessions.
 	DeleteExpired(ctx context.Context, before time.Time) (int, error)
+	// MarkEnded remembers, until until, why the sessions ids ended.
+	// Marking an ID again replaces its reason.
+	MarkEnded(ctx context.Context, ids []string, reason EndReason, at, until time.Time) error
+	// EndReason returns why the session id ended, ENOTFOUND if that is not
+	// remembered (never ended that way, or forgotten).
+	EndReason(ctx context.Context, id string) (EndReason, error)
 }
 
 // CodeStore stores one-time codes.

@@ -86,7 +86,12 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
+	// A loopback MILogin is named localhost, as serve names itself: WebAuthn
+	// refuses an IP address, and the demo shows passkeys too.
 	base := "http://" + mAddr
+	if tcp, err := net.ResolveTCPAddr("tcp", mAddr); err == nil {
+		base = defaultBaseURL(tcp)
+	}
 	issuer := base + "/" + string(milogin.ThirdParty)
 	runs := map[string]rpRun{}
 	for _, rp := range demoApps {

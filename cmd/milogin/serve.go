@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -31,12 +32,23 @@ import (
 // sweepEvery is how often the inactivity sweep and expired-row clean-up run.
 const sweepEvery = time.Hour
 
+// defaultBaseURL is the base URL when none is given: for a listener on a
+// loopback (or every) address, http://localhost:PORT, which browsers treat
+// as a secure context and WebAuthn accepts as a relying party (an IP
+// address is refused, which would switch passkeys off); else the address.
+func defaultBaseURL(addr net.Addr) string {
+	if tcp, ok := addr.(*net.TCPAddr); ok && (tcp.IP.IsLoopback() || tcp.IP.IsUnspecified()) {
+		return "http://" + net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
+	}
+	return "http://" + addr.String()
+}
+
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("milogin serve", stderr)
 	var c common
 	c.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
-	baseURL := fs.String("base-url", "", "public URL of this service, e.g. https://milogintp.example.gov (default: http://ADDR)")
+	baseURL := fs.String("base-url", "", "public URL of this service, e.g. https://milogintp.example.gov (default: http://localhost:PORT on a loopback address, else http://ADDR)")
 	smtpURL := fs.String("smtp", "", "SMTP server: smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://…; empty keeps mail queued")
 	mailFrom := fs.String("mail-from", "DONOTREPLY-MILogin@michigan.gov", "sender address of every email")
 	demo := fs.Bool("demo", false, "seed demo accounts and enable /dev/mailbox")
@@ -50,6 +62,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	trustedProxies := fs.String("trusted-proxies", "", "comma-separated CIDR prefixes or addresses of the load balancers whose X-Forwarded-For is believed (right-most untrusted hop); empty trusts none")
 	clockOffset := fs.Duration("clock-offset", 0, "development only, needs --demo: move MILogin's clock, e.g. 24h to try the next calendar day")
 	auditRetention := fs.Duration("audit-retention", admin.DefaultRetention, "how long the audit trail keeps events (at least 8784h, a year; default 7 years)")
+	help := registerHelpDesk(fs)
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
@@ -90,9 +103,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer ln.Close()
 	if *baseURL == "" {
-		*baseURL = "http://" + ln.Addr().String()
+		*baseURL = defaultBaseURL(ln.Addr())
 	}
 	*baseURL = strings.TrimRight(*baseURL, "/")
+	// Before anything copies the portals: the pages, emails and services
+	// all show the same help desk.
+	if err := help.apply(e.auth.Portals, *baseURL, *demo); err != nil {
+		return err
+	}
 
 	worker := &notify.Worker{Store: e.store, Logger: logger, Lease: *outboxLease, Now: e.auth.Now}
 	if *smtpURL != "" {
@@ -136,7 +154,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler, err := web.NewServer(web.Config{
 		Auth: e.auth, Store: e.store, BaseURL: *baseURL, Demo: *demo, Logger: logger, Registry: reg,
-		Access: acc, MFA: mf,
+		Access: acc, MFA: mf, MailFrom: *mailFrom,
 	})
 	if err != nil {
 		return err

@@ -456,6 +456,11 @@ func TestSignupRules(t *testing.T) {
 	if got, _ := f.svc.SuggestUserID(ctx, milogin.ThirdParty, "John", "Smith"); got != "smithj0000" {
 		t.Errorf("suggestion %q", got)
 	}
+	for _, n := range [][3]string{{"Zoe", "Nguyễn", "nguyenz0000"}, {"José", "Peña-Álvarez", "penaalvarezj0000"}} {
+		if got, _ := f.svc.SuggestUserID(ctx, milogin.ThirdParty, n[0], n[1]); got != n[2] {
+			t.Errorf("suggestion for %s %s: %q, want %q (accents folded, not dropped)", n[0], n[1], got, n[2])
+		}
+	}
 	bad := authn.SecuritySetupInput{UserID: "smith j", Password: "ann", ConfirmPassword: "x",
 		RecoverByMobile: true, RecoverByQuestions: true,
 		QuestionIDs: []string{"", "first-pet", "first-pet", "nope"}, Answers: []string{"a", "", "Rex", "ok"}}

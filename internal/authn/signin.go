@@ -19,7 +19,14 @@ const (
 
 // LockedMessage is shown while an account is locked, even for the right password.
 func LockedMessage(p milogin.Policy) string {
-	return fmt.Sprintf("Your account is locked because of too many failed sign-in attempts. It will unlock after %d minutes. Please wait and try again.", int(p.LockoutDuration/time.Minute))
+	return fmt.Sprintf("Your account is locked because of too many failed sign-in attempts. It will unlock after %d minutes. Please wait and try again.", LockMinutes(p.LockoutDuration))
+}
+
+// LockMinutes is how a lock's length is said, on the page and in the
+// email alike: whole minutes, rounded up, so that a lock stored a few
+// microseconds short of 30 minutes is still "30 minutes", never "29".
+func LockMinutes(d time.Duration) int {
+	return int((d + time.Minute - 1) / time.Minute)
 }
 
 // SignInResult is a successful password check: a new session, possibly in a
@@ -296,7 +303,7 @@ func (s *Service) recordFailure(ctx context.Context, op string, portal milogin.P
 			return err
 		}
 		return mail(ctx, tx, now, acct.Email, "account-locked", map[string]any{
-			"Name": acct.DisplayName(), "UserID": acct.UserID, "Minutes": int(acct.LockedUntil.Sub(now) / time.Minute), "Portal": portal.Name,
+			"Name": acct.DisplayName(), "UserID": acct.UserID, "Minutes": LockMinutes(acct.LockedUntil.Sub(now)), "Portal": portal.Name, "Help": portal.HelpDesk,
 		})
 	})
 	if err != nil {

@@ -79,6 +79,27 @@ func validName(s string) bool {
 
 // validateProfile applies the Profile Information rules, one violation per
 // broken rule, named as the fields are labelled.
+// The longest names the profile takes, in characters; the pages set them
+// as maxlength and say them (FieldMaxLength).
+const (
+	MaxNameLength   = 64
+	MaxSuffixLength = 10
+)
+
+// FieldMaxLength is the longest value the profile field takes, 0 when the
+// field has no rule of its own here.
+func FieldMaxLength(field string) int {
+	switch field {
+	case "first_name", "last_name":
+		return MaxNameLength
+	case "suffix":
+		return MaxSuffixLength
+	case "middle_initial":
+		return 1
+	}
+	return 0
+}
+
 // The citizen portal asks for no work phone (its one phone number is the
 // mobile, and optional).
 func validateProfile(in *ProfileInput, portal milogin.PortalID) []milogin.Violation {
@@ -98,14 +119,14 @@ func validateProfile(in *ProfileInput, portal milogin.PortalID) []milogin.Violat
 			add(field, "name", label+" can contain letters, spaces, hyphens (-), apostrophes (') and periods (.) only.")
 		}
 	}
-	name("first_name", "First Name", in.FirstName, true, 64)
+	name("first_name", "First Name", in.FirstName, true, MaxNameLength)
 	if in.MiddleInitial != "" {
 		if r := []rune(in.MiddleInitial); len(r) != 1 || !unicode.IsLetter(r[0]) {
 			add("middle_initial", "middle-initial", "Middle Initial is one letter.")
 		}
 	}
-	name("last_name", "Last Name", in.LastName, true, 64)
-	name("suffix", "Suffix", in.Suffix, false, 10)
+	name("last_name", "Last Name", in.LastName, true, MaxNameLength)
+	name("suffix", "Suffix", in.Suffix, false, MaxSuffixLength)
 	switch {
 	case in.Email == "":
 		add("email", milogin.RuleRequired, "Email Address is required.")
@@ -467,7 +488,7 @@ func (s *Service) SubmitSignup(ctx context.Context, portalID milogin.PortalID, t
 				dest = pinDest{Channel: milogin.ChannelSMS, To: p.AccountMobile()}
 			}
 			id, err := s.sendPIN(ctx, tx, now, p.PINCodeID, milogin.PurposeSignup, "signup|"+f.ID, dest, "signup-pin",
-				map[string]any{"Portal": portal.Name}, false)
+				map[string]any{"Portal": portal.Name, "Help": portal.HelpDesk}, false)
 			if err != nil {
 				return err
 			}
@@ -504,7 +525,7 @@ func (s *Service) ResendSignupPIN(ctx context.Context, portalID milogin.PortalID
 				dest = pinDest{Channel: milogin.ChannelSMS, To: p.AccountMobile()}
 			}
 			_, err := s.sendPIN(ctx, tx, now, p.PINCodeID, milogin.PurposeSignup, "signup|"+f.ID, dest, "signup-pin",
-				map[string]any{"Portal": portal.Name}, false)
+				map[string]any{"Portal": portal.Name, "Help": portal.HelpDesk}, false)
 			if err != nil {
 				return err
 			}
@@ -671,7 +692,7 @@ func (s *Service) ConfirmSignup(ctx context.Context, portalID milogin.PortalID, 
 			return err
 		}
 		if err := mail(ctx, tx, now, a.Email, "account-created", map[string]any{
-			"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name,
+			"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name, "Help": portal.HelpDesk,
 		}); err != nil {
 			return err
 		}

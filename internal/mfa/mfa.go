@@ -71,6 +71,8 @@ type Service struct {
 	TOTPKey cipher.AEAD
 	// WebAuthn is the relying party for passkeys (see NewWebAuthn).
 	WebAuthn *webauthn.WebAuthn
+	// Portals gives the passcode emails their portal's help desk (may be nil).
+	Portals map[milogin.PortalID]milogin.Portal
 	// Issuer names MILogin in authenticator apps.
 	Issuer string
 	Now    func() time.Time
@@ -220,6 +222,7 @@ type mailData struct {
 	App     string
 	Code    string
 	Minutes int
+	Help    milogin.HelpDesk
 }
 
 // compose renders the passcode message for ch.

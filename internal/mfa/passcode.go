@@ -74,7 +74,8 @@ func (s *Service) SendPasscode(ctx context.Context, f Flow, ch milogin.Channel, 
 		}); err != nil {
 			return err
 		}
-		msg, err := compose(ch, to, mailData{Name: f.Account.DisplayName(), App: f.AppName, Code: code, Minutes: int(CodeLife.Minutes())})
+		msg, err := compose(ch, to, mailData{Name: f.Account.DisplayName(), App: f.AppName, Code: code, Minutes: int(CodeLife.Minutes()),
+			Help: s.Portals[f.Account.Portal].HelpDesk})
 		if err != nil {
 			return err
 		}

@@ -343,6 +343,9 @@ func testStore(t *testing.T, open func(t *testing.T) milogin.Store) {
 				_, err := tx.Sessions().DeleteExpired(ctx(t), t0.Add(48*time.Hour))
 				return err
 			},
+			"Sessions.MarkEnded": func(tx milogin.Tx) error {
+				return tx.Sessions().MarkEnded(ctx(t), []string{sess.ID}, milogin.EndPasswordChanged, t0, t0.Add(time.Hour))
+			},
 			"Codes.Create": func(tx milogin.Tx) error {
 				c := *code
 				c.ID = "c2"

@@ -88,6 +88,7 @@ func newAccessEnv(t *testing.T) *accessEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	setHelpDesk(auth)
 	srv := httptest.NewServer(nil)
 	t.Cleanup(srv.Close)
 	acc := access.New(store)
@@ -102,7 +103,7 @@ func newAccessEnv(t *testing.T) *accessEnv {
 		t.Fatal(err)
 	}
 	h, err := web.NewServer(web.Config{Auth: auth, Store: store, BaseURL: srv.URL, Registry: prometheus.NewRegistry(),
-		Logger: slog.New(slog.DiscardHandler), Access: acc, MFA: m})
+		Logger: slog.New(slog.DiscardHandler), Access: acc, MFA: m, MailFrom: testMailFrom})
 	if err != nil {
 		t.Fatal(err)
 	}
