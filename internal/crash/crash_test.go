@@ -195,7 +195,7 @@ func (h *harness) start(t *testing.T) {
 	for attempt := 0; ; attempt++ {
 		addr := "127.0.0.1:" + strconv.Itoa(h.port)
 		c := exec.Command(bin, "serve", "--addr", addr, "--data", h.data, "--db", h.db, "--smtp", h.mail.URL(),
-			"--metrics-addr", "", "--log-level", "error", "--outbox-lease", "3s")
+			"--metrics-addr", "", "--log-level", "error", "--outbox-lease", "3s", "--trusted-proxies", "127.0.0.0/8")
 		c.Env = h.env()
 		c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		stdout, _ := c.StdoutPipe()
@@ -264,10 +264,22 @@ func randDuration(lo, hi time.Duration) time.Duration {
 	return lo + time.Duration(n.Int64())
 }
 
-func browser() *http.Client {
+// browser is one person's browser behind the load balancer: its requests
+// carry X-Forwarded-For with the person's own address (the server trusts
+// the loopback proxy), so the per-address limits see many people, as in
+// production, not one.
+func browser(ip string) *http.Client {
 	jar, _ := cookiejar.New(nil)
-	return &http.Client{Jar: jar, Timeout: 10 * time.Second,
+	return &http.Client{Jar: jar, Timeout: 10 * time.Second, Transport: forwardedFor(ip),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+type forwardedFor string
+
+func (f forwardedFor) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Forwarded-For", string(f))
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 // post sends a form and returns the status, the Location and the body.
@@ -317,7 +329,7 @@ func (h *harness) signupWorker(ctx context.Context, w int) {
 		h.signups.Add(1)
 		userID := fmt.Sprintf("%sa%04d", strings.ToLower(last), n%10000)
 		email := fmt.Sprintf("%s.%d@example.org", strings.ToLower(last), n)
-		if !h.signup(browser(), last, userID, email) {
+		if !h.signup(browser(fmt.Sprintf("198.51.%d.%d", 100+w, 1+n%250)), last, userID, email) {
 			h.abandoned.Add(1)
 			if !pause(ctx) {
 				return
@@ -373,7 +385,7 @@ func (h *harness) signup(c *http.Client, last, userID, email string) bool {
 // made: both passwords stay candidates, and the count of such changes
 // bounds the audit check.
 func (h *harness) passwordWorker(ctx context.Context, userID string) {
-	c := browser()
+	c := browser("203.0.113." + strings.TrimLeft(userID[len(userID)-2:], "0"))
 	candidates := []string{"Lake#Start1000"}
 	signedIn := false
 	for n := 1; ctx.Err() == nil; {
@@ -429,7 +441,7 @@ func (h *harness) count(userID string, which int) {
 // grantWorker grants and revokes crashapp for userID through the
 // provisioning API, alternately.
 func (h *harness) grantWorker(ctx context.Context, userID, clientID, secret string) {
-	c := &http.Client{Timeout: 10 * time.Second}
+	c := browser("192.0.2." + strings.TrimLeft(userID[len(userID)-2:], "0"))
 	for n := 0; ctx.Err() == nil; n++ {
 		method := map[bool]string{true: "PUT", false: "DELETE"}[n%2 == 0]
 		req, _ := http.NewRequest(method, h.url("/thirdparty/api/v1/apps/crashapp/grants/"+userID), nil)
