@@ -9,6 +9,7 @@
 //	milogin apps list [--portal P] [--json]
 //	milogin apps remove --id ID
 //	milogin keys rotate [--json]
+//	milogin healthcheck [--addr A] [--url U]
 package main
 
 import (
@@ -55,6 +56,7 @@ commands:
   access approve|deny|grant|revoke
                decide or change a person's access to an application (emails them)
   access list  an application's access requests and grants (--status pending)
+  healthcheck  exit 0 if the server at --addr is ready (the container's health check)
 
 Run "milogin <command> -h" for the flags of a command. Every flag can also be
 set with an environment variable: --mail-from is MILOGIN_MAIL_FROM.
@@ -85,6 +87,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runKeys(ctx, args[2:], getenv, stdout, stderr)
 	case "access":
 		return runAccess(ctx, args[2:], getenv, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, args[2:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
