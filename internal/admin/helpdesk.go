@@ -312,6 +312,8 @@ func checkReason(reason string) (string, *milogin.Violation) {
 // mailAction is what the help-desk action email receives.
 type mailAction struct {
 	Name, UserID, Portal, Action, Reason, When, Link string
+	// Help is the portal's help desk, which every email's closing names.
+	Help milogin.HelpDesk
 }
 
 // Act performs a help-desk action on a resident's account: the change, its
@@ -342,7 +344,7 @@ func (s *Service) Act(ctx context.Context, actor Actor, accountID, action, reaso
 		if err != nil {
 			return err
 		}
-		data := mailAction{Name: a.DisplayName(), UserID: a.UserID, Portal: portal.Name, Reason: reason,
+		data := mailAction{Name: a.DisplayName(), UserID: a.UserID, Portal: portal.Name, Reason: reason, Help: portal.HelpDesk,
 			When: now.In(access.StateLocation()).Format("January 2, 2006 at 3:04 PM MST")}
 		var typ, tmpl string
 		detail := map[string]string{}
@@ -432,7 +434,7 @@ func (s *Service) Act(ctx context.Context, actor Actor, accountID, action, reaso
 			return err
 		}
 		if tmpl == "forgot-user-id" {
-			return queueMail(ctx, tx, now, a.Email, tmpl, map[string]any{"Name": "", "UserID": a.UserID, "Portal": portal.Name})
+			return queueMail(ctx, tx, now, a.Email, tmpl, map[string]any{"Name": "", "UserID": a.UserID, "Portal": portal.Name, "Help": portal.HelpDesk})
 		}
 		return queueMail(ctx, tx, now, a.Email, tmpl, data)
 	})

@@ -304,7 +304,7 @@ func (s *Service) VerifyCitizen(ctx context.Context, token string, in VerifyInpu
 			switch {
 			case err == nil && owner.Status == milogin.StatusActive:
 				if err := mail(ctx, tx, now, owner.Email, "card-in-use", map[string]any{
-					"Name": owner.DisplayName(), "UserID": owner.UserID, "Portal": portal.Name,
+					"Name": owner.DisplayName(), "UserID": owner.UserID, "Portal": portal.Name, "Help": portal.HelpDesk,
 					"When": now.Format("January 2, 2006"),
 				}); err != nil {
 					return err
@@ -358,7 +358,7 @@ func (s *Service) VerifyCitizen(ctx context.Context, token string, in VerifyInpu
 			return err
 		}
 		if err := mail(ctx, tx, now, a.Email, "account-created", map[string]any{
-			"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name,
+			"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name, "Help": portal.HelpDesk,
 		}); err != nil {
 			return err
 		}

@@ -633,7 +633,7 @@ func (s *Service) ConfirmSignup(ctx context.Context, portalID milogin.PortalID, 
 				return err
 			}
 			if err := mail(ctx, tx, now, existing.Email, "account-exists", map[string]any{
-				"Name": existing.DisplayName(), "UserID": existing.UserID, "Portal": portal.Name,
+				"Name": existing.DisplayName(), "UserID": existing.UserID, "Portal": portal.Name, "Help": portal.HelpDesk,
 			}); err != nil {
 				return err
 			}

@@ -56,21 +56,25 @@ func TestHelpDeskIsThePortals(t *testing.T) {
 		t.Errorf("error page (%d) lacks the help desk %q", res.StatusCode, helpDeskSentence)
 	}
 
-	// "Profile incomplete": two accounts share the mobile number.
+	// "Profile incomplete": two accounts share a proven mobile number (an
+	// unproven one counts against nobody).
 	ctx := context.Background()
 	err = e.store.Write(ctx, func(tx milogin.Tx) error {
 		a, err := tx.Accounts().GetByUserID(ctx, milogin.ThirdParty, "smithj0001")
 		if err != nil {
 			return err
 		}
-		_, err = tx.Accounts().Update(ctx, a.ID, func(a *milogin.Account) error { a.Mobile = "517-555-0100"; return nil })
+		_, err = tx.Accounts().Update(ctx, a.ID, func(a *milogin.Account) error {
+			a.Mobile, a.MobileVerified = "517-555-0100", true
+			return nil
+		})
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.auth.CreateAccount(ctx, authn.NewAccount{Portal: milogin.ThirdParty, UserID: "smithj0002", FirstName: "John", LastName: "Smith",
-		Email: "john2@example.org", Mobile: "(517) 555-0100", Password: goodPassword}, "test", authnMeta); err != nil {
+		Email: "john2@example.org", Mobile: "(517) 555-0100", MobileVerified: true, Password: goodPassword}, "test", authnMeta); err != nil {
 		t.Fatal(err)
 	}
 	_, r := e.resetClient(t, "smithj0001")
