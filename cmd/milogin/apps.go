@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -24,7 +25,7 @@ import (
 //	milogin apps add --portal thirdparty --id ID --name NAME --redirect-uri URI [--redirect-uri URI …]
 //	    [--post-logout-uri URI] [--backchannel-logout-uri URI] [--public] [--category C]
 //	    [--approval open|approval|provisioned] [--mfa none|daily|always] [--terms-file FILE]
-//	    [--launch-url URL] [--contact TEXT] [--json]
+//	    [--launch-url URL] [--contact TEXT] [--allow-insecure-redirect] [--json]
 //	milogin apps update --id ID [any flag of add but --public] [--rotate-secret] [--json]
 //	milogin apps list [--portal P] [--json]
 //	milogin apps remove --id ID
@@ -110,6 +111,7 @@ type appFlags struct {
 	backchannel, termsFile, alg       string
 	launchURL, contact                string
 	public, asJSON                    bool
+	insecureRedirect                  bool
 }
 
 func (f *appFlags) register(fs *flag.FlagSet, add bool) {
@@ -127,6 +129,8 @@ func (f *appFlags) register(fs *flag.FlagSet, add bool) {
 	fs.StringVar(&f.contact, "contact", "", "whom the Access Denied page names, e.g. \"your MWA Administrator\"")
 	fs.StringVar(&f.alg, "id-token-alg", "RS256", "algorithm of the client's ID tokens: RS256 or ES256")
 	fs.BoolVar(&f.asJSON, "json", false, "print the result as JSON")
+	fs.BoolVar(&f.insecureRedirect, "allow-insecure-redirect", false,
+		"development only: let a confidential client use http redirect and post-logout URIs on a loopback host (127.0.0.1, [::1], localhost)")
 	if add {
 		fs.BoolVar(&f.public, "public", false, "a public client (native or browser app): no secret, PKCE only")
 	}
@@ -231,17 +235,41 @@ func (f *appFlags) apply(a *milogin.Application, given map[string]bool) error {
 	return nil
 }
 
-func checkApp(a *milogin.Application) error {
+func checkApp(a *milogin.Application, insecureRedirect bool) error {
 	if a.Name == "" {
 		return usageError{msg: "--name is required"}
 	}
 	if len(a.Portals) == 0 {
 		return usageError{msg: "--portal is required"}
 	}
-	if err := oidc.ValidateClient(&a.Client); err != nil {
+	c := a.Client
+	if insecureRedirect {
+		// Every rule but the scheme still applies: each http loopback URI
+		// is checked as https.
+		c.RedirectURIs, c.PostLogoutURIs = asHTTPS(c.RedirectURIs), asHTTPS(c.PostLogoutURIs)
+	}
+	if err := oidc.ValidateClient(&c); err != nil {
 		return usageError{msg: milogin.ErrorMessage(err)}
 	}
 	return nil
+}
+
+// asHTTPS rewrites http://loopback URIs as https, for checkApp.
+func asHTTPS(uris []string) []string {
+	out := make([]string, len(uris))
+	for i, u := range uris {
+		out[i] = u
+		if rest, ok := strings.CutPrefix(u, "http://"); ok {
+			host, _, _ := strings.Cut(rest, "/")
+			if h, _, err := net.SplitHostPort(host); err == nil {
+				host = h
+			}
+			if oidc.IsLoopback(strings.Trim(host, "[]")) {
+				out[i] = "https://" + rest
+			}
+		}
+	}
+	return out
 }
 
 // clientResult is what add and update --rotate-secret print.
@@ -299,7 +327,7 @@ func runAppsAdd(ctx context.Context, args []string, getenv func(string) string, 
 		secret = oidc.NewClientSecret()
 		a.Client.SecretHash = "pending" // hashed below, once the rest is valid
 	}
-	if err := checkApp(a); err != nil {
+	if err := checkApp(a, f.insecureRedirect); err != nil {
 		return err
 	}
 	e, err := c.open(ctx, getenv)
@@ -368,7 +396,7 @@ func runAppsUpdate(ctx context.Context, args []string, getenv func(string) strin
 				a.Client.SecretHash = hash
 			}
 			a.UpdatedAt = now
-			return checkApp(a)
+			return checkApp(a, f.insecureRedirect)
 		})
 		if err != nil {
 			return err
