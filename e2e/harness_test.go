@@ -24,6 +24,9 @@ import (
 // miloginBin is the binary that TestMain builds from ./cmd/milogin.
 var miloginBin string
 
+// carsBin is the CARS e-Services binary that TestMain builds from ./cmd/cars.
+var carsBin string
+
 // moduleDir is the root of the milogin module (the parent of e2e/).
 var moduleDir string
 
@@ -55,6 +58,13 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	miloginBin = bin
+	carsBin = filepath.Join(tmp, "cars")
+	build = exec.Command("go", "build", "-o", carsBin, "./cmd/cars")
+	build.Dir = moduleDir
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/cars: %v\n%s", err, out)
+		return 1
+	}
 	return m.Run()
 }
 

@@ -70,13 +70,25 @@ func newFlags(name string, o *options, serve bool, stderr io.Writer) *flag.FlagS
 	return fs
 }
 
-// parse reads the flags, then fills the ones not given from CARS_* variables.
-func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return UsageError{}
+// parse reads the flags (before or after the arguments: "import FILE
+// --data DIR" works too), then fills the ones not given from CARS_*
+// variables. The arguments are left in positional.
+func parse(fs *flag.FlagSet, args []string, getenv func(string) string, positional *[]string) error {
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return UsageError{}
+			}
+			return UsageError{Msg: err.Error()}
 		}
-		return UsageError{Msg: err.Error()}
+		if fs.NArg() == 0 {
+			break
+		}
+		if positional == nil {
+			return UsageError{Msg: fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+		}
+		*positional = append(*positional, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -109,22 +121,23 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd {
 	case "serve":
 		fs := newFlags(cmd, &o, true, stderr)
-		if err := parse(fs, args, getenv); err != nil {
+		if err := parse(fs, args, getenv, nil); err != nil {
 			return err
 		}
 		return serve(ctx, o, stdout, stderr)
 	case "accounts import":
 		fs := newFlags(cmd, &o, false, stderr)
-		if err := parse(fs, args, getenv); err != nil {
+		var files []string
+		if err := parse(fs, args, getenv, &files); err != nil {
 			return err
 		}
-		if fs.NArg() != 1 {
+		if len(files) != 1 {
 			return UsageError{Msg: "usage: cars accounts import [--data DIR | --db URL] FILE.csv"}
 		}
-		return importFile(ctx, o, fs.Arg(0), stdout)
+		return importFile(ctx, o, files[0], stdout)
 	case "letters print", "letters list":
 		fs := newFlags(cmd, &o, false, stderr)
-		if err := parse(fs, args, getenv); err != nil {
+		if err := parse(fs, args, getenv, nil); err != nil {
 			return err
 		}
 		if cmd == "letters print" && o.out == "" {

@@ -147,6 +147,7 @@ func parseTemplates() (map[string]*template.Template, error) {
 			return m
 		},
 		"fmtTime": func(t time.Time) string { return t.In(displayZone).Format("January 2, 2006 3:04 PM MST") },
+		"phone":   formatPhone,
 		"fmtDate": func(t time.Time) string { return t.In(displayZone).Format("January 2, 2006") },
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
@@ -434,4 +435,22 @@ func (s *Server) handleLogoff(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/logged-off", http.StatusSeeOther)
+}
+
+// formatPhone writes a North American number from the ID token (E.164,
+// +15175550142) as the springboard shows it: +1 (517) 555-0142.
+func formatPhone(p string) string {
+	d := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, p)
+	if len(d) == 10 {
+		d = "1" + d
+	}
+	if len(d) != 11 || d[0] != '1' {
+		return p
+	}
+	return "+1 (" + d[1:4] + ") " + d[4:7] + "-" + d[7:]
 }
