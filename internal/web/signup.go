@@ -351,7 +351,6 @@ type signupDoneData struct {
 // signupNextCookie keeps, during a sign-up, the sign-in it interrupted.
 const signupNextCookie = "milogin_signup_next"
 
-
 func (s *Server) handleSignupDone(w http.ResponseWriter, r *http.Request) {
 	p, ok, open := s.signupPage(w, r)
 	if !open {
