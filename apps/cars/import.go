@@ -55,15 +55,15 @@ func ImportAccounts(ctx context.Context, db *DB, r io.Reader, now time.Time) (Im
 		if errors.Is(err, io.EOF) {
 			return sum, nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				sum.Rejected = append(sum.Rejected, Rejected{Line: pe.Line, Reason: pe.Err.Error()})
+				sum.Rejected = append(sum.Rejected, Rejected{Line: pe.StartLine, Reason: pe.Err.Error()})
 				continue
 			}
 			return sum, err
 		}
+		line, _ := cr.FieldPos(0)
 		get := func(name string) string {
 			if i, ok := col[name]; ok && i < len(rec) {
 				return rec[i]
