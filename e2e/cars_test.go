@@ -41,7 +41,7 @@ func startCARS(t *testing.T, srv *server, extraArgs ...string) *carsServer {
 		t.Fatal(err)
 	}
 	out := srv.milogin(t, "apps", "add", "--portal", "thirdparty", "--id", "cars", "--name", "CARS e-Services",
-		"--category", "Business Services", "--redirect-uri", base+"/callback", "--post-logout-uri", base+"/logged-off",
+		"--category", "Business Services", "--redirect-uri", base+"/callback", "--post-logout-uri", base+"/logged-off", "--backchannel-logout-uri", base+"/backchannel-logout",
 		"--approval", "open", "--mfa", "none", "--terms-file", terms, "--launch-url", base+"/mechanic-services",
 		"--allow-insecure-redirect", "--json")
 	var reg struct {
@@ -404,6 +404,19 @@ func TestCARSMechanicSchool(t *testing.T) {
 		t.Errorf("%d Mark as read buttons after marking one of two, want 1", n)
 	}
 
+	// Settings: where notifications go, checked like the wizard.
+	b.follow("Settings")
+	b.expectCARS(cars, "/settings", "Settings")
+	b.fill("Email Address", "email_00-00123456", "not-an-email")
+	b.press("Save")
+	b.expectError("Enter a valid Email Address for notifications of account 00-00123456.")
+	b.fill("Email Address", "email_00-00123456", "school.office@example.org")
+	b.press("Save")
+	b.expectText("Your settings were saved.")
+	if got := b.value("Email Address", "email_00-00123456"); got != "school.office@example.org" {
+		t.Errorf("notification email after saving: %q", got)
+	}
+
 	// The code was used: it says so.
 	b.visitURL(cars.URL + "/springboard")
 	b.follow("Add Account Access")
@@ -454,7 +467,10 @@ func TestCARSMechanicByMail(t *testing.T) {
 	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(320, 640)); err != nil {
 		t.Fatal(err)
 	}
+	b.visitURL(cars.URL + "/service/no-such-service")
+	b.expectText("The page you asked for does not exist.")
 	b.visitURL(cars.URL + "/")
+	b.expectNarrow()
 	b.follow("Mechanic Services")
 	b.follow("Mechanic Login")
 	b.loginHere("smithj0001", demoPassword)
@@ -520,6 +536,18 @@ func TestCARSMechanicByMail(t *testing.T) {
 	b.expectNarrow()
 	b.follow("Correspondence")
 	b.expectText("by mail", "Mailed")
+
+	// Logging out at MILogin ends the CARS session too (back-channel).
+	// The logout token may be delivered a moment later: wait for it.
+	b.visit(homePath)
+	b.logout()
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		b.visitURL(cars.URL + "/springboard")
+		if b.carsPath(cars) == "/mechanic-services" || time.Now().After(deadline) {
+			break
+		}
+	}
+	b.expectCARS(cars, "/mechanic-services", "Mechanic and Mechanic School Services")
 }
 
 // expectNarrow checks that the page needs no sideways scrolling at the

@@ -18,6 +18,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /login", s.handleLogin)
 	m.HandleFunc("GET /callback", s.handleCallback)
 	m.HandleFunc("POST /logoff", s.handleLogoff)
+	m.HandleFunc("POST /backchannel-logout", s.handleBackchannelLogout)
 
 	// Signed-in pages.
 	m.HandleFunc("GET /account-access", s.requireSession(s.handleAccountAccess))

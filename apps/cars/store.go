@@ -125,6 +125,7 @@ func (db *DB) User(ctx context.Context, sub string) (User, error) {
 type Session struct {
 	ID            string // hash of the cookie's token
 	Sub, Kind     string // Kind: the login used, "mechanic" or "school"
+	SID           string // MILogin's session (the ID token's sid)
 	IDTokenSealed string
 	RequestDraft  string // JSON of the Request Code wizard
 	AccessDraft   string // JSON of the Add Account Access wizard
@@ -132,8 +133,12 @@ type Session struct {
 }
 
 func (db *DB) CreateSession(ctx context.Context, s Session, now time.Time) error {
-	_, err := db.sql.ExecContext(ctx, `INSERT INTO cars_sessions (id, sub, kind, id_token_sealed, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		s.ID, s.Sub, s.Kind, s.IDTokenSealed, ms(now), ms(s.ExpiresAt))
+	// Expired sessions are swept as new ones begin.
+	if _, err := db.sql.ExecContext(ctx, `DELETE FROM cars_sessions WHERE expires_at <= $1`, ms(now)); err != nil {
+		return err
+	}
+	_, err := db.sql.ExecContext(ctx, `INSERT INTO cars_sessions (id, sub, kind, sid, id_token_sealed, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		s.ID, s.Sub, s.Kind, s.SID, s.IDTokenSealed, ms(now), ms(s.ExpiresAt))
 	return err
 }
 
@@ -144,6 +149,16 @@ func (db *DB) Session(ctx context.Context, id string, now time.Time) (Session, e
 		WHERE id = $1 AND expires_at > $2`, id, ms(now)).Scan(&s.ID, &s.Sub, &s.Kind, &s.IDTokenSealed, &s.RequestDraft, &s.AccessDraft, &exp)
 	s.ExpiresAt = fromMS(exp)
 	return s, notFound(err)
+}
+
+// EndSessions ends the sessions of a MILogin user, all of them or those of
+// one MILogin session (sid): a back-channel logout.
+func (db *DB) EndSessions(ctx context.Context, sub, sid string) (int64, error) {
+	res, err := db.sql.ExecContext(ctx, `DELETE FROM cars_sessions WHERE (sub = $1 OR $1 = '') AND (sid = $2 OR $2 = '') AND ($1 <> '' OR $2 <> '')`, sub, sid)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 func (db *DB) DeleteSession(ctx context.Context, id string) error {

@@ -8,6 +8,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -324,6 +325,7 @@ type idClaims struct {
 	Email    string `json:"email"`
 	Phone    string `json:"phone_number"`
 	Nonce    string `json:"nonce"`
+	SID      string `json:"sid"`
 }
 
 // handleCallback finishes the sign-in: the state must be this browser's and
@@ -394,7 +396,7 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := randomToken()
-	sess := Session{ID: tokenHash(token), Sub: u.Sub, Kind: pending.Kind, IDTokenSealed: s.keys.sealString("cars id token", raw),
+	sess := Session{ID: tokenHash(token), Sub: u.Sub, Kind: pending.Kind, SID: cl.SID, IDTokenSealed: s.keys.sealString("cars id token", raw),
 		ExpiresAt: now.Add(s.cfg.SessionTTL)}
 	if err := s.db.CreateSession(r.Context(), sess, now); err != nil {
 		s.fail(w, r, err)
@@ -453,4 +455,35 @@ func formatPhone(p string) string {
 		return p
 	}
 	return "+1 (" + d[1:4] + ") " + d[4:7] + "-" + d[7:]
+}
+
+// handleBackchannelLogout is MILogin telling CARS that a MILogin session
+// ended (OpenID Connect Back-Channel Logout 1.0): the logout token is
+// verified like an ID token (signature, issuer, audience) and the CARS
+// sessions it names end. It is a server-to-server POST: no browser, no
+// cookie, so the cross-origin check lets it through.
+func (s *Server) handleBackchannelLogout(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	_, verifier, err := s.oidcClient(r.Context())
+	if err != nil {
+		http.Error(w, `{"error":"temporarily_unavailable"}`, http.StatusServiceUnavailable)
+		return
+	}
+	raw := r.PostFormValue("logout_token")
+	lt, err := verifier.VerifyLogout(oidc.ClientContext(r.Context(), &http.Client{Timeout: 15 * time.Second}), raw)
+	if err != nil || (lt.Subject == "" && lt.SessionID == "") {
+		s.log.Warn("logout token rejected", "err", err)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error":"invalid_request","error_description":"the logout token is not valid"}`))
+		return
+	}
+	n, err := s.db.EndSessions(r.Context(), lt.Subject, lt.SessionID)
+	if err != nil {
+		s.log.Error("back-channel logout", "err", err)
+		http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
+		return
+	}
+	_ = s.db.Audit(r.Context(), s.now(), lt.Subject, "logoff.backchannel", fmt.Sprintf("sessions=%d", n))
+	w.WriteHeader(http.StatusOK)
 }
