@@ -129,6 +129,39 @@ func TestAppsAddRejectsBadRedirectURIs(t *testing.T) {
 	}
 }
 
+// --allow-insecure-redirect lets a confidential client use http on a
+// loopback host (a relying party on the developer's machine), and nothing
+// else: other hosts, wildcards and fragments stay refused.
+func TestAppsAddAllowInsecureRedirect(t *testing.T) {
+	data := t.TempDir()
+	for _, c := range [][]string{
+		{"--redirect-uri", "http://cars.example.gov/callback"},
+		{"--redirect-uri", "http://127.0.0.1:8082/callback#x"},
+		{"--redirect-uri", "http://127.0.0.1:8082/callback", "--post-logout-uri", "http://evil.example/"},
+	} {
+		args := append([]string{"apps", "add", "--portal", "thirdparty", "--id", "cars", "--name", "CARS", "--allow-insecure-redirect"}, c...)
+		if _, err := cli(t, data, args...); !isUsage(err) {
+			t.Errorf("%v: err = %v, want a usage error", c, err)
+		}
+	}
+	out, err := cli(t, data, "apps", "add", "--portal", "thirdparty", "--id", "cars", "--name", "CARS", "--allow-insecure-redirect",
+		"--redirect-uri", "http://127.0.0.1:8082/callback", "--post-logout-uri", "http://localhost:8082/logged-off", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res map[string]string
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res["client_secret"] == "" {
+		t.Fatalf("output %q: %v", out, err)
+	}
+	// Updating it needs the flag again: it is a decision, not a state.
+	if _, err := cli(t, data, "apps", "update", "--id", "cars", "--name", "CARS e-Services"); !isUsage(err) {
+		t.Errorf("update without the flag: %v, want a usage error", err)
+	}
+	if _, err := cli(t, data, "apps", "update", "--id", "cars", "--name", "CARS e-Services", "--allow-insecure-redirect"); err != nil {
+		t.Errorf("update with the flag: %v", err)
+	}
+}
+
 // The CLI works while a server runs on the same data folder: an
 // application added and keys rotated are seen by the server.
 func TestAppsAndKeysWhileServing(t *testing.T) {
