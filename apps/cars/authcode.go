@@ -21,6 +21,14 @@ const (
 	TryWindow = time.Hour
 )
 
+// MaxRequestsPerDay codes may be requested for one business account in 24
+// hours (by anyone): more would let a stranger flood the owner's mailbox or
+// the letter queue.
+const MaxRequestsPerDay = 5
+
+// ErrTooManyRequests refuses a request over MaxRequestsPerDay.
+var ErrTooManyRequests = errors.New("Too many authorization codes were requested for this account in the last 24 hours. Please use a code already sent, or try again tomorrow.")
+
 // Codes is the authorization-code service over the database.
 type Codes struct {
 	DB      *DB
@@ -57,6 +65,10 @@ func (c *Codes) RequestCode(ctx context.Context, r Request, now time.Time) (stri
 		if err == nil {
 			break
 		}
+		if errors.Is(err, ErrTooManyRequests) {
+			c.audit(ctx, now, r.User.Sub, "request.too_many", "account="+r.Account.Number)
+			return "", err
+		}
 		// A confirmation number already given (one in ten billion): draw again.
 		if attempt < 3 && c.DB.confirmationTaken(ctx, conf) {
 			continue
@@ -72,6 +84,14 @@ func (db *DB) confirmationTaken(ctx context.Context, conf string) bool {
 }
 
 func (c *Codes) requestTx(ctx context.Context, tx *sql.Tx, r Request, conf string, now time.Time) error {
+	var recent int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM cars_requests WHERE account_number = $1 AND created_at > $2`,
+		r.Account.Number, ms(now.Add(-24*time.Hour))).Scan(&recent); err != nil {
+		return err
+	}
+	if recent >= MaxRequestsPerDay {
+		return ErrTooManyRequests
+	}
 	code := NewCode()
 	expires := now.Add(c.TTL)
 	a := r.Account

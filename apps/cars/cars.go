@@ -253,7 +253,8 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	} else {
 		log.Warn("no --smtp given: emails stay in the CARS outbox")
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: logRequests(log, srv), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(stdout, "CARS e-Services running at %s\n", base)
@@ -265,4 +266,33 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
 	return hs.Shutdown(sctx)
+}
+
+// statusWriter remembers the status of an answer, for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// logRequests logs each request's method, path (never the query: a
+// callback's holds the authorization code and state), status and time.
+func logRequests(log *slog.Logger, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			log.Info("http", "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", time.Since(start))
+		}
+	})
 }

@@ -390,6 +390,31 @@ func assertNowhere(t *testing.T, db *DB, code string) {
 	}
 }
 
+// TestRequestLimit: at most MaxRequestsPerDay codes per account in 24
+// hours, whoever asks; the next day the count starts again.
+func TestRequestLimit(t *testing.T) {
+	engines(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		if err := SeedDemo(ctx, db, t0); err != nil {
+			t.Fatal(err)
+		}
+		c := newCodes(t, db)
+		school, _ := db.Account(ctx, "00-00123456")
+		for i := range MaxRequestsPerDay {
+			u := User{Sub: "sub-" + strconv.Itoa(i%2)}
+			if _, err := c.RequestCode(ctx, Request{User: u, Account: school, Delivery: ByEmail}, t0.Add(time.Duration(i)*time.Minute)); err != nil {
+				t.Fatalf("request %d: %v", i+1, err)
+			}
+		}
+		if _, err := c.RequestCode(ctx, Request{User: User{Sub: "sub-9"}, Account: school, Delivery: ByMail}, t0.Add(time.Hour)); !errors.Is(err, ErrTooManyRequests) {
+			t.Errorf("request %d: %v, want ErrTooManyRequests", MaxRequestsPerDay+1, err)
+		}
+		if _, err := c.RequestCode(ctx, Request{User: User{Sub: "sub-9"}, Account: school, Delivery: ByMail}, t0.Add(25*time.Hour)); err != nil {
+			t.Errorf("the next day: %v", err)
+		}
+	})
+}
+
 // TestLettersPrint: one HTML and one PDF per letter with the address and
 // the code; the letter is marked mailed and its sealed code erased.
 func TestLettersPrint(t *testing.T) {

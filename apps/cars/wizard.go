@@ -135,13 +135,14 @@ func (s *Server) handleRequestStep(w http.ResponseWriter, r *http.Request, si *s
 	s.requestPage(w, si, http.StatusOK, step, &d, a, nil)
 }
 
-func (s *Server) requestPage(w http.ResponseWriter, si *signedIn, status int, step string, d *requestDraft, a Account, errs []fieldError) {
+func (s *Server) requestPage(w http.ResponseWriter, si *signedIn, status int, step string, d *requestDraft, a Account, errs []fieldError, pageErr ...string) {
 	t, ok := LookupType(d.Type)
 	data := &wizardData{Steps: stepBar(requestSteps, step), Step: step, Types: AccountTypes, Type: t, HasType: ok,
 		Username: si.User.Username, Account: a, Masked: MaskEmail(a.Email), Delivery: d.Delivery}
 	s.render(w, status, "request-code", &page{Title: "Online Authentication", User: &si.User,
 		Crumbs: []crumb{{"Account Access Options", "/account-access"}, {"Request Code", ""}},
-		Form:   map[string]string{"type": d.Type, "ident": d.Ident, "zip": d.ZIP, "delivery": d.Delivery}, Errors: errs, Data: data})
+		Form:   map[string]string{"type": d.Type, "ident": d.Ident, "zip": d.ZIP, "delivery": d.Delivery}, Errors: errs, Data: data,
+		Error: strings.Join(pageErr, " ")})
 }
 
 func (s *Server) handleRequestPost(w http.ResponseWriter, r *http.Request, si *signedIn) {
@@ -258,6 +259,10 @@ func (s *Server) handleRequestPost(w http.ResponseWriter, r *http.Request, si *s
 		return
 	}
 	conf, err := s.codes.RequestCode(r.Context(), Request{User: si.User, Account: acct, Delivery: d.Delivery}, now)
+	if errors.Is(err, ErrTooManyRequests) {
+		s.requestPage(w, si, http.StatusTooManyRequests, step, &d, acct, nil, err.Error())
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
