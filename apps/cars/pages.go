@@ -295,7 +295,7 @@ func (s *Server) confirmation(w http.ResponseWriter, r *http.Request, si *signed
 	p := &page{Title: "Confirmation", User: &si.User, Crumbs: []crumb{{"Account Access Options", "/account-access"}, {"Confirmation", ""}},
 		Data: map[string]any{"Submission": sub, "Username": si.User.Username, "Mask": MaskEmail(sub.Account.Email)}}
 	if name == "confirmation-print" {
-		p.Printer = true
+		p.Printer, p.Crumbs = true, nil // the paper needs no menus
 	}
 	s.render(w, http.StatusOK, name, p)
 }
