@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"slices"
 	"strings"
@@ -25,7 +24,7 @@ import (
 //	milogin apps add --portal thirdparty --id ID --name NAME --redirect-uri URI [--redirect-uri URI …]
 //	    [--post-logout-uri URI] [--backchannel-logout-uri URI] [--public] [--category C]
 //	    [--approval open|approval|provisioned] [--mfa none|daily|always] [--terms-file FILE]
-//	    [--launch-url URL] [--contact TEXT] [--allow-insecure-redirect] [--json]
+//	    [--launch-url URL] [--contact TEXT] [--json]
 //	milogin apps update --id ID [any flag of add but --public] [--rotate-secret] [--json]
 //	milogin apps list [--portal P] [--json]
 //	milogin apps remove --id ID
@@ -111,7 +110,9 @@ type appFlags struct {
 	backchannel, termsFile, alg       string
 	launchURL, contact                string
 	public, asJSON                    bool
-	insecureRedirect                  bool
+	// allowInsecure accepts http loopback redirect URIs for a
+	// confidential client (development only).
+	allowInsecure bool
 }
 
 func (f *appFlags) register(fs *flag.FlagSet, add bool) {
@@ -129,8 +130,7 @@ func (f *appFlags) register(fs *flag.FlagSet, add bool) {
 	fs.StringVar(&f.contact, "contact", "", "whom the Access Denied page names, e.g. \"your MWA Administrator\"")
 	fs.StringVar(&f.alg, "id-token-alg", "RS256", "algorithm of the client's ID tokens: RS256 or ES256")
 	fs.BoolVar(&f.asJSON, "json", false, "print the result as JSON")
-	fs.BoolVar(&f.insecureRedirect, "allow-insecure-redirect", false,
-		"development only: let a confidential client use http redirect and post-logout URIs on a loopback host (127.0.0.1, [::1], localhost)")
+	fs.BoolVar(&f.allowInsecure, "allow-insecure-redirect", false, "development only: accept http redirect URIs on 127.0.0.1, [::1] or localhost for a confidential client (apps list flags it)")
 	if add {
 		fs.BoolVar(&f.public, "public", false, "a public client (native or browser app): no secret, PKCE only")
 	}
@@ -235,41 +235,25 @@ func (f *appFlags) apply(a *milogin.Application, given map[string]bool) error {
 	return nil
 }
 
-func checkApp(a *milogin.Application, insecureRedirect bool) error {
+func checkApp(a *milogin.Application, allowInsecure bool) error {
 	if a.Name == "" {
 		return usageError{msg: "--name is required"}
 	}
 	if len(a.Portals) == 0 {
 		return usageError{msg: "--portal is required"}
 	}
-	c := a.Client
-	if insecureRedirect {
-		// Every rule but the scheme still applies: each http loopback URI
-		// is checked as https.
-		c.RedirectURIs, c.PostLogoutURIs = asHTTPS(c.RedirectURIs), asHTTPS(c.PostLogoutURIs)
+	validate := oidc.ValidateClient
+	if allowInsecure {
+		validate = oidc.ValidateClientAllowingLoopbackHTTP
 	}
-	if err := oidc.ValidateClient(&c); err != nil {
-		return usageError{msg: milogin.ErrorMessage(err)}
+	if err := validate(&a.Client); err != nil {
+		msg := milogin.ErrorMessage(err)
+		if !a.Client.Public && strings.Contains(msg, "loopback") {
+			msg += " (for a relying party on this machine in development, add --allow-insecure-redirect)"
+		}
+		return usageError{msg: msg}
 	}
 	return nil
-}
-
-// asHTTPS rewrites http://loopback URIs as https, for checkApp.
-func asHTTPS(uris []string) []string {
-	out := make([]string, len(uris))
-	for i, u := range uris {
-		out[i] = u
-		if rest, ok := strings.CutPrefix(u, "http://"); ok {
-			host, _, _ := strings.Cut(rest, "/")
-			if h, _, err := net.SplitHostPort(host); err == nil {
-				host = h
-			}
-			if oidc.IsLoopback(strings.Trim(host, "[]")) {
-				out[i] = "https://" + rest
-			}
-		}
-	}
-	return out
 }
 
 // clientResult is what add and update --rotate-secret print.
@@ -327,7 +311,7 @@ func runAppsAdd(ctx context.Context, args []string, getenv func(string) string, 
 		secret = oidc.NewClientSecret()
 		a.Client.SecretHash = "pending" // hashed below, once the rest is valid
 	}
-	if err := checkApp(a, f.insecureRedirect); err != nil {
+	if err := checkApp(a, f.allowInsecure); err != nil {
 		return err
 	}
 	e, err := c.open(ctx, getenv)
@@ -396,7 +380,9 @@ func runAppsUpdate(ctx context.Context, args []string, getenv func(string) strin
 				a.Client.SecretHash = hash
 			}
 			a.UpdatedAt = now
-			return checkApp(a, f.insecureRedirect)
+			// A client registered with an insecure redirect keeps it
+			// through updates that do not touch its URIs.
+			return checkApp(a, f.allowInsecure || (!given["redirect-uri"] && !given["post-logout-uri"] && oidc.HasInsecureRedirect(&a.Client)))
 		})
 		if err != nil {
 			return err
@@ -438,6 +424,9 @@ type appSummary struct {
 	BackchannelLogoutURI string   `json:"backchannel_logout_uri,omitempty"`
 	GrantTypes           []string `json:"grant_types"`
 	IDTokenAlg           string   `json:"id_token_alg"`
+	// InsecureRedirect: a confidential client with an http loopback
+	// redirect (registered with --allow-insecure-redirect; development only).
+	InsecureRedirect bool `json:"insecure_redirect,omitempty"`
 }
 
 func runAppsList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -479,7 +468,7 @@ func runAppsList(ctx context.Context, args []string, getenv func(string) string,
 				MFA: string(a.MFA), TermsVersion: a.TermsVersion, LaunchURL: a.LaunchURL, ClientID: a.Client.ID, Public: a.Client.Public,
 				RedirectURIs: a.Client.RedirectURIs, PostLogoutURIs: a.Client.PostLogoutURIs,
 				BackchannelLogoutURI: a.Client.BackchannelLogoutURI, GrantTypes: a.Client.GrantTypes,
-				IDTokenAlg: cmp.Or(a.Client.IDTokenAlg, "RS256")})
+				IDTokenAlg: cmp.Or(a.Client.IDTokenAlg, "RS256"), InsecureRedirect: oidc.HasInsecureRedirect(&a.Client)})
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -491,6 +480,9 @@ func runAppsList(ctx context.Context, args []string, getenv func(string) string,
 		kind := "confidential"
 		if a.Client.Public {
 			kind = "public"
+		}
+		if oidc.HasInsecureRedirect(&a.Client) {
+			kind += " INSECURE-REDIRECT(dev only)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\tv%d\n", a.ID, a.Name, joinPortals(a.Portals), kind, a.Approval, a.MFA, a.TermsVersion)
 	}
