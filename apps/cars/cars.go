@@ -41,8 +41,8 @@ func (e UsageError) Error() string { return e.Msg }
 // options are the flags every subcommand shares, and serve's.
 type options struct {
 	addr, db, data, issuer, clientID, clientSecret, baseURL string
-	smtp, mailFrom, key, out                                string
-	codeTTL, sessionTTL                                     time.Duration
+	smtp, mailFrom, key, out, secretFile, logLevel          string
+	codeTTL, sessionTTL, clockOffset                        time.Duration
 	demo                                                    bool
 }
 
@@ -58,6 +58,9 @@ func newFlags(name string, o *options, serve bool, stderr io.Writer) *flag.FlagS
 		fs.StringVar(&o.issuer, "issuer", "http://127.0.0.1:8080/thirdparty", "MILogin for Third Party issuer")
 		fs.StringVar(&o.clientID, "client-id", "cars", "client ID registered in MILogin")
 		fs.StringVar(&o.clientSecret, "client-secret", "", "client secret from milogin apps add")
+		fs.StringVar(&o.secretFile, "client-secret-file", "", "file holding the client secret (instead of --client-secret)")
+		fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+		fs.DurationVar(&o.clockOffset, "clock-offset", 0, "development only (with --demo): move CARS's clock, e.g. 720h to see codes expire")
 		fs.StringVar(&o.smtp, "smtp", "", "SMTP server: smtp://[user:pass@]host:port or smtps://…; empty keeps emails queued")
 		fs.StringVar(&o.mailFrom, "mail-from", "CARS e-Services <DONOTREPLY-CARS@michigan.gov>", "sender of emails")
 		fs.DurationVar(&o.codeTTL, "code-ttl", 30*24*time.Hour, "how long an authorization code stays valid")
@@ -215,14 +218,35 @@ func letters(ctx context.Context, o options, print bool, stdout io.Writer) error
 }
 
 func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return UsageError{Msg: "--log-level: want debug, info, warn or error"}
+	}
+	if o.clockOffset != 0 && !o.demo {
+		return UsageError{Msg: "--clock-offset is for trying things out: it needs --demo"}
+	}
+	if o.secretFile != "" {
+		if o.clientSecret != "" {
+			return UsageError{Msg: "give --client-secret or --client-secret-file, not both"}
+		}
+		b, err := os.ReadFile(o.secretFile)
+		if err != nil {
+			return fmt.Errorf("reading --client-secret-file: %w", err)
+		}
+		o.clientSecret = strings.TrimSpace(string(b))
+	}
+	now := time.Now
+	if o.clockOffset != 0 {
+		now = func() time.Time { return time.Now().Add(o.clockOffset) }
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	db, k, err := openAll(ctx, o)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	if o.demo {
-		if err := SeedDemo(ctx, db, time.Now()); err != nil {
+		if err := SeedDemo(ctx, db, now()); err != nil {
 			return err
 		}
 	}
@@ -236,7 +260,7 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	codes := &Codes{DB: db, keys: k, TTL: o.codeTTL, BaseURL: base}
 	srv, err := NewServer(db, k, codes, Config{BaseURL: base, Issuer: strings.TrimRight(o.issuer, "/"), ClientID: o.clientID,
-		ClientSecret: o.clientSecret, SessionTTL: o.sessionTTL}, log, time.Now)
+		ClientSecret: o.clientSecret, SessionTTL: o.sessionTTL}, log, now)
 	if err != nil {
 		ln.Close()
 		return err
@@ -249,7 +273,7 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			ln.Close()
 			return UsageError{Msg: "--smtp: " + err.Error()}
 		}
-		go (&outbox{db: db, keys: k, mailer: m, log: log, now: time.Now}).run(ctx)
+		go (&outbox{db: db, keys: k, mailer: m, log: log, now: now}).run(ctx)
 	} else {
 		log.Warn("no --smtp given: emails stay in the CARS outbox")
 	}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"go/parser"
 	"go/token"
+	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -512,5 +514,65 @@ func TestNoMILoginImports(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// syncBuf is a bytes.Buffer safe for the server goroutine and the test.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestServeRunsAndStops runs serve as milogin demo would (in a goroutine,
+// the secret in a file, --demo seeding) and stops it with the context; and
+// refuses --clock-offset without --demo.
+func TestServeRunsAndStops(t *testing.T) {
+	data := t.TempDir()
+	secret := filepath.Join(data, "client-secret")
+	os.WriteFile(secret, []byte("s3cret\n"), 0o600)
+	var errb bytes.Buffer
+	var u UsageError
+	if err := Run(context.Background(), []string{"serve", "--data", data, "--clock-offset", "24h"}, func(string) string { return "" }, io.Discard, &errb); !errors.As(err, &u) {
+		t.Errorf("--clock-offset without --demo: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuf{}
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"--addr", "127.0.0.1:0", "--data", data, "--client-secret-file", secret, "--demo", "--log-level", "warn"},
+			func(string) string { return "" }, out, io.Discard)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "running at http://127.0.0.1:") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no running line: %q", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	base := strings.TrimSpace(strings.TrimPrefix(out.String(), "CARS e-Services running at "))
+	res, err := http.Get(base + "/healthz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", res, err)
+	}
+	res.Body.Close()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run after cancel: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	db, err := OpenDB(context.Background(), "", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Account(context.Background(), "00-00123456"); err != nil {
+		t.Errorf("--demo did not seed the mechanic school: %v", err)
 	}
 }
