@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"milogin/internal/postgres/pgtest"
 )
 
 // CARS e-Services journeys (issue 12): the two guides, a mechanic school
@@ -480,6 +482,10 @@ func TestCARSMechanicByMail(t *testing.T) {
 
 	conf := b.requestCode(cars, "Mechanic", [][3]string{{"Mechanic Number", "ident", "m1234567"}, {"ZIP Code", "zip", "48933"}},
 		false, "R*****O@EXAMPLE.ORG")
+	b.expectNarrow()
+	b.follow("Printable View")
+	b.expectNarrow()
+	b.follow("Back to the confirmation")
 	b.follow("OK")
 
 	// Staff print the queue; the letter holds the mailing address and code.
@@ -516,9 +522,11 @@ func TestCARSMechanicByMail(t *testing.T) {
 	}
 
 	b.follow("Add Account Access")
+	b.expectNarrow()
 	b.fill("Account Authorization Code", "code", code)
 	b.press("Next >")
 	b.expectText("Enter your Mechanic Number and ZIP Code")
+	b.expectNarrow()
 	b.fill("Mechanic Number", "ident", "M7654321")
 	b.fill("ZIP Code", "zip", "49503")
 	b.press("Next >")
@@ -527,9 +535,11 @@ func TestCARSMechanicByMail(t *testing.T) {
 	b.fill("ZIP Code", "zip", "48933-0001")
 	b.press("Next >")
 	b.expectCARS(cars, "/add-access/email", "Add Account Access")
+	b.expectNarrow()
 	b.choose("I Agree to the Access Terms & Conditions")
 	b.press("Next >")
 	b.expectText("Action Adding Account Access", "Account Type Mechanic")
+	b.expectNarrow()
 	b.press("Submit")
 	b.expectCARS(cars, "/springboard", "")
 	b.expectText("Welcome, smithj0001", "Mechanic Login", "Mechanic", "00-00234567", "RIVERSIDE AUTO REPAIR", "$0.00")
@@ -573,11 +583,16 @@ func (b *browser) expectNarrow() {
 
 // TestCARSExpiredCodeAndThrottle: a code past its validity says so (cars
 // runs with --code-ttl 2s), and after five wrong codes within the hour the
-// next try is refused with a wait, whatever is typed; the tries are audited.
+// next try is refused with a wait, whatever is typed. With
+// MILOGIN_TEST_POSTGRES set (as in CI), CARS runs on PostgreSQL here.
 func TestCARSExpiredCodeAndThrottle(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)
-	cars := startCARS(t, srv, "--code-ttl", "2s")
+	args := []string{"--code-ttl", "2s"}
+	if os.Getenv(pgtest.EnvDSN) != "" {
+		args = append(args, "--db", pgtest.DSN(t))
+	}
+	cars := startCARS(t, srv, args...)
 	b := newBrowser(t, srv)
 	b.visitURL(cars.URL + "/mechanic-services")
 	b.follow("Mechanic School Login")
