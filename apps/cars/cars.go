@@ -260,7 +260,7 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	codes := &Codes{DB: db, keys: k, TTL: o.codeTTL, BaseURL: base}
 	srv, err := NewServer(db, k, codes, Config{BaseURL: base, Issuer: strings.TrimRight(o.issuer, "/"), ClientID: o.clientID,
-		ClientSecret: o.clientSecret, SessionTTL: o.sessionTTL}, log, now)
+		ClientSecret: o.clientSecret, SessionTTL: o.sessionTTL, Demo: o.demo}, log, now)
 	if err != nil {
 		ln.Close()
 		return err
@@ -275,7 +275,7 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		}
 		go (&outbox{db: db, keys: k, mailer: m, log: log, now: now}).run(ctx)
 	} else {
-		log.Warn("no --smtp given: emails stay in the CARS outbox")
+		log.Warn("no --smtp given: emails stay in the CARS outbox" + map[bool]string{true: " (see /dev/mailbox)", false: ""}[o.demo])
 	}
 	hs := &http.Server{Handler: logRequests(log, srv), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}

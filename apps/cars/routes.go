@@ -34,4 +34,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /alerts/{id}/read", s.requireSession(s.handleMarkRead))
 	m.HandleFunc("GET /settings", s.requireSession(s.handleSettings))
 	m.HandleFunc("POST /settings", s.requireSession(s.handleSettingsPost))
+
+	if s.cfg.Demo {
+		m.HandleFunc("GET /dev/mailbox", s.handleMailbox)
+	}
 }

@@ -54,6 +54,9 @@ type Config struct {
 	ClientID     string
 	ClientSecret string
 	SessionTTL   time.Duration
+	// Demo adds /dev/mailbox: the emails of CARS's outbox, codes included,
+	// for trying CARS out without a mail server. Never in production.
+	Demo bool
 }
 
 // displayZone is Michigan's time, for the dates on the pages.
@@ -486,4 +489,31 @@ func (s *Server) handleBackchannelLogout(w http.ResponseWriter, r *http.Request)
 	}
 	_ = s.db.Audit(r.Context(), s.now(), lt.Subject, "logoff.backchannel", fmt.Sprintf("sessions=%d", n))
 	w.WriteHeader(http.StatusOK)
+}
+
+type mailboxItem struct {
+	To, Subject, Body string
+	At, Sent          time.Time
+}
+
+// handleMailbox is the demo's mailbox: every email CARS queued, newest
+// first, with the text of those not yet sent (a sent email's text is
+// erased from the outbox).
+func (s *Server) handleMailbox(w http.ResponseWriter, r *http.Request) {
+	items, err := queryAll(r.Context(), s.db.sql, func(sc scanner) (mailboxItem, error) {
+		var m mailboxItem
+		var sealed string
+		var at, sent int64
+		err := sc.Scan(&m.To, &m.Subject, &sealed, &at, &sent)
+		m.At, m.Sent = fromMS(at), fromMS(sent)
+		if err == nil && sealed != "" {
+			m.Body, _ = s.keys.openString(sealMail, sealed)
+		}
+		return m, err
+	}, `SELECT to_addr, subject, body_sealed, created_at, sent_at FROM cars_outbox ORDER BY created_at DESC, id LIMIT 200`)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, http.StatusOK, "mailbox", &page{Title: "Development mailbox", Data: items})
 }

@@ -22,7 +22,7 @@ type testServer struct {
 	cookie *http.Cookie
 }
 
-func newTestServer(t *testing.T) *testServer {
+func newTestServer(t *testing.T, opts ...func(*Config)) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	db, err := OpenDB(ctx, "", t.TempDir())
@@ -35,7 +35,11 @@ func newTestServer(t *testing.T) *testServer {
 	}
 	k := testKeys(t)
 	codes := &Codes{DB: db, keys: k, TTL: time.Hour}
-	srv, err := NewServer(db, k, codes, Config{BaseURL: "http://cars.test", Issuer: "http://127.0.0.1:1/thirdparty", ClientID: "cars"},
+	cfg := Config{BaseURL: "http://cars.test", Issuer: "http://127.0.0.1:1/thirdparty", ClientID: "cars"}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := NewServer(db, k, codes, cfg,
 		slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -254,5 +258,24 @@ func TestSecurityBasics(t *testing.T) {
 		if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
 			t.Errorf("GET %s: CSP %q", path, csp)
 		}
+	}
+}
+
+// TestDevMailbox: only in demo mode, CARS shows its queued emails (with the
+// code) at /dev/mailbox.
+func TestDevMailbox(t *testing.T) {
+	if status, _, _ := newTestServer(t).do(t, http.MethodGet, "/dev/mailbox", nil); status != http.StatusNotFound {
+		t.Errorf("/dev/mailbox without --demo: %d, want 404", status)
+	}
+	ts := newTestServer(t, func(c *Config) { c.Demo = true })
+	ctx := context.Background()
+	school, _ := ts.db.Account(ctx, "00-00123456")
+	if _, err := ts.codes.RequestCode(ctx, Request{User: User{Sub: "sub-1", Username: "leem0000"}, Account: school, Delivery: ByEmail}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	status, _, body := ts.do(t, http.MethodGet, "/dev/mailbox", nil)
+	if status != 200 || !strings.Contains(body, "Your CARS e-Services Account Authorization Code") || !strings.Contains(body, "email@email.com") ||
+		codeInText(body) == "" {
+		t.Errorf("/dev/mailbox: %d\n%s", status, body)
 	}
 }
