@@ -272,14 +272,14 @@ func (c *Codes) CheckCode(ctx context.Context, sub, typed string, now time.Time)
 	row, err := c.DB.codeByHash(ctx, c.DB.sql, hash)
 	if errors.Is(err, errNotFound) || (err == nil && subtle.ConstantTimeCompare([]byte(row.Hash), []byte(hash)) != 1) {
 		c.audit(ctx, now, sub, "code.wrong", fmt.Sprintf("try=%d", tries))
-		return Redeemable{}, c.wrong(errCodeUnknown, tries, now, sub, ctx)
+		return Redeemable{}, c.wrong(ctx, errCodeUnknown, tries, now, sub)
 	}
 	if err != nil {
 		return Redeemable{}, err
 	}
 	if row.Sub != sub {
 		c.audit(ctx, now, sub, "code.other_user", fmt.Sprintf("account=%s try=%d", row.Account, tries))
-		return Redeemable{}, c.wrong(errCodeOther, tries, now, sub, ctx)
+		return Redeemable{}, c.wrong(ctx, errCodeOther, tries, now, sub)
 	}
 	if err := c.DB.releaseTry(ctx, sub); err != nil {
 		return Redeemable{}, err
@@ -309,7 +309,7 @@ type wrongTry struct {
 func (w *wrongTry) Error() string { return w.err.Error() }
 func (w *wrongTry) Unwrap() error { return w.err }
 
-func (c *Codes) wrong(err error, tries int, now time.Time, sub string, ctx context.Context) error {
+func (c *Codes) wrong(ctx context.Context, err error, tries int, now time.Time, sub string) error {
 	if tries >= MaxTries {
 		var start int64
 		if e := c.DB.sql.QueryRowContext(ctx, `SELECT window_start FROM cars_tries WHERE sub = $1`, sub).Scan(&start); e == nil {
@@ -335,10 +335,10 @@ func (c *Codes) CheckAccount(ctx context.Context, sub, typed string, ident, zip 
 	}
 	if other, err := c.DB.FindAccount(ctx, r.Account.Type, ident, zip); err == nil && other.Number != r.Account.Number {
 		c.audit(ctx, now, sub, "code.other_account", fmt.Sprintf("account=%s typed=%s try=%d", r.Account.Number, other.Number, tries))
-		return Account{}, c.wrong(errCodeAccount, tries, now, sub, ctx)
+		return Account{}, c.wrong(ctx, errCodeAccount, tries, now, sub)
 	}
 	c.audit(ctx, now, sub, "code.wrong_identifiers", fmt.Sprintf("account=%s try=%d", r.Account.Number, tries))
-	return Account{}, c.wrong(errIdentWrong, tries, now, sub, ctx)
+	return Account{}, c.wrong(ctx, errIdentWrong, tries, now, sub)
 }
 
 // Grant is a Submit of the Add Account Access wizard.

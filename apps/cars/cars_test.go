@@ -263,6 +263,15 @@ func TestCodeLifecycle(t *testing.T) {
 		if err != nil || len(letters) != 1 || letters[0].Confirmation != conf {
 			t.Fatalf("letter queue %+v, %v", letters, err)
 		}
+		if mine, err := db.LettersOf(ctx, owner.Sub); err != nil || len(mine) != 1 {
+			t.Errorf("LettersOf(owner) = %+v, %v", mine, err)
+		}
+		if theirs, err := db.LettersOf(ctx, "sub-stranger"); err != nil || len(theirs) != 0 {
+			t.Errorf("LettersOf(stranger) = %+v, %v", theirs, err)
+		}
+		if _, err := db.Submission(ctx, "sub-stranger", conf); !errors.Is(err, errNotFound) {
+			t.Errorf("a stranger sees the submission: %v", err)
+		}
 		code, err := c.keys.openString(sealLetter, letters[0].codeSealed)
 		if err != nil {
 			t.Fatal(err)

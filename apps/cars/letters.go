@@ -39,6 +39,18 @@ func (db *DB) Letters(ctx context.Context, pending bool) ([]Letter, error) {
 	}, q+` ORDER BY created_at, id`)
 }
 
+// LettersOf lists the letters of one user's submissions (Correspondence).
+func (db *DB) LettersOf(ctx context.Context, sub string) ([]Letter, error) {
+	return queryAll(ctx, db.sql, func(s scanner) (Letter, error) {
+		var l Letter
+		var c, e, m int64
+		err := s.Scan(&l.ID, &l.Confirmation, &l.AccountNumber, &l.Name, &l.Street, &l.City, &l.State, &l.ZIP, &c, &e, &m)
+		l.Created, l.Expires, l.Mailed = fromMS(c), fromMS(e), fromMS(m)
+		return l, err
+	}, `SELECT l.id, l.confirmation, l.account_number, l.name, l.street, l.city, l.state, l.zip, l.created_at, l.expires_at, l.mailed_at
+		FROM cars_letters l JOIN cars_requests r ON r.confirmation = l.confirmation WHERE r.sub = $1 ORDER BY l.created_at, l.id`, sub)
+}
+
 var letterHTML = template.Must(template.New("letter").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Account Authorization Code {{.Confirmation}}</title>

@@ -153,7 +153,7 @@ func (s *Server) springboardData(r *http.Request, si *signedIn) (*springboardDat
 	if d.Submissions, err = s.db.Submissions(ctx, si.User.Sub); err != nil {
 		return nil, err
 	}
-	letters, err := s.db.Letters(ctx, false)
+	letters, err := s.db.LettersOf(ctx, si.User.Sub)
 	if err != nil {
 		return nil, err
 	}

@@ -313,14 +313,13 @@ func (db *DB) Submissions(ctx context.Context, sub string) ([]Submission, error)
 
 // Submission returns one of the user's submissions.
 func (db *DB) Submission(ctx context.Context, sub, confirmation string) (Submission, error) {
-	all, err := db.Submissions(ctx, sub)
-	if err != nil {
-		return Submission{}, err
-	}
-	for _, s := range all {
-		if s.Confirmation == confirmation {
-			return s, nil
-		}
-	}
-	return Submission{}, errNotFound
+	var x Submission
+	var typ string
+	var at int64
+	err := db.sql.QueryRowContext(ctx, `SELECT r.confirmation, r.delivery, r.created_at, a.number, a.type, a.ident, a.name, a.email
+		FROM cars_requests r JOIN cars_accounts a ON a.number = r.account_number WHERE r.sub = $1 AND r.confirmation = $2`, sub, confirmation).
+		Scan(&x.Confirmation, &x.Delivery, &at, &x.Account.Number, &typ, &x.Account.Ident, &x.Account.Name, &x.Account.Email)
+	x.Account.Type, _ = LookupType(typ)
+	x.At = fromMS(at)
+	return x, notFound(err)
 }

@@ -331,7 +331,8 @@ func (s *Server) accessReady(r *http.Request, d *accessDraft) (string, Account) 
 	return "summary", a
 }
 
-// codeAccount is the account type of a checked code, for step 2's labels.
+// accessPage renders a step of Add Account Access; step 2's labels are the
+// identifiers of the checked code's account type.
 func (s *Server) accessPage(w http.ResponseWriter, r *http.Request, si *signedIn, status int, step string, d *accessDraft, errs []fieldError) {
 	data := &wizardData{Steps: stepBar(accessSteps, step), Step: step, Username: si.User.Username, Notify: d.Notify, Agree: d.Agree}
 	if d.Account != "" {
