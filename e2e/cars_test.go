@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"milogin/internal/postgres/pgtest"
 )
@@ -361,8 +362,9 @@ func TestCARSMechanicSchool(t *testing.T) {
 	b.fill("Account Authorization Code", "code", "2345-6789-ABCD-EFGH")
 	b.press("Next >")
 	b.expectText("The account authorization code you entered is not correct.", "You have 3 more tries this hour.")
+	// Enter in the field is Next >, not the first button (Cancel).
 	b.fill("Account Authorization Code", "code", strings.ToLower(strings.ReplaceAll(code, "-", " ")))
-	b.press("Next >")
+	b.pressEnter("Account Authorization Code", "code")
 	b.expectCARS(cars, "/add-access/info", "Add Account Access")
 	b.expectSteps("Account Info", accessStepNames...)
 	b.fill("Mechanic School ID", "ident", "124")
@@ -569,6 +571,20 @@ func TestCARSMechanicByMail(t *testing.T) {
 		}
 	}
 	b.expectCARS(cars, "/mechanic-services", "Mechanic and Mechanic School Services")
+}
+
+// pressEnter presses Enter in the input labelled label and waits for the
+// page the form's submission leads to.
+func (b *browser) pressEnter(label, name string) {
+	b.t.Helper()
+	sel := b.field(label, name)
+	ctx, cancel := b.step()
+	defer cancel()
+	resp, err := chromedp.RunResponse(ctx, chromedp.SendKeys(sel, kb.Enter))
+	if err != nil {
+		b.t.Fatalf("Enter in %q led to no page load: %v", label, err)
+	}
+	b.afterNavigate(resp, "Enter in "+label)
 }
 
 // expectNarrow checks that the page needs no sideways scrolling at the
