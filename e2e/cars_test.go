@@ -251,6 +251,10 @@ func TestCARSMechanicSchool(t *testing.T) {
 	u := newUser{first: "Morgan", last: "Lee", email: "morgan.lee@example.org", phone: "517-555-0142",
 		userID: "leem0000", password: "Wolverine#Lake26"}
 	b.signUpHere(srv, u)
+	// LOGIN on the confirmation returned to the sign-in CARS started.
+	if loc := b.location(); !strings.Contains(strings.ToLower(loc), "next=%2fthirdparty%2fcontinue") {
+		t.Errorf("after SIGN UP, LOGIN led to %s: the sign-in CARS started is lost", loc)
+	}
 	b.loginHere(u.userID, u.password)
 	b.agreeToCARSTerms()
 
