@@ -8,6 +8,9 @@
 // Third Party) or workforce. An application (relying party) such as OSMIS or
 // CARS e-Services never sees a password: it trusts MILogin over OpenID Connect
 // or SAML 2.0 and keeps its own records linked to the account's stable ID.
+// The relying parties of this repository live in apps/ (OSMIS: apps/osmis,
+// built by cmd/osmis) as separate programs with their own databases that
+// reach MILogin over HTTP only; `milogin demo` runs them beside MILogin.
 // Staff (help desk, application and security administrators) work in the
 // administration console.
 //

@@ -240,7 +240,8 @@ func (p Policy) CheckUserID(userID, first, last string) []Violation {
 	if n := utf8.RuneCountInString(userID); n < 3 || n > 64 {
 		add(RuleUserIDForm, "User ID must be 3 to 64 characters long.")
 	}
-	if strings.ContainsFunc(userID, func(r rune) bool { return unicode.IsControl(r) || r == '/' || r == '\\' }) {
+	// Invalid UTF-8 counts as a forbidden character: no store keeps it.
+	if !utf8.ValidString(userID) || strings.ContainsFunc(userID, func(r rune) bool { return unicode.IsControl(r) || r == '/' || r == '\\' }) {
 		add(RuleUserIDForm, "User ID can contain letters, numbers and . _ - @ only.")
 	}
 	if p.UserIDFormat == UserIDLastFirst4 {

@@ -58,8 +58,9 @@ type AccountStore interface {
 	Get(ctx context.Context, id string) (*Account, error)
 	GetByUserID(ctx context.Context, portal PortalID, userID string) (*Account, error)
 	GetByEmail(ctx context.Context, portal PortalID, email string) (*Account, error)
-	// CountByMobile counts accounts in the portal with that mobile number
-	// (digits compared), for the "profile is incomplete" rule.
+	// CountByMobile counts accounts in the portal whose proven mobile number
+	// (MobileVerified) is that number (digits compared), for the "profile is
+	// incomplete" rule; unproven numbers are not counted.
 	CountByMobile(ctx context.Context, portal PortalID, mobile string) (int, error)
 	// UserIDsWithPrefix lists user IDs in the portal starting with prefix, for
 	// suggesting the next free one.
@@ -119,7 +120,22 @@ type Outbox interface {
 
 // LimitStore counts events per key in fixed windows, in the database so that
 // every node sees the same counts (per-IP sign-in limits, PIN resends).
+//
+// Every limit reserves: Reserve counts the attempt in the same statement
+// that reads the count, before the work the limit protects (a password
+// hash, a message), so that a burst of concurrent requests on any number of
+// nodes never gets more than the limit judged. Work that turns out not to
+// count (a right password against a failure limit) gives its hit back with
+// Refund.
 type LimitStore interface {
+	// Reserve adds one to key's counter for the window that contains now
+	// unless the counter has already reached limit. It returns the count
+	// after the call and whether this hit was taken; a hit refused is not
+	// counted. A limit of 0 or less refuses nothing.
+	Reserve(ctx context.Context, key string, window time.Duration, limit int, now time.Time) (n int, ok bool, err error)
+	// Refund takes back one hit that Reserve (or Hit) counted at the time at
+	// (the now it was given), never going below zero.
+	Refund(ctx context.Context, key string, window time.Duration, at time.Time) error
 	// Hit adds one to key's counter for the window that contains now and
 	// returns the new count.
 	Hit(ctx context.Context, key string, window time.Duration, now time.Time) (int, error)

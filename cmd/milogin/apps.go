@@ -24,7 +24,7 @@ import (
 //	milogin apps add --portal thirdparty --id ID --name NAME --redirect-uri URI [--redirect-uri URI …]
 //	    [--post-logout-uri URI] [--backchannel-logout-uri URI] [--public] [--category C]
 //	    [--approval open|approval|provisioned] [--mfa none|daily|always] [--terms-file FILE]
-//	    [--launch-url URL] [--contact TEXT] [--json]
+//	    [--launch-url URL] [--contact TEXT] [--allow-insecure-redirect] [--json]
 //	milogin apps update --id ID [any flag of add but --public] [--rotate-secret] [--json]
 //	milogin apps list [--portal P] [--json]
 //	milogin apps remove --id ID
@@ -331,7 +331,8 @@ func runAppsAdd(ctx context.Context, args []string, getenv func(string) string, 
 			return err
 		}
 		return tx.Audit().Append(ctx, &milogin.AuditEvent{Time: now, Type: eventAppRegistered, ActorID: "cli", UserAgent: "milogin apps add",
-			Detail: map[string]string{"app_id": a.ID, "portals": joinPortals(a.Portals), "public": fmt.Sprint(a.Client.Public)}})
+			Detail: map[string]string{"app_id": a.ID, "portals": joinPortals(a.Portals), "public": fmt.Sprint(a.Client.Public),
+				"insecure_redirect": fmt.Sprint(oidc.HasInsecureRedirect(&a.Client))}})
 	})
 	if err != nil {
 		return fmt.Errorf("application not registered: %s", milogin.ErrorMessage(err))

@@ -2,6 +2,7 @@
 // commands. Every subcommand takes the same --data and --db flags, so it
 // works while a server runs on the same database.
 //
+//	milogin demo [--addr A] [--osmis-addr A] [--data DIR] [--smtp URL]
 //	milogin serve [--addr A] [--data DIR] [--db DSN] [--base-url URL] [--smtp URL] [--mail-from ADDR] [--demo]
 //	milogin users add --portal P --user-id ID --first F --last L --email E [--work-phone N] [--mobile N] --password-stdin
 //	milogin apps add --portal thirdparty --id ID --name NAME --redirect-uri URI [--redirect-uri URI …] [--post-logout-uri URI] [--backchannel-logout-uri URI] [--public] [--category C] [--approval open|approval|provisioned] [--mfa none|daily|always] [--terms-file FILE] [--json]
@@ -46,6 +47,7 @@ const usage = `usage: milogin <command> [flags]
 
 commands:
   serve        run the MILogin server
+  demo         run MILogin and the demo applications (OSMIS) wired together, seeded
   users add    create an account (password read from standard input)
   apps add     register an application and its OpenID Connect client
   apps update  change an application (--rotate-secret for a new secret)
@@ -69,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch args[1] {
 	case "serve":
 		return runServe(ctx, args[2:], getenv, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, args[2:], getenv, stdout, stderr)
 	case "users":
 		if len(args) < 3 {
 			fmt.Fprint(stderr, "usage: milogin users add [flags]\n")

@@ -161,13 +161,9 @@ func (s *Service) SaveSignupProfile(ctx context.Context, portalID milogin.Portal
 				return err
 			}
 		}
-		if in.Email != "" && ValidEmail(in.Email) {
-			if _, err := tx.Accounts().GetByEmail(ctx, portalID, in.Email); err == nil {
-				vs = append(vs, milogin.Violation{Field: "email", Rule: "unique", Message: MsgEmailInUse})
-			} else if !milogin.IsKind(err, milogin.ENOTFOUND) {
-				return err
-			}
-		}
+		// Any well-formed address is accepted here, registered or not: the
+		// answer must not tell who has an account. One account per address
+		// is kept at confirmation (ConfirmSignup).
 		if !existing {
 			v, err := s.checkQuestion(ctx, tx, now, portalID, FormSignup, in.QuestionID, in.Answer, len(vs) == 0)
 			if err != nil {
@@ -194,11 +190,11 @@ func (s *Service) SaveSignupProfile(ctx context.Context, portalID milogin.Portal
 			return err
 		}
 		if m.IP != "" {
-			n, err := tx.Limits().Hit(ctx, "signup-ip:"+m.IP, time.Hour, now)
+			_, ok, err := tx.Limits().Reserve(ctx, "signup-ip:"+m.IP, time.Hour, signupIPLimit, now)
 			if err != nil {
 				return err
 			}
-			if n > signupIPLimit {
+			if !ok {
 				return milogin.Errorf(op, milogin.ERATELIMIT, MsgTooManySignups)
 			}
 		}
@@ -529,8 +525,11 @@ func (e *SignupError) Unwrap() error { return e.Err }
 // account in one transaction with its security answers, the audit event and
 // the "Account Creation Confirmed" email. A wrong PIN is an EINVALID error
 // (the try is counted); the fifth ends the sign-up (ELOCKED, wrapped in a
-// SignupError with Step SignupStartOver). A user ID or email taken since
-// step 2 comes back as a SignupError naming the step to fix.
+// SignupError with Step SignupStartOver). A user ID taken since step 2
+// comes back as a SignupError naming the step to fix. An email address that
+// already has an account creates nothing: its holder is emailed that
+// account's User ID, and ConfirmSignup returns a nil account and no error,
+// so that the page says the same as for a new account.
 func (s *Service) ConfirmSignup(ctx context.Context, portalID milogin.PortalID, token, pin string, m Meta) (*milogin.Account, error) {
 	const op = "authn.ConfirmSignup"
 	portal, err := s.Portal(portalID)
@@ -563,11 +562,40 @@ func (s *Service) ConfirmSignup(ctx context.Context, portalID milogin.PortalID, 
 			verr = perr
 			return nil // commit the counted try
 		}
+		// One account per email address, without saying so on the page:
+		// when the address has an account, its holder is emailed its User
+		// ID and the page ends as for a new account.
+		taken := func(existing *milogin.Account) error {
+			if err := audit(ctx, tx, now, milogin.EventSignupEmailTaken, portalID, "", existing.ID, m,
+				map[string]string{"user_id": p.UserID, "pin": string(p.PINChannel)}); err != nil {
+				return err
+			}
+			if err := mail(ctx, tx, now, existing.Email, "account-exists", map[string]any{
+				"Name": existing.DisplayName(), "UserID": existing.UserID, "Portal": portal.Name,
+			}); err != nil {
+				return err
+			}
+			done := milogin.PendingSignup{FirstName: p.FirstName, LastName: p.LastName, Email: p.Email, Created: true}
+			_, err := s.updateFlow(ctx, tx, op, milogin.FlowSignup, portalID, token, signupLife, &p, func(f *milogin.Flow) error {
+				p = done
+				return nil
+			})
+			return err
+		}
+		if existing, err := tx.Accounts().GetByEmail(ctx, portalID, p.Email); err == nil {
+			return taken(existing)
+		} else if !milogin.IsKind(err, milogin.ENOTFOUND) {
+			return err
+		}
 		a := &milogin.Account{
 			ID: NewID(), Portal: portalID, UserID: p.UserID,
 			FirstName: p.FirstName, MiddleInitial: p.MiddleInitial, LastName: p.LastName, Suffix: p.Suffix,
 			Email: p.Email, EmailVerified: p.PINChannel == milogin.ChannelEmail,
 			WorkPhone: p.WorkPhone, Mobile: p.AccountMobile(),
+			// The number is proven only when the PIN just confirmed went
+			// to it (Mobile chosen); typed in with Email chosen, it is kept
+			// unproven and counts for nothing.
+			MobileVerified: p.PINChannel == milogin.ChannelSMS && p.AccountMobile() != "",
 			RecoverByEmail: p.RecoverByEmail, RecoverByMobile: p.RecoverByMobile,
 			Status: milogin.StatusActive, CreatedAt: now, UpdatedAt: now,
 		}
@@ -579,7 +607,11 @@ func (s *Service) ConfirmSignup(ctx context.Context, portalID milogin.PortalID, 
 				if milogin.ErrorMessage(err) == MsgUserIDTaken {
 					return &SignupError{Step: SignupBackToSecurity, Err: milogin.Invalid(op, []milogin.Violation{{Field: "user_id", Rule: "unique", Message: MsgUserIDTaken}})}
 				}
-				return &SignupError{Step: SignupBackToProfile, Err: milogin.Invalid(op, []milogin.Violation{{Field: "email", Rule: "unique", Message: MsgEmailInUse}})}
+				existing, gerr := tx.Accounts().GetByEmail(ctx, portalID, p.Email)
+				if gerr != nil {
+					return gerr
+				}
+				return taken(existing)
 			}
 			return err
 		}

@@ -27,7 +27,8 @@ var _ milogin.AccountStore = accounts{}
 const accountCols = `id, portal, user_id, first_name, middle_initial, last_name, suffix,
 	email, email_verified, work_phone, mobile, recover_by_email, recover_by_mobile,
 	password_hash, password_changed_at, password_history, status, failed_logins,
-	locked_until, failure_window, window_failures, last_login_at, created_at, updated_at`
+	locked_until, failure_window, window_failures, last_login_at, created_at, updated_at,
+	mobile_verified`
 
 func scanAccount(s scanner) (*milogin.Account, error) {
 	var (
@@ -38,7 +39,8 @@ func scanAccount(s scanner) (*milogin.Account, error) {
 	err := s.Scan(&a.ID, &portal, &a.UserID, &a.FirstName, &a.MiddleInitial, &a.LastName, &a.Suffix,
 		&a.Email, &a.EmailVerified, &a.WorkPhone, &a.Mobile, &a.RecoverByEmail, &a.RecoverByMobile,
 		&a.PasswordHash, &pwChanged, &history, &status, &a.FailedLogins,
-		&locked, &window, &a.WindowFailures, &lastLogin, &created, &up)
+		&locked, &window, &a.WindowFailures, &lastLogin, &created, &up,
+		&a.MobileVerified)
 	if err != nil {
 		return nil, err
 	}
@@ -108,12 +110,12 @@ func (r accounts) Create(ctx context.Context, a *milogin.Account) error {
 		_, err := r.t.q.ExecContext(ctx, `INSERT INTO accounts (`+accountCols+`,
 			user_id_norm, email_norm, mobile_digits)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-				$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
+				$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)`,
 			a.ID, string(a.Portal), a.UserID, a.FirstName, a.MiddleInitial, a.LastName, a.Suffix,
 			a.Email, a.EmailVerified, a.WorkPhone, a.Mobile, a.RecoverByEmail, a.RecoverByMobile,
 			a.PasswordHash, toDB(a.PasswordChangedAt), history, string(a.Status), a.FailedLogins,
 			toDB(a.LockedUntil), toDB(a.FailureWindow), a.WindowFailures, toDB(a.LastLoginAt),
-			toDB(a.CreatedAt), toDB(a.UpdatedAt),
+			toDB(a.CreatedAt), toDB(a.UpdatedAt), a.MobileVerified,
 			milogin.NormalizeLogin(a.UserID), milogin.NormalizeLogin(a.Email), mobileDigits(a.Mobile))
 		return err
 	})
@@ -153,7 +155,9 @@ func (r accounts) CountByMobile(ctx context.Context, portal milogin.PortalID, mo
 		return 0, nil
 	}
 	var n int
-	err := r.t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE portal = $1 AND mobile_digits = $2`,
+	// Only proven numbers: a number typed in without its PIN counts against
+	// no one (anyone can type anyone's number).
+	err := r.t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE portal = $1 AND mobile_digits = $2 AND mobile_verified`,
 		string(portal), digits).Scan(&n)
 	if err != nil {
 		return 0, milogin.Wrap(op, err)
@@ -205,7 +209,7 @@ func (r accounts) Update(ctx context.Context, id string, fn func(*milogin.Accoun
 			password_hash = $14, password_changed_at = $15, password_history = $16, status = $17,
 			failed_logins = $18, locked_until = $19, failure_window = $20, window_failures = $21,
 			last_login_at = $22, created_at = $23, updated_at = $24,
-			user_id_norm = $25, email_norm = $26, mobile_digits = $27
+			user_id_norm = $25, email_norm = $26, mobile_digits = $27, mobile_verified = $28
 			WHERE id = $1`,
 			a.ID, string(a.Portal), a.UserID, a.FirstName, a.MiddleInitial, a.LastName, a.Suffix,
 			a.Email, a.EmailVerified, a.WorkPhone, a.Mobile,
@@ -213,7 +217,7 @@ func (r accounts) Update(ctx context.Context, id string, fn func(*milogin.Accoun
 			a.PasswordHash, toDB(a.PasswordChangedAt), history, string(a.Status),
 			a.FailedLogins, toDB(a.LockedUntil), toDB(a.FailureWindow), a.WindowFailures,
 			toDB(a.LastLoginAt), toDB(a.CreatedAt), toDB(a.UpdatedAt),
-			milogin.NormalizeLogin(a.UserID), milogin.NormalizeLogin(a.Email), mobileDigits(a.Mobile))
+			milogin.NormalizeLogin(a.UserID), milogin.NormalizeLogin(a.Email), mobileDigits(a.Mobile), a.MobileVerified)
 		return err
 	})
 	if err != nil {

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) milogin.Store) {
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
 	t.Run("Codes", func(t *testing.T) { testCodes(t, open) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
+	t.Run("DirtyText", func(t *testing.T) { testDirtyText(t, open) })
 	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open) })
 	t.Run("Limits", func(t *testing.T) { testLimits(t, open) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
@@ -155,6 +156,7 @@ func account(n int, portal milogin.PortalID) *milogin.Account {
 		EmailVerified:     true,
 		WorkPhone:         "(517) 373-1837",
 		Mobile:            fmt.Sprintf("(517) 555-%04d", n),
+		MobileVerified:    true,
 		RecoverByEmail:    true,
 		RecoverByMobile:   false,
 		PasswordHash:      "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -189,4 +190,17 @@ func keepFields(r *http.Request, names ...string) url.Values {
 // redirect answers with 303 See Other, so a POST is never repeated.
 func redirect(w http.ResponseWriter, r *http.Request, to string) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// Refuse answers a request refused before routing (see package wellformed)
+// with an error page of the portal its path names, carrying the pages'
+// security headers and logged like every page.
+func (s *Server) Refuse(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if p, err := s.cfg.Auth.Portal(milogin.PortalID(first)); err == nil {
+		r = r.WithContext(context.WithValue(r.Context(), portalKey, p))
+	}
+	s.logRequests(s.securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.errorPage(w, r, status, msg)
+	}))).ServeHTTP(w, r)
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strings"
-
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // routes is the whole URL surface of the pages, in one place: the checklist
@@ -17,9 +15,8 @@ func (s *Server) routes() {
 	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(Static())))
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	m.HandleFunc("GET /readyz", s.handleReady)
-	if s.cfg.Registry != nil {
-		m.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
-	}
+	// No /metrics here: it is served on the operations listener
+	// (milogin serve --metrics-addr), never to the public.
 
 	s.portal("GET /{$}", s.handlePortalRoot)
 	s.portal("GET /login", s.handleLoginPage)
