@@ -651,3 +651,50 @@ func TestCARSExpiredCodeAndThrottle(t *testing.T) {
 	b.press("Next >")
 	b.expectText("please wait 60 minutes before trying again.")
 }
+
+// TestCARSInDemo is the issue's definition of done for the second guide:
+// against `milogin demo` (CARS registered under Business Services and
+// seeded by the demo), a mechanic signs in through Mechanic Login, requests
+// the code by mail, staff print it with `cars letters print` on the demo's
+// folder, and the code read from the letter opens the account.
+func TestCARSInDemo(t *testing.T) {
+	t.Parallel()
+	d := startDemo(t)
+	cars := &carsServer{URL: d.CARS, Data: filepath.Join(d.Root, "cars")}
+	b := newBrowser(t, d.server)
+	b.visitURL(cars.URL + "/")
+	b.follow("Mechanic Services")
+	b.follow("Mechanic Login")
+	b.loginHere("smithj0001", demoPassword)
+	b.agreeToCARSTerms()
+	b.expectCARS(cars, "/account-access", "Account Access Options")
+	conf := b.requestCode(cars, "Mechanic", [][3]string{{"Mechanic Number", "ident", "M1234567"}, {"ZIP Code", "zip", "48933"}},
+		false, "R*****O@EXAMPLE.ORG")
+	b.follow("OK")
+	dir := t.TempDir()
+	cars.run(t, "letters", "print", "--out", dir)
+	letter, err := os.ReadFile(filepath.Join(dir, "letter-"+conf+".html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := letterCodeRE.FindSubmatch(letter)
+	if m == nil {
+		t.Fatalf("no code in the letter:\n%s", letter)
+	}
+	b.follow("Add Account Access")
+	b.fill("Account Authorization Code", "code", string(m[1]))
+	b.press("Next >")
+	b.fill("Mechanic Number", "ident", "M1234567")
+	b.fill("ZIP Code", "zip", "48933")
+	b.press("Next >")
+	b.choose("I Agree to the Access Terms & Conditions")
+	b.press("Next >")
+	b.press("Submit")
+	b.expectCARS(cars, "/springboard", "")
+	b.expectText("Welcome, smithj0001", "RIVERSIDE AUTO REPAIR", "00-00234567")
+
+	// MILogin's home lists CARS under its category now that the terms
+	// were agreed to.
+	b.visit(homePath)
+	b.expectText("Business Services", "CARS e-Services")
+}
