@@ -49,6 +49,8 @@ type Tx interface {
 	// Flows and SecurityAnswers hold self-service state (flow.go, security.go).
 	Flows() FlowStore
 	SecurityAnswers() SecurityAnswerStore
+	// Records holds the Secretary of State card records (record.go).
+	Records() RecordStore
 }
 
 // AccountStore stores accounts. Get methods return ENOTFOUND; Create returns
@@ -192,4 +194,25 @@ type LoginRequestStore interface {
 	Get(ctx context.Context, id string) (*LoginRequest, error)
 	Update(ctx context.Context, id string, fn func(*LoginRequest) error) (*LoginRequest, error)
 	DeleteExpired(ctx context.Context, before time.Time) (int, error)
+}
+
+// RecordStore holds the card records. Get returns ENOTFOUND for an unknown
+// number.
+type RecordStore interface {
+	Get(ctx context.Context, number string) (*CardRecord, error)
+	// Put creates the record or replaces its card data (never AccountID),
+	// and reports whether it was created.
+	Put(ctx context.Context, r *CardRecord) (created bool, err error)
+	// GetMany returns the records of those numbers that exist, in no
+	// particular order: an import looks a whole batch up at once.
+	GetMany(ctx context.Context, numbers []string) ([]*CardRecord, error)
+	// PutMany is Put for many records with distinct numbers (EINVALID
+	// otherwise), in as few statements as the engine allows; each record is
+	// written whole or, with the transaction, not at all.
+	PutMany(ctx context.Context, rs []*CardRecord) error
+	// Update loads the record locked, applies fn and saves it: how a card is
+	// linked to the account it verified, one sign-up at a time.
+	Update(ctx context.Context, number string, fn func(*CardRecord) error) (*CardRecord, error)
+	// CountByStatus counts the records of each status.
+	CountByStatus(ctx context.Context) (map[CardStatus]int, error)
 }

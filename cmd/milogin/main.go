@@ -10,6 +10,8 @@
 //	milogin apps list [--portal P] [--json]
 //	milogin apps remove --id ID
 //	milogin keys rotate [--json]
+//	milogin records import FILE.csv [--batch N]
+//	milogin records stats
 package main
 
 import (
@@ -57,6 +59,10 @@ commands:
   access approve|deny|grant|revoke
                decide or change a person's access to an application (emails them)
   access list  an application's access requests and grants (--status pending)
+  records import FILE.csv
+               load Secretary of State card records (citizen sign-up verifies against them)
+  records stats
+               count the card records by status
 
 Run "milogin <command> -h" for the flags of a command. Every flag can also be
 set with an environment variable: --mail-from is MILOGIN_MAIL_FROM.
@@ -89,6 +95,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runKeys(ctx, args[2:], getenv, stdout, stderr)
 	case "access":
 		return runAccess(ctx, args[2:], getenv, stdout, stderr)
+	case "records":
+		return runRecords(ctx, args[2:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -121,6 +121,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		if err := seedDemo(ctx, e); err != nil {
 			return fmt.Errorf("seeding demo data: %w", err)
 		}
+		if err := seedDemoCitizen(ctx, e); err != nil { // demo_citizen.go
+			return fmt.Errorf("seeding citizen demo data: %w", err)
+		}
 	}
 
 	reg := prometheus.NewRegistry()
@@ -169,6 +172,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if *demo {
 		fmt.Fprintf(stdout, "Demo accounts (password %s): %s. Mailbox: %s/dev/mailbox\n", demoPassword, strings.Join(demoUserIDs(), ", "), *baseURL)
+		fmt.Fprintf(stdout, "%s. Citizen sign-up: %s/citizen/signup\n", demoCardHint, *baseURL)
 	}
 	logger.Info("serving", "addr", ln.Addr().String(), "base_url", *baseURL, "demo", *demo)
 

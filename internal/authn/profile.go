@@ -123,7 +123,7 @@ func (s *Service) UpdateProfile(ctx context.Context, portalID milogin.PortalID, 
 	if err != nil {
 		return nil, err
 	}
-	vs := validateProfile(&in.ProfileInput)
+	vs := validateProfile(&in.ProfileInput, portalID)
 	emailChanged := !strings.EqualFold(in.Email, a.Email)
 	mobileChanged := digitsOf(in.Mobile) != digitsOf(a.Mobile)
 	if in.Mobile == "" && a.RecoverByMobile {

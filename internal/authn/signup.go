@@ -35,10 +35,12 @@ const (
 // signupIPLimit bounds the sign-ups one IP address may start per hour.
 const signupIPLimit = 30
 
-// SignupEnabled reports whether portal offers self-service sign-up. Only
-// MILogin for Third Party does: citizens sign up with identity verification
-// and state employees are provisioned.
-func SignupEnabled(portal milogin.PortalID) bool { return portal == milogin.ThirdParty }
+// SignupEnabled reports whether portal offers self-service sign-up: MILogin
+// for Third Party with this wizard, the citizen portal with identity
+// verification (citizen.go, R-1.9). State employees are provisioned.
+func SignupEnabled(portal milogin.PortalID) bool {
+	return portal == milogin.ThirdParty || portal == milogin.Citizen
+}
 
 // ProfileInput is Profile Information as typed (sign-up step 1, Update
 // Profile).
@@ -77,7 +79,9 @@ func validName(s string) bool {
 
 // validateProfile applies the Profile Information rules, one violation per
 // broken rule, named as the fields are labelled.
-func validateProfile(in *ProfileInput) []milogin.Violation {
+// The citizen portal asks for no work phone (its one phone number is the
+// mobile, and optional).
+func validateProfile(in *ProfileInput, portal milogin.PortalID) []milogin.Violation {
 	in.trim()
 	var vs []milogin.Violation
 	add := func(field, rule, msg string) {
@@ -115,6 +119,7 @@ func validateProfile(in *ProfileInput) []milogin.Violation {
 		add("confirm_email", milogin.RuleConfirm, "Email Address and Confirm Email Address do not match.")
 	}
 	switch {
+	case in.WorkPhone == "" && portal == milogin.Citizen:
 	case in.WorkPhone == "":
 		add("work_phone", milogin.RuleRequired, "Work Phone Number is required.")
 	case !ValidPhone(in.WorkPhone):
@@ -141,10 +146,10 @@ type SignupProfileInput struct {
 // NeedsNewQuestion(violations) the page shows a new question.
 func (s *Service) SaveSignupProfile(ctx context.Context, portalID milogin.PortalID, token string, in SignupProfileInput, m Meta) (string, error) {
 	const op = "authn.SaveSignupProfile"
-	if !SignupEnabled(portalID) {
+	if portalID != milogin.ThirdParty { // citizens: SaveCitizenProfile
 		return "", milogin.Errorf(op, milogin.ENOTFOUND, MsgSignupUnavailable)
 	}
-	vs := validateProfile(&in.ProfileInput)
+	vs := validateProfile(&in.ProfileInput, portalID)
 	if !in.AgreeTerms {
 		vs = append(vs, milogin.Violation{Field: "agree_terms", Rule: milogin.RuleRequired, Message: MsgTerms})
 	}
@@ -391,6 +396,12 @@ func (s *Service) SubmitSignup(ctx context.Context, portalID milogin.PortalID, t
 	if p.Created {
 		return errFlowExpired(op)
 	}
+	if p.Citizen != nil {
+		// Citizen sign-up offers email and mobile recovery only, and
+		// mobile only with a phone number from step 1.
+		in.RecoverByQuestions = false
+		in.RecoverByMobile = in.RecoverByMobile && p.Mobile != ""
+	}
 	vs := pol.CheckUserID(in.UserID, p.FirstName, p.LastName)
 	if len(vs) == 0 {
 		err := s.Store.Read(ctx, func(tx milogin.Tx) error {
@@ -447,8 +458,12 @@ func (s *Service) SubmitSignup(ctx context.Context, portalID milogin.PortalID, t
 			}
 			keepSecurity(&p, in)
 			p.PasswordHash, p.Answers, p.Submitted = hash, answers, true
+			if p.Citizen != nil && p.Citizen.EmailProven {
+				return nil // the email was proven already: no new PIN
+			}
 			dest := pinDest{Channel: milogin.ChannelEmail, To: p.Email}
-			if p.RecoverByMobile {
+			if p.RecoverByMobile && p.Citizen == nil { // a citizen's PIN proves the email
+
 				dest = pinDest{Channel: milogin.ChannelSMS, To: p.AccountMobile()}
 			}
 			id, err := s.sendPIN(ctx, tx, now, p.PINCodeID, milogin.PurposeSignup, "signup|"+f.ID, dest, "signup-pin",
@@ -550,6 +565,9 @@ func (s *Service) ConfirmSignup(ctx context.Context, portalID milogin.PortalID, 
 		if !p.Submitted || p.Created {
 			return errFlowExpired(op)
 		}
+		if p.Citizen != nil && p.Citizen.EmailProven {
+			return nil // proven already (a second CONFIRM): on to verification
+		}
 		out, perr, err := s.checkPIN(ctx, tx, now, p.PINCodeID, milogin.PurposeSignup, "signup|"+f.ID, pin)
 		if err != nil {
 			return err
@@ -586,6 +604,11 @@ func (s *Service) ConfirmSignup(ctx context.Context, portalID milogin.PortalID, 
 			return taken(existing)
 		} else if !milogin.IsKind(err, milogin.ENOTFOUND) {
 			return err
+		}
+		if p.Citizen != nil {
+			// The email is proven; the account waits for identity
+			// verification (VerifyCitizen).
+			return s.citizenEmailProven(ctx, tx, token, &p)
 		}
 		a := &milogin.Account{
 			ID: NewID(), Portal: portalID, UserID: p.UserID,

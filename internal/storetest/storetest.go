@@ -59,6 +59,8 @@ func Run(t *testing.T, open func(t *testing.T) milogin.Store) {
 	t.Run("Flows", func(t *testing.T) { testFlows(t, open) })
 	t.Run("SecurityAnswers", func(t *testing.T) { testSecurityAnswers(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
+	t.Run("Records", func(t *testing.T) { testRecords(t, open) })
+	t.Run("VerifyThrottle", func(t *testing.T) { testVerifyThrottle(t, open) })
 }
 
 // t0 is the suite's clock: not UTC and with nanoseconds, so that the round

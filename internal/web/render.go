@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"milogin"
+	"milogin/internal/authn"
 )
 
 // page is what every template receives.
@@ -73,7 +74,9 @@ type fieldArgs struct {
 func parseTemplates() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
 		"lower": strings.ToLower,
-		"upper": strings.ToUpper,
+		// signupOpen: whether the portal's sign-in page offers SIGN UP.
+		"signupOpen": func(p milogin.PortalID) bool { return authn.SignupEnabled(p) },
+		"upper":      strings.ToUpper,
 		"fieldArgs": func(p *page, name, label, autocomplete string) fieldArgs {
 			return fieldArgs{Page: p, Name: name, Label: label, Autocomplete: autocomplete, Required: true}
 		},

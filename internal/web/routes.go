@@ -42,7 +42,8 @@ func (s *Server) routes() {
 
 	// Self-service (signup.go, recovery.go, profile.go). Multi-page flows
 	// keep their state server-side behind a cookie; sign-up is offered
-	// where authn.SignupEnabled says (MILogin for Third Party).
+	// where authn.SignupEnabled says (MILogin for Third Party, and the
+	// citizen portal with identity verification: citizen.go).
 	s.portal("GET /signup", s.handleSignupPage)
 	s.portal("POST /signup", s.handleSignup)
 	s.portal("GET /signup/security", s.handleSignupSecurityPage)
@@ -51,6 +52,9 @@ func (s *Server) routes() {
 	s.portal("POST /signup/pin", s.handleSignupPIN)
 	s.portal("POST /signup/pin/resend", s.handleSignupResend)
 	s.portal("GET /signup/done", s.handleSignupDone)
+	// Citizen identity verification, the last step of citizen sign-up (citizen.go).
+	s.portal("GET /signup/verify", s.handleCitizenVerifyPage)
+	s.portal("POST /signup/verify", s.handleCitizenVerify)
 	s.portal("GET /forgot-user-id", s.handleForgotUserIDPage)
 	s.portal("POST /forgot-user-id", s.handleForgotUserID)
 	s.portal("GET /forgot-user-id/done", s.handleForgotUserIDDone)

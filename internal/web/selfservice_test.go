@@ -233,9 +233,10 @@ func TestSignupStep1RulesAndQuestion(t *testing.T) {
 	r = do(t, c, "POST", base, merge(annProfile, url.Values{"action": {"next"}, "email": {"JOHN.smith@example.org"}, "confirm_email": {"john.smith@example.org"}}, answerQuestion(t, r.body)))
 	wantRedirect(t, r, "/thirdparty/signup/security")
 
-	// Sign-up exists only where the portal offers it.
-	if r := do(t, c, "GET", e.srv.URL+"/citizen/signup", nil); r.status != http.StatusNotFound {
-		t.Errorf("citizen sign-up: %d", r.status)
+	// Sign-up exists only where the portal offers it: not on workforce
+	// (the citizen portal has its own, citizen_test.go).
+	if r := do(t, c, "GET", e.srv.URL+"/workforce/signup", nil); r.status != http.StatusNotFound {
+		t.Errorf("workforce sign-up: %d", r.status)
 	}
 	if r := do(t, e.client(t), "GET", base+"/security", nil); r.header.Get("Location") != "/thirdparty/signup?m=expired" {
 		t.Errorf("step 2 without a sign-up: %d %s", r.status, r.header.Get("Location"))
