@@ -139,3 +139,21 @@ func repoTests(t *testing.T) map[string]map[string]bool {
 	}
 	return out
 }
+
+// TestDocsStandAlone: the documentation a reader of the repository gets
+// never sends them outside it.
+func TestDocsStandAlone(t *testing.T) {
+	files, _ := filepath.Glob("docs/*.md")
+	files = append(files, "README.md", "doc.go", "SECURITY-TESTS.md")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, bad := range []string{"../shared", "/work/"} {
+			if strings.Contains(string(b), bad) {
+				t.Errorf("%s refers to %s, outside the repository", f, bad)
+			}
+		}
+	}
+}

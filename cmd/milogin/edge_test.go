@@ -128,3 +128,34 @@ func TestMetricsListener(t *testing.T) {
 		}
 	})
 }
+
+func TestHealthcheck(t *testing.T) {
+	base := startServe(t, t.TempDir())
+	addr := strings.TrimPrefix(base, "http://")
+	_, port, _ := net.SplitHostPort(addr)
+	for _, args := range [][]string{{"--addr", addr}, {"--addr", "0.0.0.0:" + port}, {"--url", base + "/healthz"}} {
+		var out bytes.Buffer
+		if err := run(t.Context(), append([]string{"milogin", "healthcheck"}, args...), noEnv, nil, &out, io.Discard); err != nil || out.String() != "ok\n" {
+			t.Errorf("healthcheck %v: %v %q", args, err, out.String())
+		}
+	}
+	// MILOGIN_ADDR, as the container image sets it for serve, is read too.
+	env := func(k string) string {
+		if k == "MILOGIN_ADDR" {
+			return "0.0.0.0:" + port
+		}
+		return ""
+	}
+	if err := run(t.Context(), []string{"milogin", "healthcheck"}, env, nil, io.Discard, io.Discard); err != nil {
+		t.Errorf("healthcheck from MILOGIN_ADDR: %v", err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := ln.Addr().String()
+	ln.Close()
+	if err := run(t.Context(), []string{"milogin", "healthcheck", "--addr", dead, "--timeout", "1s"}, noEnv, nil, io.Discard, io.Discard); err == nil {
+		t.Error("healthcheck of a closed port passed")
+	}
+	if err := run(t.Context(), []string{"milogin", "healthcheck", "--url", base + "/nope"}, noEnv, nil, io.Discard, io.Discard); err == nil {
+		t.Error("healthcheck of a 404 passed")
+	}
+}

@@ -15,6 +15,7 @@
 //	milogin admin bootstrap --email E --name N
 //	milogin admin add --email E --name N --role helpdesk|appadmin|security [--app ID]
 //	milogin audit export --since T [--until T] [--portal P] --format jsonl
+//	milogin healthcheck [--addr A] [--url U]
 package main
 
 import (
@@ -70,6 +71,7 @@ commands:
                the first security administrator of the console (prints an enrolment link)
   admin add    a staff account or role: --role helpdesk|appadmin|security [--app ID]
   audit export the audit trail as JSON Lines (--since T [--until T] [--portal P] --format jsonl)
+  healthcheck  exit 0 if the server at --addr is ready (the container's health check)
 
 Run "milogin <command> -h" for the flags of a command. Every flag can also be
 set with an environment variable: --mail-from is MILOGIN_MAIL_FROM.
@@ -108,6 +110,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runAdmin(ctx, args[2:], getenv, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args[2:], getenv, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, args[2:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

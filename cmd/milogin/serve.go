@@ -102,6 +102,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("listening on %s: %w", *addr, err)
 	}
 	defer ln.Close()
+	var opsLn net.Listener
+	if *metricsAddr != "" {
+		if opsLn, err = net.Listen("tcp", *metricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr: listening on %s (another node on this machine? give each its own, or --metrics-addr= to disable): %w", *metricsAddr, err)
+		}
+		defer opsLn.Close()
+	}
 	if *baseURL == "" {
 		*baseURL = defaultBaseURL(ln.Addr())
 	}
@@ -184,22 +191,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	wg.Go(func() { sweepAudit(bg, adminSvc, *auditRetention, logger) })
 
 	serveErr := make(chan error, 2)
-	go func() { serveErr <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "MILogin is running at %s/thirdparty/login\n", *baseURL)
 	var opsSrv *http.Server
-	if *metricsAddr != "" {
-		opsLn, err := net.Listen("tcp", *metricsAddr)
-		if err != nil {
-			_ = srv.Close()
-			stopBG()
-			wg.Wait()
-			return fmt.Errorf("--metrics-addr: listening on %s (another node on this machine? give each its own, or --metrics-addr= to disable): %w", *metricsAddr, err)
-		}
+	if opsLn != nil {
 		opsSrv = &http.Server{Handler: opsHandler(reg), ReadHeaderTimeout: 10 * time.Second, ErrorLog: srv.ErrorLog}
 		go func() { serveErr <- opsSrv.Serve(opsLn) }()
 		fmt.Fprintf(stdout, "Metrics at http://%s/metrics\n", opsLn.Addr())
 		logger.Info("operations listener", "addr", opsLn.Addr().String())
 	}
+	go func() { serveErr <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "MILogin is running at %s/thirdparty/login\n", *baseURL)
 	if *demo {
 		fmt.Fprintf(stdout, "Demo accounts (password %s): %s. Mailbox: %s/dev/mailbox\n", demoPassword, strings.Join(demoUserIDs(), ", "), *baseURL)
 		fmt.Fprintf(stdout, "%s. Citizen sign-up: %s/citizen/signup\n", demoCardHint, *baseURL)
