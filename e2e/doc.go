@@ -1,6 +1,7 @@
 // Package e2e drives real user journeys through MILogin in headless Chromium.
 //
-// The tests build cmd/milogin once, start it per test on a free port with a
+// The tests build cmd/milogin (and cmd/cars, the CARS e-Services relying
+// party of cars_test.go) once, start it per test on a free port with a
 // fresh SQLite data folder, demo accounts and an in-process SMTP server
 // (internal/notify/smtptest), and walk the pages the way a person would: by
 // labels, headings and button texts, the wording of the seed documents. Every

@@ -24,6 +24,9 @@ import (
 // miloginBin is the binary that TestMain builds from ./cmd/milogin.
 var miloginBin string
 
+// carsBin is the CARS e-Services binary that TestMain builds from ./cmd/cars.
+var carsBin string
+
 // osmisBin is the binary that TestMain builds from ./cmd/osmis.
 var osmisBin string
 
@@ -58,6 +61,13 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	miloginBin = bin
+	carsBin = filepath.Join(tmp, "cars")
+	build = exec.Command("go", "build", "-o", carsBin, "./cmd/cars")
+	build.Dir = moduleDir
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/cars: %v\n%s", err, out)
+		return 1
+	}
 
 	// OSMIS as its own binary, for the journeys that stop one program and
 	// not the other (`milogin demo` runs it in-process).

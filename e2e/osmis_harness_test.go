@@ -20,19 +20,22 @@ import (
 type demo struct {
 	*server           // MILogin: URL, Mail, Data (= data/milogin)
 	OSMIS      string // OSMIS's base URL
+	CARS       string // CARS e-Services's base URL
 	Root       string // the demo's --data folder
 	proc       *process
 	args       []string
 	mAddr, oAd string
+	cAd        string
 }
 
 // startDemo runs `milogin demo` on fresh ports (or the ports of restart)
 // with a fresh data folder and an in-process SMTP server.
 func startDemo(t *testing.T, extra ...string) *demo {
 	t.Helper()
-	d := &demo{Root: t.TempDir(), mAddr: "127.0.0.1:" + freePort(t), oAd: "127.0.0.1:" + freePort(t)}
+	d := &demo{Root: t.TempDir(), mAddr: "127.0.0.1:" + freePort(t), oAd: "127.0.0.1:" + freePort(t), cAd: "127.0.0.1:" + freePort(t)}
 	d.server = &server{URL: "http://" + d.mAddr, Mail: smtptest.Start(t), Data: filepath.Join(d.Root, "milogin"), logs: &syncBuffer{}}
 	d.OSMIS = "http://" + d.oAd
+	d.CARS = "http://" + d.cAd
 	d.start(t, extra...)
 	t.Cleanup(func() {
 		if d.proc != nil {
@@ -51,7 +54,7 @@ func startDemo(t *testing.T, extra ...string) *demo {
 // prints that the demo is ready.
 func (d *demo) start(t *testing.T, extra ...string) {
 	t.Helper()
-	d.args = append([]string{"demo", "--addr", d.mAddr, "--osmis-addr", d.oAd, "--data", d.Root,
+	d.args = append([]string{"demo", "--addr", d.mAddr, "--osmis-addr", d.oAd, "--cars-addr", d.cAd, "--data", d.Root,
 		"--smtp", d.Mail.URL(), "--log-level", "info"}, extra...)
 	cmd := exec.Command(miloginBin, d.args...)
 	cmd.Dir = d.Root
@@ -87,7 +90,7 @@ func (d *demo) start(t *testing.T, extra ...string) {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("milogin demo was not ready within 60s\n%s", d.logs.String())
 	}
-	for _, u := range []string{d.URL, d.OSMIS} {
+	for _, u := range []string{d.URL, d.OSMIS, d.CARS} {
 		if code := httpStatus(t, u+"/healthz"); code != http.StatusOK {
 			t.Fatalf("GET %s/healthz: %d", u, code)
 		}

@@ -259,6 +259,13 @@ type newUser struct {
 func (b *browser) signUp(srv *server, u newUser) {
 	b.t.Helper()
 	b.visit(loginPath)
+	b.signUpHere(srv, u)
+}
+
+// signUpHere is signUp from the sign-in page the browser is on (one an
+// application sent it to, whose sign-in goes on after LOGIN).
+func (b *browser) signUpHere(srv *server, u newUser) {
+	b.t.Helper()
 	b.follow("SIGN UP")
 	b.expectProfileStep(true)
 

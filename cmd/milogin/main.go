@@ -2,7 +2,7 @@
 // commands. Every subcommand takes the same --data and --db flags, so it
 // works while a server runs on the same database.
 //
-//	milogin demo [--addr A] [--osmis-addr A] [--data DIR] [--smtp URL]
+//	milogin demo [--addr A] [--osmis-addr A] [--cars-addr A] [--data DIR] [--smtp URL]
 //	milogin serve [--addr A] [--data DIR] [--db DSN] [--base-url URL] [--smtp URL] [--mail-from ADDR] [--demo]
 //	milogin users add --portal P --user-id ID --first F --last L --email E [--work-phone N] [--mobile N] --password-stdin
 //	milogin apps add --portal thirdparty --id ID --name NAME --redirect-uri URI [--redirect-uri URI …] [--post-logout-uri URI] [--backchannel-logout-uri URI] [--public] [--category C] [--approval open|approval|provisioned] [--mfa none|daily|always] [--terms-file FILE] [--json]

@@ -27,9 +27,8 @@ import (
 // them (`milogin users add --data D/milogin`, `osmis admin bootstrap
 // --data D/osmis`). Restarting on the same folder keeps everything.
 
-// relyingParty is one application of the demo. Adding one (CARS
-// e-Services: cars.Run, default 127.0.0.1:8082, flag --cars-addr) is one
-// entry of demoApps.
+// relyingParty is one application of the demo (OSMIS; CARS e-Services in
+// demo_cars.go). Adding one is one entry of demoApps.
 type relyingParty struct {
 	id, name    string
 	addrFlag    string // the demo flag of its address
@@ -49,13 +48,13 @@ type rpRun struct {
 	SecretFile          string // the client secret, in its data folder
 	ClockOffset         time.Duration
 	LogLevel            string
+	SMTP                string // the demo's --smtp, for an application that sends email itself
 }
 
 // demoApps are the relying parties `milogin demo` starts.
 var demoApps = []relyingParty{
 	{id: "osmis", name: "OSMIS", addrFlag: "osmis-addr", defaultAddr: "127.0.0.1:8081", register: registerOSMIS, run: runOSMIS},
-	// CARS e-Services plugs in here: {id: "cars", name: "CARS e-Services",
-	// addrFlag: "cars-addr", defaultAddr: "127.0.0.1:8082", register: …, run: …}.
+	{id: "cars", name: "CARS e-Services", addrFlag: "cars-addr", defaultAddr: "127.0.0.1:8082", register: registerCARS, run: runCARS},
 }
 
 // demoPeople are MILogin accounts that the demo applications know.
@@ -101,7 +100,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		dir := filepath.Join(*data, rp.id)
 		runs[rp.id] = rpRun{Data: dir, Addr: a, BaseURL: "http://" + a, Issuer: issuer,
-			SecretFile: filepath.Join(dir, "client-secret"), ClockOffset: *offset, LogLevel: *logLevel}
+			SecretFile: filepath.Join(dir, "client-secret"), ClockOffset: *offset, LogLevel: *logLevel, SMTP: *smtpURL}
 	}
 
 	// Register every application (and its demo people) in MILogin's catalog.
@@ -201,6 +200,9 @@ func printDemo(w io.Writer, base string, runs map[string]rpRun) {
 		fmt.Fprintf(&b, "  %-12s %s %s, %s (%s)\n", p.userID, p.first, p.last, p.email, role)
 	}
 	fmt.Fprintf(&b, "  %s (MILogin only)\n", strings.Join(demoUserIDs(), ", "))
+	if r, ok := runs["cars"]; ok {
+		fmt.Fprint(&b, carsDemoText(r))
+	}
 	fmt.Fprint(w, b.String())
 }
 

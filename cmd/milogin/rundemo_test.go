@@ -22,7 +22,7 @@ func runDemoOnce(t *testing.T, data string, check func(milogin, osmis string)) s
 	var out, errs syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"milogin", "demo", "--addr", "127.0.0.1:0", "--osmis-addr", "127.0.0.1:0", "--data", data},
+		done <- run(ctx, []string{"milogin", "demo", "--addr", "127.0.0.1:0", "--osmis-addr", "127.0.0.1:0", "--cars-addr", "127.0.0.1:0", "--data", data},
 			noEnv, strings.NewReader(""), &out, &errs)
 	}()
 	deadline := time.Now().Add(60 * time.Second)
@@ -41,7 +41,11 @@ func runDemoOnce(t *testing.T, data string, check func(milogin, osmis string)) s
 	if m == nil || o == nil {
 		t.Fatalf("demo printed no URLs:\n%s", out.String())
 	}
-	for _, u := range []string{m[1] + "/healthz", o[1] + "/healthz", o[1] + "/readyz", m[1] + "/dev/mailbox"} {
+	c := regexp.MustCompile(`CARS e-Services\s+(http://[^/\s]+)/`).FindStringSubmatch(out.String())
+	if c == nil {
+		t.Fatalf("demo printed no CARS URL:\n%s", out.String())
+	}
+	for _, u := range []string{m[1] + "/healthz", o[1] + "/healthz", o[1] + "/readyz", m[1] + "/dev/mailbox", c[1] + "/healthz", c[1] + "/dev/mailbox"} {
 		res, err := http.Get(u)
 		if err != nil {
 			t.Fatalf("GET %s: %v", u, err)
@@ -84,7 +88,8 @@ func TestDemoStartsBothPrograms(t *testing.T) {
 			t.Errorf("OSMIS /login redirects to %q", loc)
 		}
 	})
-	for _, want := range []string{"parkerl0001", "Lee Parker", "nguyent0001", "Tran Nguyen", demoPassword, "/dev/mailbox", "OSMIS"} {
+	for _, want := range []string{"parkerl0001", "Lee Parker", "nguyent0001", "Tran Nguyen", demoPassword, "/dev/mailbox", "OSMIS",
+		"CARS e-Services", "Mechanic School ID 123", "Mechanic Number M1234567, ZIP Code 48933", "cars letters print --data "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
@@ -116,11 +121,31 @@ func TestDemoStartsBothPrograms(t *testing.T) {
 		}
 		return apps
 	}
-	apps := listApps()
-	if len(apps) != 1 {
-		t.Fatalf("apps = %+v", apps)
+	byID := func() map[string]appSummary {
+		m := map[string]appSummary{}
+		for _, a := range listApps() {
+			m[a.ID] = a
+		}
+		return m
 	}
-	a := apps[0]
+	apps := byID()
+	// The relying parties the demo runs are the OpenID Connect clients (the
+	// citizen portal's demo links have none).
+	var clients []string
+	for id, a := range apps {
+		if a.ClientID != "" {
+			clients = append(clients, id)
+		}
+	}
+	if len(clients) != 2 || apps["cars"].ClientID == "" || apps["osmis"].ClientID == "" {
+		t.Fatalf("clients %v, want cars and osmis; apps = %+v", clients, apps)
+	}
+	if c := apps["cars"]; c.Name != "CARS e-Services" || c.Category != "Business Services" || c.Approval != "open" || c.MFA != "none" ||
+		c.TermsVersion != 1 || !c.InsecureRedirect || c.Public || !strings.HasSuffix(c.LaunchURL, "/mechanic-services") ||
+		!strings.HasSuffix(c.BackchannelLogoutURI, "/backchannel-logout") || len(c.PostLogoutURIs) != 1 {
+		t.Errorf("CARS registered as %+v", c)
+	}
+	a := apps["osmis"]
 	if a.ID != "osmis" || a.Name != "One-Stop Management Information System (OSMIS)" || a.Category != "Administration" ||
 		a.Approval != "provisioned" || a.MFA != "daily" || a.TermsVersion != 1 || !a.InsecureRedirect || a.Public ||
 		!strings.HasSuffix(a.LaunchURL, "/login") || !strings.HasSuffix(a.BackchannelLogoutURI, "/backchannel-logout") ||
@@ -139,7 +164,7 @@ func TestDemoStartsBothPrograms(t *testing.T) {
 	if string(again) != string(secret) {
 		t.Error("the restart issued a new client secret")
 	}
-	if b := listApps()[0]; b.TermsVersion != 1 || len(b.RedirectURIs) != 1 || b.RedirectURIs[0] != osmis2+"/callback" {
+	if b := byID()["osmis"]; b.TermsVersion != 1 || len(b.RedirectURIs) != 1 || b.RedirectURIs[0] != osmis2+"/callback" {
 		t.Errorf("after restart: %+v", b)
 	}
 }

@@ -83,6 +83,12 @@ func (s *Server) handleSignupPage(w http.ResponseWriter, r *http.Request) {
 	if !open {
 		return
 	}
+	if next := safeNext(portalOf(r).ID, r.URL.Query().Get("next")); next != "" {
+		// SIGN UP from a sign-in an application started: the LOGIN link of
+		// the confirmation goes back to it.
+		http.SetCookie(w, &http.Cookie{Name: signupNextCookie, Value: next, Path: "/" + string(portalOf(r).ID) + "/",
+			MaxAge: 3600, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	}
 	pg := &page{Notice: noticeOf(r), Form: url.Values{}}
 	if ok && p.Created {
 		ok = false
@@ -368,7 +374,11 @@ type signupDoneData struct {
 	Steps  *stepsArgs
 	UserID string
 	Email  string
+	Next   string // the sign-in in progress when SIGN UP was chosen
 }
+
+// signupNextCookie keeps, during a sign-up, the sign-in it interrupted.
+const signupNextCookie = "milogin_signup_next"
 
 func (s *Server) handleSignupDone(w http.ResponseWriter, r *http.Request) {
 	p, ok, open := s.signupPage(w, r)
@@ -385,5 +395,13 @@ func (s *Server) handleSignupDone(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "signup-done", &page{Title: "Create Your Account", Portal: pt,
-		Data: signupDoneData{Steps: signupSteps(3), UserID: p.UserID, Email: milogin.MaskEmail(p.Email)}})
+		Data: signupDoneData{Steps: signupSteps(3), UserID: p.UserID, Email: milogin.MaskEmail(p.Email), Next: signupNext(r, pt.ID)}})
+}
+
+func signupNext(r *http.Request, p milogin.PortalID) string {
+	c, err := r.Cookie(signupNextCookie)
+	if err != nil {
+		return ""
+	}
+	return safeNext(p, c.Value)
 }
