@@ -33,7 +33,9 @@ type demo struct {
 func startDemo(t *testing.T, extra ...string) *demo {
 	t.Helper()
 	d := &demo{Root: t.TempDir(), mAddr: "127.0.0.1:" + freePort(t), oAd: "127.0.0.1:" + freePort(t), cAd: "127.0.0.1:" + freePort(t)}
-	d.server = &server{URL: "http://" + d.mAddr, Mail: smtptest.Start(t), Data: filepath.Join(d.Root, "milogin"), logs: &syncBuffer{}}
+	// The demo names a loopback MILogin localhost (WebAuthn refuses an IP
+	// address), and the browser must use the name the applications trust.
+	d.server = &server{URL: "http://localhost" + strings.TrimPrefix(d.mAddr, "127.0.0.1"), Mail: smtptest.Start(t), Data: filepath.Join(d.Root, "milogin"), logs: &syncBuffer{}}
 	d.OSMIS = "http://" + d.oAd
 	d.CARS = "http://" + d.cAd
 	d.start(t, extra...)
