@@ -128,11 +128,11 @@ func (r accounts) getOne(ctx context.Context, op, where string, args ...any) (*m
 }
 
 func (r accounts) Get(ctx context.Context, id string) (*milogin.Account, error) {
-	return r.getOne(ctx, "sqlstore.Accounts.Get", `id = $1`, id)
+	return r.getOne(ctx, "sqlstore.Accounts.Get", whereAccountByID, id)
 }
 
 func (r accounts) GetByUserID(ctx context.Context, portal milogin.PortalID, userID string) (*milogin.Account, error) {
-	return r.getOne(ctx, "sqlstore.Accounts.GetByUserID", `portal = $1 AND user_id_norm = $2`,
+	return r.getOne(ctx, "sqlstore.Accounts.GetByUserID", whereAccountByUserID,
 		string(portal), milogin.NormalizeLogin(userID))
 }
 
@@ -143,7 +143,7 @@ func (r accounts) GetByEmail(ctx context.Context, portal milogin.PortalID, email
 		// Empty emails are not unique: "the account with no email" is not one account.
 		return nil, notFound(op, msgNoAccount)
 	}
-	return r.getOne(ctx, op, `portal = $1 AND email_norm = $2`, string(portal), norm)
+	return r.getOne(ctx, op, whereAccountByEmail, string(portal), norm)
 }
 
 func (r accounts) CountByMobile(ctx context.Context, portal milogin.PortalID, mobile string) (int, error) {
@@ -153,7 +153,7 @@ func (r accounts) CountByMobile(ctx context.Context, portal milogin.PortalID, mo
 		return 0, nil
 	}
 	var n int
-	err := r.t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE portal = $1 AND mobile_digits = $2`,
+	err := r.t.q.QueryRowContext(ctx, qCountByMobile,
 		string(portal), digits).Scan(&n)
 	if err != nil {
 		return 0, milogin.Wrap(op, err)
@@ -185,7 +185,7 @@ func (r accounts) Update(ctx context.Context, id string, fn func(*milogin.Accoun
 	if err := r.t.writable(op); err != nil {
 		return nil, err
 	}
-	a, err := r.getOne(ctx, op, `id = $1`+r.t.d.ForUpdate, id)
+	a, err := r.getOne(ctx, op, whereAccountByID+r.t.d.ForUpdate, id)
 	if err != nil {
 		return nil, err
 	}
