@@ -4,6 +4,7 @@
 //
 //	milogin serve [--addr A] [--data DIR] [--db DSN] [--base-url URL] [--smtp URL] [--mail-from ADDR] [--demo]
 //	milogin users add --portal P --user-id ID --first F --last L --email E [--work-phone N] [--mobile N] --password-stdin
+//	milogin users seed --portal P --count N [--prefix seed] [--start 0] [--password-stdin]
 //	milogin apps add --portal thirdparty --id ID --name NAME --redirect-uri URI [--redirect-uri URI …] [--post-logout-uri URI] [--backchannel-logout-uri URI] [--public] [--category C] [--approval open|approval|provisioned] [--mfa none|daily|always] [--terms-file FILE] [--json]
 //	milogin apps update --id ID [flags of add] [--rotate-secret] [--json]
 //	milogin apps list [--portal P] [--json]
@@ -47,6 +48,7 @@ const usage = `usage: milogin <command> [flags]
 commands:
   serve        run the MILogin server
   users add    create an account (password read from standard input)
+  users seed   create --count accounts for load tests (refused by serve unless --allow-seeded)
   apps add     register an application and its OpenID Connect client
   apps update  change an application (--rotate-secret for a new secret)
   apps list    list the application catalog
@@ -71,12 +73,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runServe(ctx, args[2:], getenv, stdout, stderr)
 	case "users":
 		if len(args) < 3 {
-			fmt.Fprint(stderr, "usage: milogin users add [flags]\n")
+			fmt.Fprint(stderr, "usage: milogin users add|seed [flags]\n")
 			return usageError{}
 		}
 		switch args[2] {
 		case "add":
 			return runUsersAdd(ctx, args[3:], getenv, stdin, stdout, stderr)
+		case "seed":
+			return runUsersSeed(ctx, args[3:], getenv, stdin, stdout, stderr)
 		}
 		return usageError{msg: fmt.Sprintf("unknown users command %q", args[2])}
 	case "apps":

@@ -45,6 +45,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	smsFormat := fs.String("sms-format", "json", "how texts are POSTed to --sms-url: json or form")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	mfaTZ := fs.String("mfa-time-zone", access.StateTimeZone, "time zone whose calendar day the daily MFA policy counts")
+	hashQueue := fs.Int("hash-queue", -1, "sign-ins that may wait for a password-hash slot before new ones get 503 (default: 64 per core)")
+	allowSeeded := fs.Bool("allow-seeded", false, "let accounts made by \"milogin users seed\" sign in (load tests only: they share one password)")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
@@ -60,6 +62,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer e.store.Close()
 	e.auth.Logger = logger
+	if *hashQueue >= 0 {
+		e.auth.Hasher.SetMaxWaiting(*hashQueue)
+	}
+	if e.auth.AllowSeeded = *allowSeeded; *allowSeeded {
+		logger.Warn("--allow-seeded: seeded load-test accounts, which share one password, can sign in")
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -27,7 +27,7 @@ var _ milogin.AccountStore = accounts{}
 const accountCols = `id, portal, user_id, first_name, middle_initial, last_name, suffix,
 	email, email_verified, work_phone, mobile, recover_by_email, recover_by_mobile,
 	password_hash, password_changed_at, password_history, status, failed_logins,
-	locked_until, failure_window, window_failures, last_login_at, created_at, updated_at`
+	locked_until, failure_window, window_failures, last_login_at, created_at, updated_at, seeded`
 
 func scanAccount(s scanner) (*milogin.Account, error) {
 	var (
@@ -38,7 +38,7 @@ func scanAccount(s scanner) (*milogin.Account, error) {
 	err := s.Scan(&a.ID, &portal, &a.UserID, &a.FirstName, &a.MiddleInitial, &a.LastName, &a.Suffix,
 		&a.Email, &a.EmailVerified, &a.WorkPhone, &a.Mobile, &a.RecoverByEmail, &a.RecoverByMobile,
 		&a.PasswordHash, &pwChanged, &history, &status, &a.FailedLogins,
-		&locked, &window, &a.WindowFailures, &lastLogin, &created, &up)
+		&locked, &window, &a.WindowFailures, &lastLogin, &created, &up, &a.Seeded)
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +92,27 @@ func accountConflict(constraint string) string {
 	return msgAccountDup
 }
 
+// accountInsertCols are the columns an insert writes: accountCols and the
+// normalized forms the unique indexes and lookups use.
+const accountInsertCols = accountCols + `, user_id_norm, email_norm, mobile_digits`
+
+// accountInsertN is the number of columns in accountInsertCols.
+const accountInsertN = 28
+
+// insertArgs returns a's values in accountInsertCols order.
+func insertArgs(a *milogin.Account) ([]any, error) {
+	history, err := historyJSON(a.PasswordHistory)
+	if err != nil {
+		return nil, err
+	}
+	return []any{a.ID, string(a.Portal), a.UserID, a.FirstName, a.MiddleInitial, a.LastName, a.Suffix,
+		a.Email, a.EmailVerified, a.WorkPhone, a.Mobile, a.RecoverByEmail, a.RecoverByMobile,
+		a.PasswordHash, toDB(a.PasswordChangedAt), history, string(a.Status), a.FailedLogins,
+		toDB(a.LockedUntil), toDB(a.FailureWindow), a.WindowFailures, toDB(a.LastLoginAt),
+		toDB(a.CreatedAt), toDB(a.UpdatedAt), a.Seeded,
+		milogin.NormalizeLogin(a.UserID), milogin.NormalizeLogin(a.Email), mobileDigits(a.Mobile)}, nil
+}
+
 func (r accounts) Create(ctx context.Context, a *milogin.Account) error {
 	const op = "sqlstore.Accounts.Create"
 	if err := r.t.writable(op); err != nil {
@@ -100,27 +121,64 @@ func (r accounts) Create(ctx context.Context, a *milogin.Account) error {
 	if a.ID == "" {
 		return &milogin.Error{Op: op, Kind: milogin.EINVALID, Msg: "An account needs an ID."}
 	}
-	history, err := historyJSON(a.PasswordHistory)
+	args, err := insertArgs(a)
 	if err != nil {
 		return milogin.Wrap(op, err)
 	}
 	err = r.t.savepoint(ctx, func() error {
-		_, err := r.t.q.ExecContext(ctx, `INSERT INTO accounts (`+accountCols+`,
-			user_id_norm, email_norm, mobile_digits)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-				$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
-			a.ID, string(a.Portal), a.UserID, a.FirstName, a.MiddleInitial, a.LastName, a.Suffix,
-			a.Email, a.EmailVerified, a.WorkPhone, a.Mobile, a.RecoverByEmail, a.RecoverByMobile,
-			a.PasswordHash, toDB(a.PasswordChangedAt), history, string(a.Status), a.FailedLogins,
-			toDB(a.LockedUntil), toDB(a.FailureWindow), a.WindowFailures, toDB(a.LastLoginAt),
-			toDB(a.CreatedAt), toDB(a.UpdatedAt),
-			milogin.NormalizeLogin(a.UserID), milogin.NormalizeLogin(a.Email), mobileDigits(a.Mobile))
+		_, err := r.t.q.ExecContext(ctx, `INSERT INTO accounts (`+accountInsertCols+`)
+			VALUES (`+inList(1, accountInsertN)+`)`, args...)
 		return err
 	})
 	if err != nil {
 		return r.t.conflictOr(op, err, accountConflict)
 	}
 	return nil
+}
+
+// CreateMany inserts the accounts with multi-row INSERTs and skips those
+// whose ID, user ID or email is taken, reporting how many it inserted.
+func (r accounts) CreateMany(ctx context.Context, list []*milogin.Account) (int, error) {
+	const op = "sqlstore.Accounts.CreateMany"
+	if err := r.t.writable(op); err != nil {
+		return 0, err
+	}
+	// Dialect.BulkRows accounts per INSERT, at most 1,000 (28,000
+	// parameters: under SQLite's limit of 32,766 and PostgreSQL's of 65,535).
+	rows := min(max(r.t.d.BulkRows, 1), 1000)
+	total := 0
+	for len(list) > 0 {
+		chunk := list[:min(len(list), rows)]
+		list = list[len(chunk):]
+		var b strings.Builder
+		args := make([]any, 0, len(chunk)*accountInsertN)
+		b.WriteString(`INSERT INTO accounts (` + accountInsertCols + `) VALUES `)
+		for i, a := range chunk {
+			if a.ID == "" {
+				return total, &milogin.Error{Op: op, Kind: milogin.EINVALID, Msg: "An account needs an ID."}
+			}
+			row, err := insertArgs(a)
+			if err != nil {
+				return total, milogin.Wrap(op, err)
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(" + inList(len(args)+1, accountInsertN) + ")")
+			args = append(args, row...)
+		}
+		b.WriteString(` ON CONFLICT DO NOTHING`)
+		res, err := r.t.q.ExecContext(ctx, b.String(), args...)
+		if err != nil {
+			return total, milogin.Wrap(op, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, milogin.Wrap(op, err)
+		}
+		total += int(n)
+	}
+	return total, nil
 }
 
 func (r accounts) getOne(ctx context.Context, op, where string, args ...any) (*milogin.Account, error) {
