@@ -10,6 +10,7 @@
 //	milogin apps list [--portal P] [--json]
 //	milogin apps remove --id ID
 //	milogin keys rotate [--json]
+//	milogin bench --target URL --scenario signin|flow|session|userinfo|client-credentials|jwks [--concurrency N] [--duration D] [--users N] [--pid PID] [--hash-baseline D] [--json]
 package main
 
 import (
@@ -57,6 +58,7 @@ commands:
   access approve|deny|grant|revoke
                decide or change a person's access to an application (emails them)
   access list  an application's access requests and grants (--status pending)
+  bench        drive a running deployment over HTTP (load test on loopback) and print throughput and latency
 
 Run "milogin <command> -h" for the flags of a command. Every flag can also be
 set with an environment variable: --mail-from is MILOGIN_MAIL_FROM.
@@ -89,6 +91,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runKeys(ctx, args[2:], getenv, stdout, stderr)
 	case "access":
 		return runAccess(ctx, args[2:], getenv, stdout, stderr)
+	case "bench":
+		return runBench(ctx, args[2:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
