@@ -38,6 +38,8 @@ type vu struct {
 	n      int
 	client *http.Client
 	turn   int
+	// lastSignIn is where the last successful sign-in redirected.
+	lastSignIn *url.URL
 }
 
 func (g *gen) newVU(n int) *vu {
@@ -116,6 +118,17 @@ func (g *gen) scenario(ctx context.Context, v *vu) (op, error) {
 	case "session":
 		if err := g.signIn(ctx, v, g.nextUser(v)); err != nil {
 			return nil, err
+		}
+		if v.lastSignIn.Path == "/"+g.cfg.Portal+"/login/active-session" {
+			// The account has a session elsewhere: take it over, as a
+			// person who wants to be signed in here does.
+			res, err := v.post(ctx, v.lastSignIn.String(), url.Values{"choice": {"continue"}})
+			if err != nil {
+				return nil, err
+			}
+			if err := expect(res, http.StatusSeeOther); err != nil {
+				return nil, err
+			}
 		}
 		home := g.cfg.Target + "/" + g.cfg.Portal + "/home"
 		return func(ctx context.Context) error {
@@ -245,6 +258,7 @@ func (g *gen) signIn(ctx context.Context, v *vu, userID string) error {
 	if res.location == nil || res.location.Path == "/"+g.cfg.Portal+"/login" {
 		return errKind("sign-in refused", nil)
 	}
+	v.lastSignIn = res.location
 	return nil
 }
 
