@@ -61,6 +61,9 @@ type Result struct {
 	Duration    time.Duration `json:"duration_ns"`
 	OK          int           `json:"ok"`
 	Errors      int           `json:"errors"`
+	// Busy counts operations the server shed with 503 and Retry-After
+	// (overload); they are neither OK nor errors.
+	Busy int `json:"busy"`
 	// ErrorKinds counts errors by kind: "http 503 /thirdparty/login",
 	// "timeout", "id token: …".
 	ErrorKinds map[string]int `json:"error_kinds,omitempty"`
@@ -215,7 +218,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
-	var okCount, errCount atomic.Int64
+	var okCount, errCount, busyCount atomic.Int64
 	lat := make([][]time.Duration, cfg.Concurrency)
 	kinds := make([]map[string]int, cfg.Concurrency)
 	start := time.Now()
@@ -230,6 +233,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				if runCtx.Err() != nil {
 					// Cut short by the end of the run: not counted.
 					return
+				}
+				if errors.Is(err, errBusy) {
+					busyCount.Add(1)
+					continue
 				}
 				if err != nil {
 					errCount.Add(1)
@@ -246,7 +253,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	stopProgress()
 
 	res := &Result{Scenario: cfg.Scenario, Target: cfg.Target, Concurrency: cfg.Concurrency, Duration: elapsed,
-		OK: int(okCount.Load()), Errors: int(errCount.Load()), ErrorKinds: map[string]int{}}
+		OK: int(okCount.Load()), Errors: int(errCount.Load()), Busy: int(busyCount.Load()), ErrorKinds: map[string]int{}}
 	var all []time.Duration
 	for i := range lat {
 		all = append(all, lat[i]...)
@@ -302,7 +309,7 @@ func (g *gen) progress(start time.Time, ok, errs *atomic.Int64) func() {
 // Format writes r as the human-readable summary.
 func (r *Result) Format(w io.Writer) {
 	fmt.Fprintf(w, "scenario %s against %s, %d virtual users, %.1fs\n", r.Scenario, r.Target, r.Concurrency, r.Duration.Seconds())
-	fmt.Fprintf(w, "  %d ok, %d errors, %.1f/s\n", r.OK, r.Errors, r.PerSecond)
+	fmt.Fprintf(w, "  %d ok, %d errors, %d busy (503), %.1f/s\n", r.OK, r.Errors, r.Busy, r.PerSecond)
 	fmt.Fprintf(w, "  latency p50 %s  p90 %s  p99 %s  max %s\n", ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max))
 	if len(r.ErrorKinds) > 0 {
 		keys := make([]string, 0, len(r.ErrorKinds))

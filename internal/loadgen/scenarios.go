@@ -190,6 +190,8 @@ type response struct {
 	path     string
 	location *url.URL
 	body     []byte
+	// retryAfter is the Retry-After header.
+	retryAfter string
 }
 
 func (v *vu) do(req *http.Request) (*response, error) {
@@ -202,7 +204,7 @@ func (v *vu) do(req *http.Request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &response{status: res.StatusCode, path: req.URL.Path, body: body}
+	r := &response{status: res.StatusCode, path: req.URL.Path, body: body, retryAfter: res.Header.Get("Retry-After")}
 	if loc := res.Header.Get("Location"); loc != "" {
 		if r.location, err = req.URL.Parse(loc); err != nil {
 			return nil, errKind("bad Location", err)
@@ -228,8 +230,16 @@ func (v *vu) post(ctx context.Context, u string, form url.Values) (*response, er
 	return v.do(req)
 }
 
-// expect turns an unexpected status into an error of kind "http STATUS PATH".
+// errBusy is the server's answer under overload: 503 with Retry-After. It
+// is counted apart from errors: shedding load is the intended behaviour.
+var errBusy = errors.New("busy (503 with Retry-After)")
+
+// expect turns an unexpected status into an error of kind "http STATUS PATH"
+// (errBusy for an overload answer).
 func expect(r *response, status int) error {
+	if r.status == http.StatusServiceUnavailable && r.retryAfter != "" && status != r.status {
+		return errBusy
+	}
 	if r.status != status {
 		return errKind(fmt.Sprintf("http %d %s", r.status, r.path), nil)
 	}
