@@ -16,7 +16,7 @@ import (
 func runBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("milogin bench", stderr)
 	var cfg loadgen.Config
-	fs.StringVar(&cfg.Target, "target", "http://127.0.0.1:8080", "base URL of the deployment (loopback only, unless --allow-remote)")
+	fs.StringVar(&cfg.Target, "target", "http://127.0.0.1:8080", "base URL of the deployment (loopback only, unless --allow-remote); several, comma-separated, spread the users over nodes")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a --target that is not on this machine")
 	fs.StringVar(&cfg.Scenario, "scenario", "flow", "what each virtual user repeats: "+strings.Join(loadgen.Scenarios, ", "))
 	fs.StringVar(&cfg.Portal, "portal", "thirdparty", "portal of the accounts and the issuer")
@@ -34,8 +34,10 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
-	if _, err := loadgen.CheckTarget(cfg.Target, cfg.AllowRemote); err != nil {
-		return usageError{msg: err.Error()}
+	for t := range strings.SplitSeq(cfg.Target, ",") {
+		if _, err := loadgen.CheckTarget(t, cfg.AllowRemote); err != nil {
+			return usageError{msg: err.Error()}
+		}
 	}
 	if cfg.Duration > loadgen.MaxDuration {
 		return usageError{msg: fmt.Sprintf("--duration is at most %v", loadgen.MaxDuration)}

@@ -26,7 +26,11 @@ const MaxDuration = 10 * time.Minute
 
 // Config describes one run.
 type Config struct {
-	// Target is the base URL of the deployment, e.g. http://127.0.0.1:8080.
+	// Target is the base URL of the deployment, e.g. http://127.0.0.1:8080;
+	// several, separated by commas, spread the virtual users over nodes
+	// (user n talks to the n-th modulo their number): a load balancer of
+	// the client's own. Discovery and the token endpoint come from the
+	// first.
 	Target string
 	// AllowRemote permits a target that is not a loopback address.
 	AllowRemote bool
@@ -144,8 +148,12 @@ func CheckTarget(target string, allowRemote bool) (*url.URL, error) {
 // the figures. Errors in an iteration are counted, not returned; Run
 // returns an error only when the run cannot start.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
-	if _, err := CheckTarget(cfg.Target, cfg.AllowRemote); err != nil {
-		return nil, err
+	var targets []string
+	for t := range strings.SplitSeq(cfg.Target, ",") {
+		if _, err := CheckTarget(t, cfg.AllowRemote); err != nil {
+			return nil, err
+		}
+		targets = append(targets, strings.TrimRight(t, "/"))
 	}
 	if !slices.Contains(Scenarios, cfg.Scenario) {
 		return nil, fmt.Errorf("unknown scenario %q: want one of %s", cfg.Scenario, strings.Join(Scenarios, ", "))
@@ -167,7 +175,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Password == "" {
 		cfg.Password = DefaultSeedPassword
 	}
-	cfg.Target = strings.TrimRight(cfg.Target, "/")
 
 	transport := &http.Transport{
 		Proxy:               nil,
@@ -177,7 +184,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		IdleConnTimeout:     90 * time.Second,
 	}
 	defer transport.CloseIdleConnections()
-	g := &gen{cfg: cfg, transport: transport}
+	g := &gen{cfg: cfg, targets: targets, transport: transport}
 	if err := g.prepare(ctx); err != nil {
 		return nil, err
 	}

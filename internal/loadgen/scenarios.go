@@ -21,6 +21,7 @@ import (
 // connection pool, and the issuer's metadata and ID token verifier.
 type gen struct {
 	cfg       Config
+	targets   []string // Config.Target split at commas
 	transport *http.Transport
 	issuer    string
 	meta      struct {
@@ -36,6 +37,7 @@ type gen struct {
 // seeded accounts it signs in as, in turn.
 type vu struct {
 	n      int
+	target string // the node this user talks to: targets[n % len]
 	client *http.Client
 	turn   int
 	// lastSignIn is where the last successful sign-in redirected.
@@ -43,7 +45,7 @@ type vu struct {
 }
 
 func (g *gen) newVU(n int) *vu {
-	v := &vu{n: n}
+	v := &vu{n: n, target: g.targets[n%len(g.targets)]}
 	v.client = &http.Client{
 		Transport: g.transport,
 		// The generator follows redirects itself, the way the scenario
@@ -70,7 +72,7 @@ func (g *gen) nextUser(v *vu) string {
 
 // prepare reads the issuer's metadata for the scenarios that need it.
 func (g *gen) prepare(ctx context.Context) error {
-	g.issuer = g.cfg.Target + "/" + g.cfg.Portal
+	g.issuer = g.targets[0] + "/" + g.cfg.Portal
 	switch g.cfg.Scenario {
 	case "flow", "userinfo", "client-credentials", "jwks":
 	default:
@@ -130,7 +132,7 @@ func (g *gen) scenario(ctx context.Context, v *vu) (op, error) {
 				return nil, err
 			}
 		}
-		home := g.cfg.Target + "/" + g.cfg.Portal + "/home"
+		home := v.target + "/" + g.cfg.Portal + "/home"
 		return func(ctx context.Context) error {
 			res, err := v.get(ctx, home)
 			if err != nil {
@@ -250,7 +252,7 @@ func expect(r *response, status int) error {
 // accepts a redirect to anywhere but the form itself: the home page, the
 // page that asks about another active session, or the next step.
 func (g *gen) signIn(ctx context.Context, v *vu, userID string) error {
-	login := g.cfg.Target + "/" + g.cfg.Portal + "/login"
+	login := v.target + "/" + g.cfg.Portal + "/login"
 	res, err := v.get(ctx, login)
 	if err != nil {
 		return err
@@ -353,14 +355,14 @@ func (g *gen) flow(ctx context.Context, v *vu, userID string) (*tokens, error) {
 			} else if err := expect(page, http.StatusOK); err != nil {
 				return nil, err
 			}
-			res, err = v.post(ctx, g.cfg.Target+base+"/login", url.Values{"user_id": {userID}, "password": {g.cfg.Password}, "next": {next}})
+			res, err = v.post(ctx, v.target+base+"/login", url.Values{"user_id": {userID}, "password": {g.cfg.Password}, "next": {next}})
 		case base + "/login/active-session":
 			if page, err := v.get(ctx, loc.String()); err != nil {
 				return nil, err
 			} else if err := expect(page, http.StatusOK); err != nil {
 				return nil, err
 			}
-			res, err = v.post(ctx, g.cfg.Target+base+"/login/active-session", url.Values{"choice": {"continue"}, "next": {next}})
+			res, err = v.post(ctx, v.target+base+"/login/active-session", url.Values{"choice": {"continue"}, "next": {next}})
 		default:
 			res, err = v.get(ctx, loc.String())
 		}
