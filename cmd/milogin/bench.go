@@ -23,6 +23,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.IntVar(&cfg.Concurrency, "concurrency", 16, "virtual users, each with its own cookie jar")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "length of the measured part (at most 10m)")
 	fs.IntVar(&cfg.Users, "users", 1000, "seeded accounts to spread over (milogin users seed)")
+	fs.IntVar(&cfg.FirstUser, "first-user", 0, "number of the first seeded account to use (two runs at once: give them separate ranges)")
 	fs.StringVar(&cfg.Prefix, "prefix", loadgen.DefaultSeedPrefix, "user ID prefix of the seeded accounts")
 	fs.StringVar(&cfg.Password, "password", loadgen.DefaultSeedPassword, "password of the seeded accounts")
 	fs.StringVar(&cfg.ClientID, "client-id", "", "client of the flow, userinfo and client-credentials scenarios")

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"milogin/internal/access"
+	"milogin/internal/authn"
 	"milogin/internal/notify"
 	"milogin/internal/notify/smtp"
 	"milogin/internal/web"
@@ -49,6 +50,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	mfaTZ := fs.String("mfa-time-zone", access.StateTimeZone, "time zone whose calendar day the daily MFA policy counts")
 	pprofAddr := fs.String("pprof-addr", "", "serve the Go profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060")
 	memLimit := fs.Int("memory-limit-mb", 100, "soft memory limit of the Go runtime in MiB (0: none; GOMEMLIMIT overrides): the garbage collector returns the 19 MiB of each finished password hash sooner")
+	hashSlots := fs.Int("hash-slots", 0, "password hashes run at once (default: one per core); fewer than the cores keeps a core for signed-in pages under a sign-in flood")
 	hashQueue := fs.Int("hash-queue", -1, "sign-ins that may wait for a password-hash slot before new ones get 503 (default: 64 per core)")
 	allowSeeded := fs.Bool("allow-seeded", false, "let accounts made by \"milogin users seed\" sign in (load tests only: they share one password)")
 	if err := parse(fs, args, getenv); err != nil {
@@ -76,6 +78,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer e.store.Close()
 	e.auth.Logger = logger
+	if *hashSlots > 0 {
+		e.auth.Hasher = authn.NewHasher(e.auth.Hasher.Params(), *hashSlots)
+	}
 	if *hashQueue >= 0 {
 		e.auth.Hasher.SetMaxWaiting(*hashQueue)
 	}

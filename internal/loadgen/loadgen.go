@@ -20,6 +20,9 @@ import (
 // Scenarios are the names Config.Scenario accepts.
 var Scenarios = []string{"signin", "flow", "session", "userinfo", "client-credentials", "jwks"}
 
+// busyPause is how long a virtual user waits after a 503 before trying again.
+const busyPause = time.Second
+
 // MaxDuration bounds a run: the generator is a measuring tool, not a way to
 // keep a deployment under load.
 const MaxDuration = 10 * time.Minute
@@ -41,9 +44,12 @@ type Config struct {
 
 	// Users is how many seeded accounts the virtual users spread over
 	// (Prefix followed by 7 digits, all with Password).
-	Users    int
-	Prefix   string
-	Password string
+	Users int
+	// FirstUser is the number of the first of those accounts, so that two
+	// runs at once can use accounts of their own.
+	FirstUser int
+	Prefix    string
+	Password  string
 
 	// The registered application the flow, userinfo and client-credentials
 	// scenarios use. ClientSecret is empty for a public client.
@@ -243,6 +249,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				}
 				if errors.Is(err, errBusy) {
 					busyCount.Add(1)
+					// A person told "try again in a minute" does not
+					// resubmit at once; a virtual user waits a second, so
+					// that the offered load stays what the run asked for
+					// instead of a tight loop of refusals.
+					select {
+					case <-runCtx.Done():
+					case <-time.After(busyPause):
+					}
 					continue
 				}
 				if err != nil {

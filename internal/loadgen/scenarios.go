@@ -65,7 +65,7 @@ func (v *vu) resetJar() {
 // user n takes accounts n, n+C, n+2C, … (mod Users), so that concurrent
 // users never share an account when Users >= Concurrency.
 func (g *gen) nextUser(v *vu) string {
-	i := (v.n + v.turn*g.cfg.Concurrency) % g.cfg.Users
+	i := g.cfg.FirstUser + (v.n+v.turn*g.cfg.Concurrency)%g.cfg.Users
 	v.turn++
 	return SeedUserID(g.cfg.Prefix, i)
 }
