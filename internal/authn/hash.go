@@ -15,9 +15,8 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"golang.org/x/crypto/argon2"
-
 	"milogin"
+	"milogin/internal/argon2"
 )
 
 // Params are the argon2id cost parameters. They are written into every hash,
