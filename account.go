@@ -30,7 +30,11 @@ type Account struct {
 	Email         string // unique within the portal, case-insensitive
 	EmailVerified bool
 	WorkPhone     string
-	Mobile        string
+	// Mobile is the number on file. It serves recovery, and counts in the
+	// "profile incomplete" rule, only once MobileVerified: a PIN sent to it
+	// was confirmed. Anyone can type anyone's number.
+	Mobile         string
+	MobileVerified bool
 
 	// Recovery options chosen at sign-up or in Security Options.
 	RecoverByEmail  bool
@@ -54,6 +58,41 @@ type Account struct {
 	// seed): all seeded accounts share one password, so the server refuses
 	// them unless it was started to accept them. Set at creation only.
 	Seeded bool
+}
+
+// SetMobile changes the number on file; a different number is unproven
+// until a PIN sent to it is confirmed (ProveMobile).
+func (a *Account) SetMobile(mobile string) {
+	if phoneDigits(mobile) != phoneDigits(a.Mobile) {
+		a.MobileVerified = false
+	}
+	a.Mobile = mobile
+}
+
+// ProveMobile marks the number on file as proven when a PIN was confirmed
+// at to, the number it was sent to.
+func (a *Account) ProveMobile(to string) {
+	if d := phoneDigits(to); d != "" && d == phoneDigits(a.Mobile) {
+		a.MobileVerified = true
+	}
+}
+
+// ProvenMobile is the mobile number if it is proven, "" otherwise.
+func (a *Account) ProvenMobile() string {
+	if a.MobileVerified {
+		return a.Mobile
+	}
+	return ""
+}
+
+func phoneDigits(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // DisplayName is the name shown on pages: "John Smith".
@@ -111,6 +150,7 @@ func (a *Account) PasswordDaysLeft(p Policy, now time.Time) int {
 // locks the account. The consecutive counter locks per policy; the hourly
 // window caps failures under any policy.
 func (a *Account) RecordFailure(p Policy, now time.Time) bool {
+	a.expireLock(now)
 	wasLocked := a.Locked(now)
 	a.FailedLogins++
 	if now.Sub(a.FailureWindow) >= time.Hour || a.FailureWindow.IsZero() {
@@ -129,6 +169,65 @@ func (a *Account) RecordFailure(p Policy, now time.Time) bool {
 		}
 	}
 	return !wasLocked && a.Locked(now)
+}
+
+// expireLock forgets a lock whose time is over together with the failures
+// that caused it: the first wrong password after the lock's 30 minutes is
+// the first of a new count, not the sixth of the old one.
+func (a *Account) expireLock(now time.Time) {
+	if !a.LockedUntil.IsZero() && !now.Before(a.LockedUntil) {
+		a.LockedUntil = time.Time{}
+		a.FailedLogins = 0
+	}
+}
+
+// Attempt is a password attempt reserved in the account's row before the
+// password is hashed (ReserveAttempt), so that concurrent guesses cannot all
+// be judged before the failures are written.
+type Attempt struct {
+	At    time.Time // when it was reserved
+	Locks bool      // this attempt's reservation locked the account
+	// Consecutive is the count of consecutive failures including this one.
+	Consecutive int
+	// before is the account's lock state before the reservation, restored
+	// by RefundAttempt when this attempt set the lock itself.
+	lockedUntil time.Time
+}
+
+// ReserveAttempt counts a password attempt as a failure before it is
+// judged, in the same row update that reads the counters. It returns false,
+// counting nothing, while the account is locked: the attempt must then not
+// be judged at all and is answered "locked" whatever the password. At most
+// the policy's threshold (and the hourly cap) of attempts is therefore ever
+// judged per lock window. A right password gives its reservation back with
+// RefundAttempt.
+func (a *Account) ReserveAttempt(p Policy, now time.Time) (Attempt, bool) {
+	a.expireLock(now)
+	if a.Locked(now) {
+		return Attempt{}, false
+	}
+	at := Attempt{At: now, lockedUntil: a.LockedUntil}
+	at.Locks = a.RecordFailure(p, now)
+	at.Consecutive = a.FailedLogins
+	return at, true
+}
+
+// RefundAttempt takes back the failure that ReserveAttempt counted for an
+// attempt whose password was right. A lock that this attempt's own
+// reservation set is lifted; a lock set by another attempt (judged at the
+// same time, and wrong) stays.
+func (a *Account) RefundAttempt(at Attempt) {
+	if a.FailedLogins > 0 {
+		a.FailedLogins--
+	}
+	// The hourly window may have restarted since; only its own window's
+	// count holds this attempt.
+	if a.WindowFailures > 0 && !at.At.Before(a.FailureWindow) {
+		a.WindowFailures--
+	}
+	if at.Locks {
+		a.LockedUntil = at.lockedUntil
+	}
 }
 
 // RecordSuccess resets the failure counter after a correct password.

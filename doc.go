@@ -8,6 +8,9 @@
 // Third Party) or workforce. An application (relying party) such as OSMIS or
 // CARS e-Services never sees a password: it trusts MILogin over OpenID Connect
 // or SAML 2.0 and keeps its own records linked to the account's stable ID.
+// The relying parties of this repository live in apps/ (OSMIS: apps/osmis,
+// built by cmd/osmis) as separate programs with their own databases that
+// reach MILogin over HTTP only; `milogin demo` runs them beside MILogin.
 // Staff (help desk, application and security administrators) work in the
 // administration console.
 //
@@ -47,6 +50,11 @@
 // sign-up becomes an Account only when its PIN is confirmed, in one
 // transaction with the "Account Creation Confirmed" email. PINs are Codes:
 // 6 digits, 10 minutes, 5 wrong tries per flow whatever RESEND PIN does.
+// A citizen sign-up's PIN proves the email; the account is created only
+// when the resident's driver's license or state ID card is verified
+// against the Secretary of State's CardRecords (internal/records: card
+// numbers, the one name matcher, the CSV import), five failed tries per
+// sign-up and per IP address an hour.
 // The recovery pages answer an unknown user ID or email exactly like a real
 // one (a made-up flow that can never succeed, the same hash work).
 //

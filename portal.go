@@ -31,6 +31,7 @@ func DefaultPortals() []Portal {
 	tp := DefaultPolicy()
 	tp.UserIDFormat = UserIDLastFirst4
 	citizen := DefaultPolicy()
+	citizen.UserIDFormat = UserIDUsername
 	staff := DefaultPolicy()
 	staff.SessionIdle = 15 * time.Minute
 	return []Portal{
@@ -57,7 +58,14 @@ const (
 	UserIDFree UserIDFormat = "free"
 	// UserIDLastFirst4 is last name + first initial + 4 digits: John Smith → smithj9999.
 	UserIDLastFirst4 UserIDFormat = "last-first-4"
+	// UserIDUsername is the citizen portal's free-form username: 6 to 64
+	// letters, digits and . _ - @ (an email address fits).
+	UserIDUsername UserIDFormat = "username"
 )
+
+// UsernameChars are the characters a UserIDUsername may have besides
+// letters and digits.
+const UsernameChars = "._-@"
 
 // Policy holds the rules a portal applies. The defaults are the state's current
 // rules (profile "milogin"); NISTPolicy follows NIST SP 800-63B rev 4.
@@ -240,8 +248,18 @@ func (p Policy) CheckUserID(userID, first, last string) []Violation {
 	if n := utf8.RuneCountInString(userID); n < 3 || n > 64 {
 		add(RuleUserIDForm, "User ID must be 3 to 64 characters long.")
 	}
-	if strings.ContainsFunc(userID, func(r rune) bool { return unicode.IsControl(r) || r == '/' || r == '\\' }) {
+	// Invalid UTF-8 counts as a forbidden character: no store keeps it.
+	if !utf8.ValidString(userID) || strings.ContainsFunc(userID, func(r rune) bool { return unicode.IsControl(r) || r == '/' || r == '\\' }) {
 		add(RuleUserIDForm, "User ID can contain letters, numbers and . _ - @ only.")
+	}
+	if p.UserIDFormat == UserIDUsername {
+		n := utf8.RuneCountInString(userID)
+		bad := strings.ContainsFunc(userID, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(UsernameChars, r))
+		})
+		if n < 6 || n > 64 || bad {
+			vs = []Violation{{Field: "user_id", Rule: RuleUserIDForm, Message: "Username must be 6 to 64 characters: letters (A-Z, a-z), numbers (0-9) and . _ - @ only, with no spaces."}}
+		}
 	}
 	if p.UserIDFormat == UserIDLastFirst4 {
 		stem := UserIDStem(first, last)

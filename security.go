@@ -94,7 +94,10 @@ func (m RecoveryMethod) Label() string {
 
 // Audit events of self-service (see audit.go for the others).
 const (
-	EventSignupPINSent           = "signup.pin_sent"
+	EventSignupPINSent = "signup.pin_sent"
+	// EventSignupEmailTaken: a sign-up confirmed for an address that
+	// already has an account; its holder was emailed the User ID instead.
+	EventSignupEmailTaken        = "signup.email_taken"
 	EventUserIDReminder          = "recovery.user_id_sent"
 	EventResetStarted            = "recovery.reset_started"
 	EventResetVerified           = "recovery.reset_verified"

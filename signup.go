@@ -35,6 +35,10 @@ type PendingSignup struct {
 	PINCodeID  string  `json:"pin_code_id,omitempty"`
 	PINChannel Channel `json:"pin_channel,omitempty"`
 
+	// Citizen is set for a citizen sign-up (citizen.go), which verifies
+	// the person's driver's license or state ID after the PIN.
+	Citizen *CitizenSignup `json:"citizen,omitempty"`
+
 	// Created is set when the PIN was confirmed and the account written;
 	// the flow then only shows 3 Confirmation (everything secret is gone).
 	Created bool `json:"created,omitempty"`

@@ -49,6 +49,8 @@ type Tx interface {
 	// Flows and SecurityAnswers hold self-service state (flow.go, security.go).
 	Flows() FlowStore
 	SecurityAnswers() SecurityAnswerStore
+	// Records holds the Secretary of State card records (record.go).
+	Records() RecordStore
 }
 
 // AccountStore stores accounts. Get methods return ENOTFOUND; Create returns
@@ -61,8 +63,9 @@ type AccountStore interface {
 	Get(ctx context.Context, id string) (*Account, error)
 	GetByUserID(ctx context.Context, portal PortalID, userID string) (*Account, error)
 	GetByEmail(ctx context.Context, portal PortalID, email string) (*Account, error)
-	// CountByMobile counts accounts in the portal with that mobile number
-	// (digits compared), for the "profile is incomplete" rule.
+	// CountByMobile counts accounts in the portal whose proven mobile number
+	// (MobileVerified) is that number (digits compared), for the "profile is
+	// incomplete" rule; unproven numbers are not counted.
 	CountByMobile(ctx context.Context, portal PortalID, mobile string) (int, error)
 	// UserIDsWithPrefix lists user IDs in the portal starting with prefix, for
 	// suggesting the next free one.
@@ -122,7 +125,22 @@ type Outbox interface {
 
 // LimitStore counts events per key in fixed windows, in the database so that
 // every node sees the same counts (per-IP sign-in limits, PIN resends).
+//
+// Every limit reserves: Reserve counts the attempt in the same statement
+// that reads the count, before the work the limit protects (a password
+// hash, a message), so that a burst of concurrent requests on any number of
+// nodes never gets more than the limit judged. Work that turns out not to
+// count (a right password against a failure limit) gives its hit back with
+// Refund.
 type LimitStore interface {
+	// Reserve adds one to key's counter for the window that contains now
+	// unless the counter has already reached limit. It returns the count
+	// after the call and whether this hit was taken; a hit refused is not
+	// counted. A limit of 0 or less refuses nothing.
+	Reserve(ctx context.Context, key string, window time.Duration, limit int, now time.Time) (n int, ok bool, err error)
+	// Refund takes back one hit that Reserve (or Hit) counted at the time at
+	// (the now it was given), never going below zero.
+	Refund(ctx context.Context, key string, window time.Duration, at time.Time) error
 	// Hit adds one to key's counter for the window that contains now and
 	// returns the new count.
 	Hit(ctx context.Context, key string, window time.Duration, now time.Time) (int, error)
@@ -179,4 +197,25 @@ type LoginRequestStore interface {
 	Get(ctx context.Context, id string) (*LoginRequest, error)
 	Update(ctx context.Context, id string, fn func(*LoginRequest) error) (*LoginRequest, error)
 	DeleteExpired(ctx context.Context, before time.Time) (int, error)
+}
+
+// RecordStore holds the card records. Get returns ENOTFOUND for an unknown
+// number.
+type RecordStore interface {
+	Get(ctx context.Context, number string) (*CardRecord, error)
+	// Put creates the record or replaces its card data (never AccountID),
+	// and reports whether it was created.
+	Put(ctx context.Context, r *CardRecord) (created bool, err error)
+	// GetMany returns the records of those numbers that exist, in no
+	// particular order: an import looks a whole batch up at once.
+	GetMany(ctx context.Context, numbers []string) ([]*CardRecord, error)
+	// PutMany is Put for many records with distinct numbers (EINVALID
+	// otherwise), in as few statements as the engine allows; each record is
+	// written whole or, with the transaction, not at all.
+	PutMany(ctx context.Context, rs []*CardRecord) error
+	// Update loads the record locked, applies fn and saves it: how a card is
+	// linked to the account it verified, one sign-up at a time.
+	Update(ctx context.Context, number string, fn func(*CardRecord) error) (*CardRecord, error)
+	// CountByStatus counts the records of each status.
+	CountByStatus(ctx context.Context) (map[CardStatus]int, error)
 }

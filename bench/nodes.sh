@@ -25,7 +25,7 @@ start() { # count
   targets=""
   for i in $(seq 0 $(($1 - 1))); do
     addr=127.0.0.1:$((18181 + i))
-    taskset -c $((i % cores)) "$bin" serve --data "$dir" --db "$db" --addr "$addr" --allow-seeded \
+    taskset -c $((i % cores)) "$bin" serve --data "$dir" --db "$db" --addr "$addr" --metrics-addr "" --allow-seeded \
       >/dev/null 2>"$dir/node$i.log" &
     pids+=($!)
     targets="${targets:+$targets,}http://$addr"

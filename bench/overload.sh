@@ -20,7 +20,7 @@ addr=127.0.0.1:18175
 queue=8
 slots=${HASH_SLOTS:-$(nproc)}
 [ -x "$bin" ] || { echo "run bench/harness.sh sqlite $accounts first" >&2; exit 1; }
-"$bin" serve --data "$dir" --addr "$addr" --allow-seeded --hash-queue $queue --hash-slots $slots >/dev/null 2>"$dir/overload.log" &
+"$bin" serve --data "$dir" --addr "$addr" --metrics-addr "" --allow-seeded --hash-queue $queue --hash-slots $slots >/dev/null 2>"$dir/overload.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
 for _ in $(seq 100); do curl -fs "http://$addr/healthz" >/dev/null 2>&1 && break; sleep 0.1; done

@@ -24,6 +24,9 @@ import (
 // miloginBin is the binary that TestMain builds from ./cmd/milogin.
 var miloginBin string
 
+// osmisBin is the binary that TestMain builds from ./cmd/osmis.
+var osmisBin string
+
 // moduleDir is the root of the milogin module (the parent of e2e/).
 var moduleDir string
 
@@ -55,6 +58,17 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	miloginBin = bin
+
+	// OSMIS as its own binary, for the journeys that stop one program and
+	// not the other (`milogin demo` runs it in-process).
+	obin := filepath.Join(tmp, "osmis")
+	build = exec.Command("go", "build", "-o", obin, "./cmd/osmis")
+	build.Dir = moduleDir
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/osmis: %v\n%s", err, out)
+		return 1
+	}
+	osmisBin = obin
 	return m.Run()
 }
 
@@ -116,6 +130,7 @@ func startServer(t *testing.T, extraArgs ...string) *server {
 		"--data", data,
 		"--smtp", mail.URL(),
 		"--demo",
+		"--metrics-addr", "127.0.0.1:0", // many servers run at once: no fixed port
 	}, extraArgs...)
 
 	logs := &syncBuffer{}

@@ -138,11 +138,16 @@ func TestSecurityOptions(t *testing.T) {
 		t.Error("Security Questions not saved")
 	}
 
-	// Add Mobile with the current password instead of a PIN.
+	// Add Mobile: the current password proves the person, and the PIN
+	// texted to the new number proves the number (an unproven number serves
+	// no recovery and counts against no one).
 	b.choose("Mobile (Text/SMS)")
 	b.fill("Mobile Number", "mobile", "517-555-0188")
 	b.fill("Current Password", "current_password", demoPassword)
 	b.press("SUBMIT")
+	b.expectPINStep("mobile", "CONFIRM")
+	b.fill("PIN", "pin", textedPIN(t, srv, "517-555-0188", 0))
+	b.press("CONFIRM")
 	b.expectText("Your security options have been successfully updated.", "517-555-0188")
 
 	// Forgot Password now offers all three.

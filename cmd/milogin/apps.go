@@ -24,7 +24,7 @@ import (
 //	milogin apps add --portal thirdparty --id ID --name NAME --redirect-uri URI [--redirect-uri URI …]
 //	    [--post-logout-uri URI] [--backchannel-logout-uri URI] [--public] [--category C]
 //	    [--approval open|approval|provisioned] [--mfa none|daily|always] [--terms-file FILE]
-//	    [--launch-url URL] [--contact TEXT] [--json]
+//	    [--launch-url URL] [--contact TEXT] [--allow-insecure-redirect] [--json]
 //	milogin apps update --id ID [any flag of add but --public] [--rotate-secret] [--json]
 //	milogin apps list [--portal P] [--json]
 //	milogin apps remove --id ID
@@ -110,6 +110,9 @@ type appFlags struct {
 	backchannel, termsFile, alg       string
 	launchURL, contact                string
 	public, asJSON                    bool
+	// allowInsecure accepts http loopback redirect URIs for a
+	// confidential client (development only).
+	allowInsecure bool
 }
 
 func (f *appFlags) register(fs *flag.FlagSet, add bool) {
@@ -127,6 +130,7 @@ func (f *appFlags) register(fs *flag.FlagSet, add bool) {
 	fs.StringVar(&f.contact, "contact", "", "whom the Access Denied page names, e.g. \"your MWA Administrator\"")
 	fs.StringVar(&f.alg, "id-token-alg", "RS256", "algorithm of the client's ID tokens: RS256 or ES256")
 	fs.BoolVar(&f.asJSON, "json", false, "print the result as JSON")
+	fs.BoolVar(&f.allowInsecure, "allow-insecure-redirect", false, "development only: accept http redirect URIs on 127.0.0.1, [::1] or localhost for a confidential client (apps list flags it)")
 	if add {
 		fs.BoolVar(&f.public, "public", false, "a public client (native or browser app): no secret, PKCE only")
 	}
@@ -231,15 +235,23 @@ func (f *appFlags) apply(a *milogin.Application, given map[string]bool) error {
 	return nil
 }
 
-func checkApp(a *milogin.Application) error {
+func checkApp(a *milogin.Application, allowInsecure bool) error {
 	if a.Name == "" {
 		return usageError{msg: "--name is required"}
 	}
 	if len(a.Portals) == 0 {
 		return usageError{msg: "--portal is required"}
 	}
-	if err := oidc.ValidateClient(&a.Client); err != nil {
-		return usageError{msg: milogin.ErrorMessage(err)}
+	validate := oidc.ValidateClient
+	if allowInsecure {
+		validate = oidc.ValidateClientAllowingLoopbackHTTP
+	}
+	if err := validate(&a.Client); err != nil {
+		msg := milogin.ErrorMessage(err)
+		if !a.Client.Public && strings.Contains(msg, "loopback") {
+			msg += " (for a relying party on this machine in development, add --allow-insecure-redirect)"
+		}
+		return usageError{msg: msg}
 	}
 	return nil
 }
@@ -299,7 +311,7 @@ func runAppsAdd(ctx context.Context, args []string, getenv func(string) string, 
 		secret = oidc.NewClientSecret()
 		a.Client.SecretHash = "pending" // hashed below, once the rest is valid
 	}
-	if err := checkApp(a); err != nil {
+	if err := checkApp(a, f.allowInsecure); err != nil {
 		return err
 	}
 	e, err := c.open(ctx, getenv)
@@ -319,7 +331,8 @@ func runAppsAdd(ctx context.Context, args []string, getenv func(string) string, 
 			return err
 		}
 		return tx.Audit().Append(ctx, &milogin.AuditEvent{Time: now, Type: eventAppRegistered, ActorID: "cli", UserAgent: "milogin apps add",
-			Detail: map[string]string{"app_id": a.ID, "portals": joinPortals(a.Portals), "public": fmt.Sprint(a.Client.Public)}})
+			Detail: map[string]string{"app_id": a.ID, "portals": joinPortals(a.Portals), "public": fmt.Sprint(a.Client.Public),
+				"insecure_redirect": fmt.Sprint(oidc.HasInsecureRedirect(&a.Client))}})
 	})
 	if err != nil {
 		return fmt.Errorf("application not registered: %s", milogin.ErrorMessage(err))
@@ -368,7 +381,9 @@ func runAppsUpdate(ctx context.Context, args []string, getenv func(string) strin
 				a.Client.SecretHash = hash
 			}
 			a.UpdatedAt = now
-			return checkApp(a)
+			// A client registered with an insecure redirect keeps it
+			// through updates that do not touch its URIs.
+			return checkApp(a, f.allowInsecure || (!given["redirect-uri"] && !given["post-logout-uri"] && oidc.HasInsecureRedirect(&a.Client)))
 		})
 		if err != nil {
 			return err
@@ -410,6 +425,9 @@ type appSummary struct {
 	BackchannelLogoutURI string   `json:"backchannel_logout_uri,omitempty"`
 	GrantTypes           []string `json:"grant_types"`
 	IDTokenAlg           string   `json:"id_token_alg"`
+	// InsecureRedirect: a confidential client with an http loopback
+	// redirect (registered with --allow-insecure-redirect; development only).
+	InsecureRedirect bool `json:"insecure_redirect,omitempty"`
 }
 
 func runAppsList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -451,7 +469,7 @@ func runAppsList(ctx context.Context, args []string, getenv func(string) string,
 				MFA: string(a.MFA), TermsVersion: a.TermsVersion, LaunchURL: a.LaunchURL, ClientID: a.Client.ID, Public: a.Client.Public,
 				RedirectURIs: a.Client.RedirectURIs, PostLogoutURIs: a.Client.PostLogoutURIs,
 				BackchannelLogoutURI: a.Client.BackchannelLogoutURI, GrantTypes: a.Client.GrantTypes,
-				IDTokenAlg: cmp.Or(a.Client.IDTokenAlg, "RS256")})
+				IDTokenAlg: cmp.Or(a.Client.IDTokenAlg, "RS256"), InsecureRedirect: oidc.HasInsecureRedirect(&a.Client)})
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -463,6 +481,9 @@ func runAppsList(ctx context.Context, args []string, getenv func(string) string,
 		kind := "confidential"
 		if a.Client.Public {
 			kind = "public"
+		}
+		if oidc.HasInsecureRedirect(&a.Client) {
+			kind += " INSECURE-REDIRECT(dev only)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\tv%d\n", a.ID, a.Name, joinPortals(a.Portals), kind, a.Approval, a.MFA, a.TermsVersion)
 	}

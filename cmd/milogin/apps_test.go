@@ -172,3 +172,40 @@ func TestAppsAndKeysWhileServing(t *testing.T) {
 		t.Fatalf("rotate: %s %v", out, err)
 	}
 }
+
+// --allow-insecure-redirect accepts an http loopback redirect for a
+// confidential client (a relying party on the developer's machine), never a
+// non-loopback http one; apps list flags the client, and an update that
+// does not touch its URIs keeps it valid.
+func TestAppsAddAllowInsecureRedirect(t *testing.T) {
+	data := t.TempDir()
+	for _, c := range [][]string{
+		{"--redirect-uri", "http://osmis.example.gov/callback"},
+		{"--redirect-uri", "https://osmis.example.gov/cb", "--post-logout-uri", "http://evil.example/"},
+	} {
+		args := append([]string{"apps", "add", "--portal", "thirdparty", "--id", "osmis", "--name", "OSMIS", "--allow-insecure-redirect"}, c...)
+		if _, err := cli(t, data, args...); !isUsage(err) {
+			t.Errorf("%v: err = %v, want a usage error", c, err)
+		}
+	}
+	_, err := cli(t, data, "apps", "add", "--portal", "thirdparty", "--id", "osmis", "--name", "OSMIS",
+		"--redirect-uri", "http://127.0.0.1:8081/callback", "--post-logout-uri", "http://127.0.0.1:8081/signed-out",
+		"--backchannel-logout-uri", "http://127.0.0.1:8081/backchannel-logout", "--allow-insecure-redirect", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := cli(t, data, "apps", "list")
+	if !strings.Contains(out, "confidential INSECURE-REDIRECT(dev only)") {
+		t.Errorf("apps list does not flag the client:\n%s", out)
+	}
+	out, _ = cli(t, data, "apps", "list", "--json")
+	if !strings.Contains(out, `"insecure_redirect": true`) {
+		t.Errorf("apps list --json does not flag the client:\n%s", out)
+	}
+	if _, err := cli(t, data, "apps", "update", "--id", "osmis", "--category", "Administration"); err != nil {
+		t.Errorf("update of another field: %v", err)
+	}
+	if _, err := cli(t, data, "apps", "update", "--id", "osmis", "--redirect-uri", "http://127.0.0.1:9999/callback"); !isUsage(err) {
+		t.Errorf("new http redirect without the flag: err = %v, want a usage error", err)
+	}
+}

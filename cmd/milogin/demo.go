@@ -36,9 +36,10 @@ func demoAccounts() []demoAccount {
 	}
 }
 
-// recovery adds a mobile number and the Mobile (Text/SMS) option.
+// recovery adds a mobile number, taken as proven, and the Mobile
+// (Text/SMS) option.
 func recovery(n authn.NewAccount) authn.NewAccount {
-	n.Mobile, n.RecoverByMobile = "517-555-0123", true
+	n.Mobile, n.MobileVerified, n.RecoverByMobile = "517-555-0123", true, true
 	return n
 }
 

@@ -2,6 +2,7 @@
 // commands. Every subcommand takes the same --data and --db flags, so it
 // works while a server runs on the same database.
 //
+//	milogin demo [--addr A] [--osmis-addr A] [--data DIR] [--smtp URL]
 //	milogin serve [--addr A] [--data DIR] [--db DSN] [--base-url URL] [--smtp URL] [--mail-from ADDR] [--demo]
 //	milogin users add --portal P --user-id ID --first F --last L --email E [--work-phone N] [--mobile N] --password-stdin
 //	milogin users seed --portal P --count N [--prefix seed] [--start 0] [--password-stdin]
@@ -11,6 +12,8 @@
 //	milogin apps remove --id ID
 //	milogin keys rotate [--json]
 //	milogin bench --target URL --scenario signin|flow|session|userinfo|client-credentials|jwks [--concurrency N] [--duration D] [--users N] [--pid PID] [--hash-baseline D] [--json]
+//	milogin records import FILE.csv [--batch N]
+//	milogin records stats
 package main
 
 import (
@@ -48,6 +51,7 @@ const usage = `usage: milogin <command> [flags]
 
 commands:
   serve        run the MILogin server
+  demo         run MILogin and the demo applications (OSMIS) wired together, seeded
   users add    create an account (password read from standard input)
   users seed   create --count accounts for load tests (refused by serve unless --allow-seeded)
   apps add     register an application and its OpenID Connect client
@@ -59,6 +63,10 @@ commands:
                decide or change a person's access to an application (emails them)
   access list  an application's access requests and grants (--status pending)
   bench        drive a running deployment over HTTP (load test on loopback) and print throughput and latency
+  records import FILE.csv
+               load Secretary of State card records (citizen sign-up verifies against them)
+  records stats
+               count the card records by status
 
 Run "milogin <command> -h" for the flags of a command. Every flag can also be
 set with an environment variable: --mail-from is MILOGIN_MAIL_FROM.
@@ -73,6 +81,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch args[1] {
 	case "serve":
 		return runServe(ctx, args[2:], getenv, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, args[2:], getenv, stdout, stderr)
 	case "users":
 		if len(args) < 3 {
 			fmt.Fprint(stderr, "usage: milogin users add|seed [flags]\n")
@@ -93,6 +103,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runAccess(ctx, args[2:], getenv, stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[2:], getenv, stdout, stderr)
+	case "records":
+		return runRecords(ctx, args[2:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

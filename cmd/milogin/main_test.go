@@ -29,8 +29,18 @@ func noEnv(string) string { return "" }
 
 // startServe runs `milogin serve` in-process on a free port and returns its
 // base URL; the server stops when the test ends.
-func startServe(t *testing.T, data string, args ...string) string {
+func startServe(t testing.TB, data string, args ...string) string {
 	t.Helper()
+	base, _ := startServeOut(t, data, args...)
+	return base
+}
+
+// startServeOut is startServe that also returns the server's standard
+// output. The operations listener gets a free port (a later
+// --metrics-addr in args wins).
+func startServeOut(t testing.TB, data string, args ...string) (string, *syncBuffer) {
+	t.Helper()
+	args = append([]string{"--metrics-addr", "127.0.0.1:0"}, args...)
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errs syncBuffer
 	done := make(chan error, 1)
@@ -58,7 +68,7 @@ func startServe(t *testing.T, data string, args ...string) string {
 				if err == nil {
 					res.Body.Close()
 					if res.StatusCode == http.StatusOK {
-						return base
+						return base, &out
 					}
 				}
 				time.Sleep(20 * time.Millisecond)
@@ -71,23 +81,20 @@ func startServe(t *testing.T, data string, args ...string) string {
 		}
 	}
 	t.Fatalf("serve did not start:\n%s\n%s", out.String(), errs.String())
-	return ""
+	return "", nil
 }
 
 func TestServeHealthAndShutdown(t *testing.T) {
 	base := startServe(t, t.TempDir(), "--demo")
-	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/thirdparty/login", "/dev/mailbox"} {
+	for _, path := range []string{"/healthz", "/readyz", "/thirdparty/login", "/dev/mailbox"} {
 		res, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		body, _ := io.ReadAll(res.Body)
+		_, _ = io.Copy(io.Discard, res.Body)
 		res.Body.Close()
 		if res.StatusCode != http.StatusOK {
 			t.Errorf("GET %s: %d", path, res.StatusCode)
-		}
-		if path == "/metrics" && !strings.Contains(string(body), "milogin_http_requests_total") {
-			t.Error("/metrics lacks the request counter")
 		}
 	}
 }

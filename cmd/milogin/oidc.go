@@ -22,7 +22,7 @@ func setupOIDC(ctx context.Context, e *env, baseURL string, logger *slog.Logger,
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	provider, err := oidc.New(oidc.Config{
-		Store: e.store, Keys: signing, Hasher: e.auth.Hasher, BaseURL: baseURL, Logger: logger, Kick: worker.Kick,
+		Store: e.store, Keys: signing, Hasher: e.auth.Hasher, BaseURL: baseURL, Logger: logger, Kick: worker.Kick, Now: e.auth.Now,
 	})
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -16,11 +17,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"milogin"
 	"milogin/internal/access"
 	"milogin/internal/authn"
+	"milogin/internal/clientip"
 	"milogin/internal/notify"
 	"milogin/internal/notify/smtp"
+	"milogin/internal/oidc"
 	"milogin/internal/web"
 )
 
@@ -48,13 +53,19 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	smsFormat := fs.String("sms-format", "json", "how texts are POSTed to --sms-url: json or form")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	mfaTZ := fs.String("mfa-time-zone", access.StateTimeZone, "time zone whose calendar day the daily MFA policy counts")
-	pprofAddr := fs.String("pprof-addr", "", "serve the Go profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060")
-	memLimit := fs.Int("memory-limit-mb", 100, "soft memory limit of the Go runtime in MiB (0: none; GOMEMLIMIT overrides): the garbage collector returns the 19 MiB of each finished password hash sooner")
+	memLimit := fs.Int("memory-limit-mb", 100, "soft memory limit of the Go runtime in MiB (0: none; GOMEMLIMIT overrides): the collector works harder before the process grows past it")
 	hashSlots := fs.Int("hash-slots", 0, "password hashes run at once (default: one per core); fewer than the cores keeps a core for signed-in pages under a sign-in flood")
 	hashQueue := fs.Int("hash-queue", -1, "sign-ins that may wait for a password-hash slot before new ones get 503 (default: 64 per core)")
 	allowSeeded := fs.Bool("allow-seeded", false, "let accounts made by \"milogin users seed\" sign in (load tests only: they share one password)")
+	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9090", "address of the operations listener: /metrics and /debug/pprof/ (never on the public listener); empty disables it")
+	outboxLease := fs.Duration("outbox-lease", notify.DefaultLease, "how long a node reserves the messages it is sending; after a crash another node (or the restarted one) retries them once it runs out")
+	trustedProxies := fs.String("trusted-proxies", "", "comma-separated CIDR prefixes or addresses of the load balancers whose X-Forwarded-For is believed (right-most untrusted hop); empty trusts none")
+	clockOffset := fs.Duration("clock-offset", 0, "development only, needs --demo: move MILogin's clock, e.g. 24h to try the next calendar day")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
+	}
+	if *clockOffset != 0 && !*demo {
+		return usageError{msg: "--clock-offset is for development only and needs --demo"}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -64,12 +75,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if *memLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(int64(*memLimit) << 20)
 	}
-	if *pprofAddr != "" {
-		stop, err := startPprof(*pprofAddr, logger)
-		if err != nil {
-			return err
-		}
-		defer stop()
+	proxies, err := clientip.ParseTrusted(*trustedProxies)
+	if err != nil {
+		return usageError{msg: "--trusted-proxies: " + err.Error()}
 	}
 
 	e, err := c.open(ctx, getenv)
@@ -87,6 +95,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if e.auth.AllowSeeded = *allowSeeded; *allowSeeded {
 		logger.Warn("--allow-seeded: seeded load-test accounts, which share one password, can sign in")
 	}
+	if *clockOffset != 0 {
+		// Everything MILogin dates (sessions, codes, the daily MFA mark,
+		// grants) follows the moved clock; tokens signed by the OpenID
+		// library keep the real time.
+		realNow, off := e.auth.Now, *clockOffset
+		e.auth.Now = func() time.Time { return realNow().Add(off) }
+		logger.Warn("development clock: MILogin's time is moved", "offset", off.String())
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -98,7 +114,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	*baseURL = strings.TrimRight(*baseURL, "/")
 
-	worker := &notify.Worker{Store: e.store, Logger: logger}
+	worker := &notify.Worker{Store: e.store, Logger: logger, Lease: *outboxLease, Now: e.auth.Now}
 	if *smtpURL != "" {
 		sender, err := smtp.New(*smtpURL, *mailFrom)
 		if err != nil {
@@ -126,9 +142,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 
+	warnInsecureRedirects(ctx, e, *demo, logger)
 	if *demo {
 		if err := seedDemo(ctx, e); err != nil {
 			return fmt.Errorf("seeding demo data: %w", err)
+		}
+		if err := seedDemoCitizen(ctx, e); err != nil { // demo_citizen.go
+			return fmt.Errorf("seeding citizen demo data: %w", err)
 		}
 	}
 
@@ -143,7 +163,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	provider.SetSilent(handler.Silent)
 	srv := &http.Server{
-		Handler:           withProvisioning(api, withOIDC(provider, handler)),
+		Handler:           withEdge(proxies, handler, logger, withProvisioning(api, withOIDC(provider, handler))),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -159,11 +179,26 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	wg.Go(func() { sweepOIDC(bg, provider, logger) })
 	wg.Go(func() { sweepMFA(bg, mf, logger) })
 
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "MILogin is running at %s/thirdparty/login\n", *baseURL)
+	var opsSrv *http.Server
+	if *metricsAddr != "" {
+		opsLn, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			_ = srv.Close()
+			stopBG()
+			wg.Wait()
+			return fmt.Errorf("--metrics-addr: listening on %s (another node on this machine? give each its own, or --metrics-addr= to disable): %w", *metricsAddr, err)
+		}
+		opsSrv = &http.Server{Handler: opsHandler(reg), ReadHeaderTimeout: 10 * time.Second, ErrorLog: srv.ErrorLog}
+		go func() { serveErr <- opsSrv.Serve(opsLn) }()
+		fmt.Fprintf(stdout, "Metrics at http://%s/metrics\n", opsLn.Addr())
+		logger.Info("operations listener", "addr", opsLn.Addr().String())
+	}
 	if *demo {
 		fmt.Fprintf(stdout, "Demo accounts (password %s): %s. Mailbox: %s/dev/mailbox\n", demoPassword, strings.Join(demoUserIDs(), ", "), *baseURL)
+		fmt.Fprintf(stdout, "%s. Citizen sign-up: %s/citizen/signup\n", demoCardHint, *baseURL)
 	}
 	logger.Info("serving", "addr", ln.Addr().String(), "base_url", *baseURL, "demo", *demo)
 
@@ -173,7 +208,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		logger.Info("shutting down")
 		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		err = srv.Shutdown(sctx)
+		if opsSrv != nil {
+			_ = opsSrv.Shutdown(sctx)
+		}
 		cancel()
+	}
+	if opsSrv != nil {
+		_ = opsSrv.Close()
 	}
 	stopBG()
 	wg.Wait()
@@ -181,6 +222,26 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		err = nil
 	}
 	return err
+}
+
+// warnInsecureRedirects names, outside demo mode, every confidential
+// client registered with an http redirect (apps add
+// --allow-insecure-redirect): fine on a developer's machine, never in
+// production.
+func warnInsecureRedirects(ctx context.Context, e *env, demo bool, logger *slog.Logger) {
+	if demo {
+		return
+	}
+	var apps []*milogin.Application
+	if err := e.store.Read(ctx, func(tx milogin.Tx) (err error) { apps, err = tx.Apps().List(ctx, ""); return err }); err != nil {
+		logger.Error("listing applications", "err", err)
+		return
+	}
+	for _, a := range apps {
+		if oidc.HasInsecureRedirect(&a.Client) {
+			logger.Warn("application has an http (loopback) redirect URI: development only", "app_id", a.ID)
+		}
+	}
 }
 
 // sweep disables inactive accounts and deletes expired rows, once at start
@@ -202,4 +263,19 @@ func sweep(ctx context.Context, e *env, logger *slog.Logger) {
 		case <-t.C:
 		}
 	}
+}
+
+// opsHandler serves the operations listener: the Prometheus metrics and the
+// Go profiler. It is kept off the public listener (the public one answers
+// 404 for /metrics): both tell an attacker about load and internals, and
+// profiles cost CPU on demand.
+func opsHandler(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

@@ -25,6 +25,7 @@ func runUsersAdd(ctx context.Context, args []string, getenv func(string) string,
 	fs.StringVar(&n.Email, "email", "", "email address")
 	fs.StringVar(&n.WorkPhone, "work-phone", "", "work phone number")
 	fs.StringVar(&n.Mobile, "mobile", "", "mobile number")
+	fs.BoolVar(&n.MobileVerified, "mobile-verified", false, "the mobile number was confirmed with its holder (otherwise it serves no recovery or text passcode until a PIN sent to it is confirmed)")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	if err := parse(fs, args, getenv); err != nil {
 		return err

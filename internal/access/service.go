@@ -497,12 +497,22 @@ func (s *Service) Home(ctx context.Context, acct *milogin.Account) ([]Group, err
 			active[g.AppID] = true
 		}
 	}
-	byCat := map[string][]*milogin.Application{}
+	var launch []*milogin.Application
 	for _, a := range apps {
 		if active[a.ID] {
-			c := strings.TrimSpace(a.Category)
-			byCat[c] = append(byCat[c], a)
+			launch = append(launch, a)
 		}
+	}
+	return groupByCategory(launch), nil
+}
+
+// groupByCategory groups apps (in name order) by category, categories in
+// alphabetical order and the uncategorized last as "Applications".
+func groupByCategory(apps []*milogin.Application) []Group {
+	byCat := map[string][]*milogin.Application{}
+	for _, a := range apps {
+		c := strings.TrimSpace(a.Category)
+		byCat[c] = append(byCat[c], a)
 	}
 	var out []Group
 	for c, list := range byCat {
@@ -522,7 +532,7 @@ func (s *Service) Home(ctx context.Context, acct *milogin.Account) ([]Group, err
 			out[i].Category = "Applications"
 		}
 	}
-	return out, nil
+	return out
 }
 
 // Entry is one application on the Request Access page.

@@ -24,6 +24,10 @@ type NewAccount struct {
 	// when both are false, email is used.
 	RecoverByEmail  bool
 	RecoverByMobile bool
+	// MobileVerified says Mobile was proven before the account is created
+	// (a help desk that checked it, an import that carries the flag); it is
+	// unproven otherwise and serves no recovery until a PIN proves it.
+	MobileVerified bool
 }
 
 // CheckNewPassword applies every password rule of the portal's policy to pw
@@ -117,6 +121,7 @@ func (s *Service) CreateAccount(ctx context.Context, n NewAccount, actor string,
 		FirstName: strings.TrimSpace(n.FirstName), MiddleInitial: strings.TrimSpace(n.MiddleInitial),
 		LastName: strings.TrimSpace(n.LastName), Suffix: strings.TrimSpace(n.Suffix),
 		Email: strings.TrimSpace(n.Email), WorkPhone: strings.TrimSpace(n.WorkPhone), Mobile: strings.TrimSpace(n.Mobile),
+		MobileVerified: n.MobileVerified && strings.TrimSpace(n.Mobile) != "",
 		RecoverByEmail: n.RecoverByEmail || !n.RecoverByMobile, RecoverByMobile: n.RecoverByMobile,
 		Status: milogin.StatusActive, CreatedAt: now, UpdatedAt: now,
 	}

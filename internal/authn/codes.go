@@ -2,7 +2,6 @@ package authn
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -46,21 +45,17 @@ type pinDest struct {
 
 // sendPIN puts a new PIN in the Code codeID (creating it when codeID is "")
 // bound to purpose and subject, and queues the message template (email or
-// text, as dest says) inside tx. With decoy set nothing is queued and the
-// stored hash matches no PIN: an unknown user ID's flow does the same work
-// and can never succeed. It returns the code's ID and ERATELIMIT or
+// text, as dest says) inside tx. With decoy set the PIN is never sent: the
+// message is composed and queued as a decoy (milogin.ChannelDecoy), so an
+// unknown user ID's flow does the same work, and nobody knows the PIN it
+// can succeed with. It returns the code's ID and ERATELIMIT or
 // ELOCKED errors with a message for the person.
 func (s *Service) sendPIN(ctx context.Context, tx milogin.Tx, now time.Time, codeID, purpose, subject string, dest pinDest, template string, data map[string]any, decoy bool) (string, error) {
 	const op = "authn.sendPIN"
+	// A decoy's PIN is made and hashed like a real one and never sent:
+	// nobody knows it, and the work is the same.
 	pin := NewCode()
-	hash := func(id string) []byte {
-		if decoy {
-			b := make([]byte, 32)
-			rand.Read(b)
-			return b
-		}
-		return s.Codes.Hash(id, pin)
-	}
+	hash := func(id string) []byte { return s.Codes.Hash(id, pin) }
 	if codeID == "" {
 		codeID = NewID()
 		if err := tx.Codes().Create(ctx, &milogin.Code{
@@ -92,12 +87,19 @@ func (s *Service) sendPIN(ctx context.Context, tx milogin.Tx, now time.Time, cod
 			return "", err
 		}
 	}
-	if decoy {
-		return codeID, nil
-	}
 	d := map[string]any{"PIN": pin, "Minutes": int(PINLife / time.Minute), "Name": ""}
 	for k, v := range data {
 		d[k] = v
+	}
+	if decoy {
+		ch := dest.Channel
+		if ch == "" {
+			ch = milogin.ChannelEmail
+		}
+		if err := mailDecoy(ctx, tx, now, ch, template, d); err != nil {
+			return "", err
+		}
+		return codeID, nil
 	}
 	m, err := notify.Compose(dest.Channel, dest.To, template, d)
 	if err != nil {

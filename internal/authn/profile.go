@@ -18,13 +18,20 @@ import (
 // Messages of the profile pages.
 const (
 	// MsgEmailTaken is the FAQ's rule for a changed address.
-	MsgEmailTaken          = "This email address is already used by another MILogin account. Please provide a unique email address."
-	MsgCurrentPassword     = "Enter Current Password is required to change your Email Address, Mobile Number or Security Options."
-	MsgCurrentPasswordBad  = "The current password you entered is incorrect."
-	MsgTooManyReauth       = "Too many incorrect passwords. Please wait 15 minutes and try again."
-	MsgMobileStillOption   = "Mobile Number is required while Mobile (Text/SMS) is one of your Security Options. Change your Security Options first."
-	MsgProfileUpdated      = "Your profile has been successfully updated."
-	MsgSecurityOptionsDone = "Your security options have been successfully updated."
+	MsgEmailTaken         = "This email address is already used by another MILogin account. Please provide a unique email address."
+	MsgCurrentPassword    = "Enter Current Password is required to change your Email Address, Mobile Number or Security Options."
+	MsgCurrentPasswordBad = "The current password you entered is incorrect."
+	// MsgCurrentPasswordForMobile asks for the password when Mobile
+	// (Text/SMS) needs a number that is not yet confirmed: the PIN then goes
+	// to that number.
+	MsgCurrentPasswordForMobile = "Enter Current Password is required to use a new Mobile Number for Mobile (Text/SMS). A PIN will then be sent to that number to confirm it."
+	MsgTooManyReauth            = "Too many incorrect passwords. Please wait 15 minutes and try again."
+	MsgMobileStillOption        = "Mobile Number is required while Mobile (Text/SMS) is one of your Security Options. Change your Security Options first."
+	MsgProfileUpdated           = "Your profile has been successfully updated."
+	// MsgProfileUpdatedMobile follows a new mobile number, which is not
+	// used for recovery until its holder proves it.
+	MsgProfileUpdatedMobile = "Your profile has been successfully updated. To use your new mobile number to reset your password, select Mobile (Text/SMS) in Security Options and enter the PIN sent to it."
+	MsgSecurityOptionsDone  = "Your security options have been successfully updated."
 )
 
 // reauthLimit bounds wrong current passwords per account per reauthWindow.
@@ -42,30 +49,30 @@ func (s *Service) reauth(ctx context.Context, a *milogin.Account, password, fiel
 	}
 	now := s.now()
 	key := "reauth-fail:" + a.ID
-	var n int
-	if err := s.Store.Read(ctx, func(tx milogin.Tx) (err error) {
-		n, err = tx.Limits().Count(ctx, key, reauthWindow, now)
+	// Reserved before the hash and refunded when right, so that concurrent
+	// guesses from a stolen session get at most reauthLimit judged.
+	var allowed bool
+	if err := s.Store.Write(ctx, func(tx milogin.Tx) (err error) {
+		_, allowed, err = tx.Limits().Reserve(ctx, key, reauthWindow, reauthLimit, now)
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	if n >= reauthLimit {
+	if !allowed {
 		return nil, milogin.Errorf(op, milogin.ERATELIMIT, MsgTooManyReauth)
 	}
 	ok, _, err := s.Hasher.Verify(ctx, a.PasswordHash, password)
-	if err != nil {
-		return nil, err
+	if err == nil && !ok {
+		return &milogin.Violation{Field: field, Rule: "current", Message: MsgCurrentPasswordBad}, nil
 	}
-	if ok {
-		return nil, nil
+	// Right, or not judged: the hit is given back.
+	rctx := context.WithoutCancel(ctx)
+	if werr := s.Store.Write(rctx, func(tx milogin.Tx) error {
+		return tx.Limits().Refund(rctx, key, reauthWindow, now)
+	}); werr != nil && err == nil {
+		err = werr
 	}
-	if err := s.Store.Write(ctx, func(tx milogin.Tx) error {
-		_, err := tx.Limits().Hit(ctx, key, reauthWindow, now)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	return &milogin.Violation{Field: field, Rule: "current", Message: MsgCurrentPasswordBad}, nil
+	return nil, err
 }
 
 // signedIn returns the portal and the account of the person signed in
@@ -101,6 +108,9 @@ type ProfileUpdateResult struct {
 	FlowToken string
 	// Changed is set when the profile was saved at once.
 	Changed bool
+	// MobileUnproven is set when a new mobile number was saved: it serves
+	// recovery once a PIN sent to it is confirmed in Security Options.
+	MobileUnproven bool
 }
 
 // UpdateProfile saves Update Profile for the person signed in with
@@ -113,7 +123,7 @@ func (s *Service) UpdateProfile(ctx context.Context, portalID milogin.PortalID, 
 	if err != nil {
 		return nil, err
 	}
-	vs := validateProfile(&in.ProfileInput)
+	vs := validateProfile(&in.ProfileInput, portalID)
 	emailChanged := !strings.EqualFold(in.Email, a.Email)
 	mobileChanged := digitsOf(in.Mobile) != digitsOf(a.Mobile)
 	if in.Mobile == "" && a.RecoverByMobile {
@@ -165,7 +175,7 @@ func (s *Service) UpdateProfile(ctx context.Context, portalID milogin.PortalID, 
 		if changed {
 			s.kick()
 		}
-		return &ProfileUpdateResult{Changed: changed}, nil
+		return &ProfileUpdateResult{Changed: changed, MobileUnproven: changed && mobileChanged && in.Mobile != ""}, nil
 	}
 	token, err := startPINFlow(s, ctx, op, emailChangeFlow, portalID, portal, a, &change,
 		pinDest{Channel: milogin.ChannelEmail, To: change.Email}, now)
@@ -195,7 +205,12 @@ func (s *Service) applyProfile(ctx context.Context, tx milogin.Tx, portal milogi
 		set("suffix", &a.Suffix, c.Suffix)
 		set("email", &a.Email, c.Email)
 		set("work_phone", &a.WorkPhone, c.WorkPhone)
-		set("mobile", &a.Mobile, c.Mobile)
+		if a.Mobile != c.Mobile {
+			// A new number is kept unproven until a PIN sent to it is
+			// confirmed (Security Options, Mobile (Text/SMS)).
+			a.SetMobile(c.Mobile)
+			fields = append(fields, "mobile")
+		}
 		if emailConfirmed {
 			a.EmailVerified = true
 		}
@@ -309,6 +324,9 @@ func (s *Service) UpdateSecurityOptions(ctx context.Context, portalID milogin.Po
 	if a.Mobile == "" && in.RecoverByMobile {
 		c.Mobile = in.Mobile
 	}
+	// Mobile (Text/SMS) on a number not yet proven: the current password
+	// proves the person, and the PIN goes to the number to prove it.
+	proveMobile := in.RecoverByMobile && (c.Mobile != "" || !a.MobileVerified)
 	if in.RecoverByQuestions {
 		blank := true
 		for _, x := range in.Answers {
@@ -323,6 +341,23 @@ func (s *Service) UpdateSecurityOptions(ctx context.Context, portalID milogin.Po
 		}
 	}
 	now := s.now()
+	if proveMobile {
+		if in.CurrentPassword == "" {
+			return "", milogin.Invalid(op, []milogin.Violation{{Field: "current_password", Rule: milogin.RuleRequired, Message: MsgCurrentPasswordForMobile}})
+		}
+		to := a.Mobile
+		if c.Mobile != "" {
+			to = c.Mobile
+		}
+		dest := pinDest{Channel: milogin.ChannelSMS, To: to}
+		c.PINChannel, c.PINTo = dest.Channel, dest.To
+		token, err := startPINFlow(s, ctx, op, securityOptionsFlow, portalID, portal, a, &c, dest, now)
+		if err != nil {
+			return "", milogin.Wrap(op, err)
+		}
+		s.kick()
+		return token, nil
+	}
 	if in.CurrentPassword != "" {
 		err := s.Store.Write(ctx, func(tx milogin.Tx) error {
 			return s.applySecurityOptions(ctx, tx, portal, a.ID, c, "password", now, m)
@@ -355,7 +390,11 @@ func (s *Service) applySecurityOptions(ctx context.Context, tx milogin.Tx, porta
 	a, err := tx.Accounts().Update(ctx, accountID, func(a *milogin.Account) error {
 		a.RecoverByEmail, a.RecoverByMobile = c.RecoverByEmail, c.RecoverByMobile
 		if c.Mobile != "" && a.Mobile == "" {
-			a.Mobile = c.Mobile
+			a.SetMobile(c.Mobile)
+		}
+		if c.PINChannel == milogin.ChannelSMS {
+			// The PIN confirmed went to this number: its holder proved it.
+			a.ProveMobile(c.PINTo)
 		}
 		a.UpdatedAt = now
 		return nil

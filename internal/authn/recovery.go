@@ -62,7 +62,7 @@ func (s *Service) ForgotUserID(ctx context.Context, portalID milogin.PortalID, e
 		if ok, err := s.checkForm(ctx, tx, now, portalID, FormForgotUserID, questionID, answer, &vs); !ok {
 			return err
 		}
-		n, err := tx.Limits().Hit(ctx, "forgot-uid:"+string(portalID)+":"+milogin.NormalizeLogin(email), time.Hour, now)
+		_, allowed, err := tx.Limits().Reserve(ctx, "forgot-uid:"+string(portalID)+":"+milogin.NormalizeLogin(email), time.Hour, maxUserIDEmailsPerHour, now)
 		if err != nil {
 			return err
 		}
@@ -72,18 +72,29 @@ func (s *Service) ForgotUserID(ctx context.Context, portalID milogin.PortalID, e
 		}
 		detail := map[string]string{"found": "no"}
 		subject := ""
+		// An unknown (or limited) address gets the same message composed
+		// and queued as a decoy: the same work, so the same time.
+		data := map[string]any{"Name": "", "UserID": "unknown00000", "Portal": portal.Name}
+		to := ""
 		if a != nil {
 			detail["found"], subject = "yes", a.ID
-			if n <= maxUserIDEmailsPerHour {
-				// Name stays empty: the guide's email opens with "Hello,".
-				if err := mail(ctx, tx, now, a.Email, "forgot-user-id", map[string]any{"Name": "", "UserID": a.UserID, "Portal": portal.Name}); err != nil {
-					return err
-				}
-				sent = true
+			data["UserID"] = a.UserID
+			if allowed {
+				to = a.Email
 			} else {
 				detail["limited"] = "yes"
 			}
 		}
+		// Name stays empty: the guide's email opens with "Hello,".
+		if to != "" {
+			err = mail(ctx, tx, now, to, "forgot-user-id", data)
+		} else {
+			err = mailDecoy(ctx, tx, now, milogin.ChannelEmail, "forgot-user-id", data)
+		}
+		if err != nil {
+			return err
+		}
+		sent = true
 		return audit(ctx, tx, now, milogin.EventUserIDReminder, portalID, subject, subject, m, detail)
 	})
 	if err != nil {
@@ -118,7 +129,7 @@ func accountOptions(pol milogin.Policy, a *milogin.Account, answers []milogin.Se
 	if a.RecoverByEmail && a.Email != "" {
 		out = append(out, milogin.RecoverEmail)
 	}
-	if a.RecoverByMobile && a.Mobile != "" {
+	if a.RecoverByMobile && a.ProvenMobile() != "" {
 		out = append(out, milogin.RecoverText)
 	}
 	if pol.SecurityQuestions && len(answers) == milogin.SecurityQuestionCount {
@@ -177,11 +188,11 @@ func (s *Service) StartReset(ctx context.Context, portalID milogin.PortalID, use
 		if ok, err := s.checkForm(ctx, tx, now, portalID, FormForgotPassword, questionID, answer, &vs); !ok {
 			return err
 		}
-		n, err := tx.Limits().Hit(ctx, "reset:"+string(portalID)+":"+milogin.NormalizeLogin(userID), time.Hour, now)
+		_, allowed, err := tx.Limits().Reserve(ctx, "reset:"+string(portalID)+":"+milogin.NormalizeLogin(userID), time.Hour, maxResetsPerUserID, now)
 		if err != nil {
 			return err
 		}
-		if n > maxResetsPerUserID {
+		if !allowed {
 			refused = milogin.Errorf(op, milogin.ERATELIMIT, MsgTooManyResets)
 			return nil
 		}
@@ -191,8 +202,14 @@ func (s *Service) StartReset(ctx context.Context, portalID milogin.PortalID, use
 		}
 		// The same queries for an unknown user ID as for a real one.
 		accountID, mobile := "", "0000000000"
+		// Only a proven number can be shared: an unproven one (typed in by
+		// anyone, perhaps to switch off the real holder's recovery) is
+		// neither counted here nor counts against anyone else.
 		if a != nil {
-			accountID, mobile = a.ID, a.Mobile
+			accountID = a.ID
+			if a.MobileVerified && a.Mobile != "" {
+				mobile = a.Mobile
+			}
 		}
 		answers, err := tx.SecurityAnswers().List(ctx, accountID)
 		if err != nil {
@@ -243,15 +260,16 @@ func (s *Service) StartReset(ctx context.Context, portalID milogin.PortalID, use
 	return token, nil
 }
 
-// emailShared reports whether another account of the portal has a's email.
-// The unique index makes that impossible for accounts written by this
-// system; it guards against imported data.
+// emailShared reports whether another account of the portal has a's email
+// and has proven it. The unique index makes that impossible for accounts
+// written by this system; it guards against imported data. As for mobile
+// numbers, an unproven address counts against no one.
 func (s *Service) emailShared(ctx context.Context, tx milogin.Tx, a *milogin.Account) bool {
 	if a.Email == "" {
 		return false
 	}
 	other, err := tx.Accounts().GetByEmail(ctx, a.Portal, a.Email)
-	return err == nil && other.ID != a.ID
+	return err == nil && other.ID != a.ID && other.EmailVerified
 }
 
 func slicesContains(ms []milogin.RecoveryMethod, m milogin.RecoveryMethod) bool {
@@ -292,22 +310,25 @@ func (s *Service) ChooseResetOption(ctx context.Context, portalID milogin.Portal
 			}
 			var dest pinDest
 			decoy := f.Subject == ""
+			// The same read for an unknown user ID (it finds nothing).
+			a, err := tx.Accounts().Get(ctx, f.Subject)
+			if err != nil && !(decoy && milogin.IsKind(err, milogin.ENOTFOUND)) {
+				return err
+			}
 			if !decoy {
-				a, err := tx.Accounts().Get(ctx, f.Subject)
-				if err != nil {
-					return err
-				}
 				dest = pinDest{Channel: milogin.ChannelEmail, To: a.Email}
 				if method == milogin.RecoverText {
-					dest = pinDest{Channel: milogin.ChannelSMS, To: a.Mobile}
+					dest = pinDest{Channel: milogin.ChannelSMS, To: a.ProvenMobile()}
 				}
+			} else if method == milogin.RecoverText {
+				dest.Channel = milogin.ChannelSMS
 			}
 			id, err := s.sendPIN(ctx, tx, now, r.PINCodeID, milogin.PurposeResetPassword, resetSubject(f), dest, "reset-pin",
 				map[string]any{"Portal": portal.Name}, decoy)
 			if err != nil {
 				return err
 			}
-			r.PINCodeID, sent = id, !decoy
+			r.PINCodeID, sent = id, true
 			return nil
 		})
 		return err
@@ -346,6 +367,12 @@ func (s *Service) VerifyResetPIN(ctx context.Context, portalID milogin.PortalID,
 		f, err := s.loadFlow(ctx, tx, op, milogin.FlowResetPassword, portalID, token, &r)
 		if err != nil {
 			return err
+		}
+		if r.Verified {
+			// A second CONFIRM of the right PIN (a double-submit, a reload)
+			// finds the reset verified: it goes on to 4 New Password, and
+			// the used PIN must not count as a wrong one and end it.
+			return nil
 		}
 		if r.Method != milogin.RecoverEmail && r.Method != milogin.RecoverText {
 			return errFlowExpired(op)
@@ -392,6 +419,9 @@ func (s *Service) VerifyResetAnswers(ctx context.Context, portalID milogin.Porta
 	f, err := s.FlowState(ctx, milogin.FlowResetPassword, portalID, token, &r)
 	if err != nil {
 		return err
+	}
+	if r.Verified {
+		return nil // answered already (a double-submit): go on
 	}
 	if r.Method != milogin.RecoverQuestions || len(r.QuestionIDs) != milogin.SecurityQuestionCount {
 		return errFlowExpired(op)

@@ -349,7 +349,7 @@ func TestSignupRules(t *testing.T) {
 		"first_name":     "First Name can contain letters, spaces, hyphens (-), apostrophes (') and periods (.) only.",
 		"middle_initial": "Middle Initial is one letter.",
 		"last_name":      "Last Name is required.",
-		"email":          authn.MsgEmailInUse,
+		"email":          "", // a registered address is not refused here: that would tell who has an account
 		"confirm_email":  "Email Address and Confirm Email Address do not match.",
 		"work_phone":     "Work Phone Number is required.",
 		"mobile":         "Mobile Number must be a 10-digit phone number, such as 517-555-0100.",
@@ -437,11 +437,60 @@ func TestSignupEmailTakenAtConfirmation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.svc.ConfirmSignup(ctx, milogin.ThirdParty, token, f.lastPIN(t, "ann.lee@example.org"), meta)
-	var se *authn.SignupError
-	if !errors.As(err, &se) || se.Step != authn.SignupBackToProfile || violationsOf(t, err)["email"] != authn.MsgEmailInUse {
-		t.Fatalf("email taken meanwhile: %v", err)
+	a, err := f.svc.ConfirmSignup(ctx, milogin.ThirdParty, token, f.lastPIN(t, "ann.lee@example.org"), meta)
+	if err != nil || a != nil {
+		t.Fatalf("email taken meanwhile: %v, %v; want no account and no error", a, err)
 	}
+	if _, err := f.accountByUserID(t, "leea0000"); !milogin.IsKind(err, milogin.ENOTFOUND) {
+		t.Errorf("a second account for one email: %v", err)
+	}
+	if ms := f.messagesTo(t, "Ann.Lee@example.org"); len(ms) != 1 || !strings.Contains(ms[0].Text, "leea0001") {
+		t.Errorf("the holder was not told the account's User ID: %+v", ms)
+	}
+}
+
+// Sign-up told whether an email address was registered (40 probes from one
+// address, no limit): the profile step refused it. Now any address goes on
+// to its PIN, and the confirmation says the same in both cases; the holder
+// of a registered address is emailed that account's User ID instead.
+func TestSignupDoesNotRevealRegisteredEmail(t *testing.T) {
+	onEngines(t, func(t *testing.T, f *fixture) {
+		finish := func(email, userID string) (string, *milogin.Account) {
+			in := newSignup()
+			in.profile.Email, in.profile.ConfirmEmail = email, email
+			in.security.UserID = userID
+			token := f.startSignup(t, in) // the profile step accepted the address
+			a, err := f.svc.ConfirmSignup(ctx, milogin.ThirdParty, token, f.lastPIN(t, email), meta)
+			if err != nil {
+				t.Fatalf("%s: %v", email, err)
+			}
+			var p milogin.PendingSignup
+			if _, err := f.svc.FlowState(ctx, milogin.FlowSignup, milogin.ThirdParty, token, &p); err != nil || !p.Created {
+				t.Fatalf("%s: finished flow %+v, %v", email, p, err)
+			}
+			return p.Email, a
+		}
+		newEmail, created := finish("ann.lee@example.org", "leea0000")
+		takenEmail, none := finish("john.smith@example.org", "leea0009")
+		if created == nil || none != nil {
+			t.Fatalf("created %v, taken %v", created, none)
+		}
+		// The confirmation shows the same fields in both cases.
+		if milogin.MaskEmail(newEmail) == "" || milogin.MaskEmail(takenEmail) == "" {
+			t.Error("no address for the confirmation")
+		}
+		if _, err := f.accountByUserID(t, "leea0009"); !milogin.IsKind(err, milogin.ENOTFOUND) {
+			t.Errorf("second account for a registered email: %v", err)
+		}
+		ms := f.messagesTo(t, "john.smith@example.org")
+		if len(ms) == 0 || ms[0].Subject != "Regarding your MILogin user account" || !strings.Contains(ms[0].Text, "smithj0001") ||
+			!strings.Contains(ms[0].Text, "Forgot your password?") {
+			t.Errorf("the holder's email: %+v", ms)
+		}
+		if n := len(f.audit(t, milogin.EventSignupEmailTaken)); n != 1 {
+			t.Errorf("%d %s events", n, milogin.EventSignupEmailTaken)
+		}
+	})
 }
 
 func TestForgotUserIDAnswersAlike(t *testing.T) {
@@ -455,8 +504,13 @@ func TestForgotUserIDAnswersAlike(t *testing.T) {
 		t.Fatal(err)
 	}
 	msgs := f.outbox(t)
-	if len(msgs) != 1 || msgs[0].To != "john.smith@example.org" || !strings.Contains(msgs[0].Text, "\n\nsmithj0001\n\n") {
+	// The unknown address got the same message composed and queued as a
+	// decoy, which no one receives.
+	if len(msgs) != 2 || msgs[1].To != "john.smith@example.org" || !strings.Contains(msgs[1].Text, "\n\nsmithj0001\n\n") {
 		t.Fatalf("outbox: %+v", msgs)
+	}
+	if msgs[0].Channel != milogin.ChannelDecoy || msgs[0].To != milogin.DecoyTo || msgs[0].Subject != msgs[1].Subject {
+		t.Errorf("decoy: %+v", msgs[0])
 	}
 	if n := len(f.audit(t, milogin.EventUserIDReminder)); n != 2 {
 		t.Errorf("%d audit events", n)
@@ -547,7 +601,7 @@ func (f *fixture) setOptions(t *testing.T, mobile bool, questions bool) {
 	t.Helper()
 	err := f.store.Write(ctx, func(tx milogin.Tx) error {
 		_, err := tx.Accounts().Update(ctx, f.acct.ID, func(a *milogin.Account) error {
-			a.Mobile, a.RecoverByMobile = "517-555-0142", mobile
+			a.Mobile, a.MobileVerified, a.RecoverByMobile = "517-555-0142", true, mobile
 			return nil
 		})
 		if err != nil || !questions {
@@ -675,8 +729,8 @@ func TestResetUnknownUserIDLooksReal(t *testing.T) {
 	if err := f.svc.ChooseResetOption(ctx, milogin.ThirdParty, token, milogin.RecoverEmail, meta); err != nil {
 		t.Fatalf("choose: %v", err)
 	}
-	if len(f.outbox(t)) != 0 {
-		t.Fatal("a message was queued for an unknown user ID")
+	if ms := f.outbox(t); len(ms) != 1 || ms[0].Channel != milogin.ChannelDecoy || ms[0].To != milogin.DecoyTo {
+		t.Fatalf("an unknown user ID's PIN must be queued as a decoy only: %+v", ms)
 	}
 	err = f.svc.VerifyResetPIN(ctx, milogin.ThirdParty, token, "123456", meta)
 	if !strings.HasPrefix(violationsOf(t, err)["pin"], authn.MsgPINWrong) {
@@ -700,7 +754,7 @@ func TestResetProfileIncomplete(t *testing.T) {
 	f := newFixture(t)
 	f.setOptions(t, true, false)
 	_, err := f.svc.CreateAccount(ctx, authn.NewAccount{Portal: milogin.ThirdParty, UserID: "smithj0002", FirstName: "John", LastName: "Smith",
-		Email: "other.john@example.org", Mobile: "5175550142", Password: goodPassword}, "test", meta)
+		Email: "other.john@example.org", Mobile: "5175550142", MobileVerified: true, Password: goodPassword}, "test", meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -795,11 +849,20 @@ func TestSecurityOptionsByPasswordOrPIN(t *testing.T) {
 		QuestionIDs: []string{"first-pet", "birth-city", "first-car", "first-employer"},
 		Answers:     []string{"Rex", "Lansing", "Ford", "Meijer"},
 	}, CurrentPassword: goodPassword}
-	if tok, err := f.svc.UpdateSecurityOptions(ctx, milogin.ThirdParty, res.Token, in, meta); err != nil || tok != "" {
-		t.Fatalf("with password: %q %v", tok, err)
+	// A new mobile number for Mobile (Text/SMS): the password, then a PIN
+	// sent to the number proves it.
+	tok, err := f.svc.UpdateSecurityOptions(ctx, milogin.ThirdParty, res.Token, in, meta)
+	if err != nil || tok == "" {
+		t.Fatalf("with password and a new mobile: %q %v", tok, err)
+	}
+	if a := f.account(t); a.RecoverByMobile || a.Mobile != "" {
+		t.Fatalf("saved before the number's PIN: %+v", a)
+	}
+	if err := f.svc.ConfirmSecurityOptions(ctx, milogin.ThirdParty, res.Token, tok, f.lastPIN(t, "517-555-0177"), meta); err != nil {
+		t.Fatal(err)
 	}
 	a := f.account(t)
-	if !a.RecoverByMobile || a.Mobile != "517-555-0177" {
+	if !a.RecoverByMobile || a.Mobile != "517-555-0177" || !a.MobileVerified {
 		t.Fatalf("account: %+v", a)
 	}
 	if ans, _ := f.svc.SecurityAnswers(ctx, a.ID); len(ans) != 4 {
@@ -810,7 +873,7 @@ func TestSecurityOptionsByPasswordOrPIN(t *testing.T) {
 		RecoverByEmail: true, RecoverByQuestions: true,
 		QuestionIDs: []string{"first-pet", "birth-city", "first-car", "first-employer"},
 	}}
-	tok, err := f.svc.UpdateSecurityOptions(ctx, milogin.ThirdParty, res.Token, in, meta)
+	tok, err = f.svc.UpdateSecurityOptions(ctx, milogin.ThirdParty, res.Token, in, meta)
 	if err != nil || tok == "" {
 		t.Fatalf("without password: %q %v", tok, err)
 	}

@@ -107,6 +107,18 @@ func mail(ctx context.Context, tx milogin.Tx, now time.Time, to, name string, da
 	return tx.Outbox().Enqueue(ctx, m)
 }
 
+// mailDecoy composes the message template would be for someone who does not
+// exist and queues it as a decoy, so that the request costs what a real
+// one costs (the worker drops it).
+func mailDecoy(ctx context.Context, tx milogin.Tx, now time.Time, ch milogin.Channel, name string, data any) error {
+	m, err := notify.Compose(ch, milogin.DecoyTo, name, data)
+	if err != nil {
+		return err
+	}
+	m.Channel, m.CreatedAt, m.NextAttemptAt = milogin.ChannelDecoy, now, now
+	return tx.Outbox().Enqueue(ctx, m)
+}
+
 // ended reports ended sessions to the SessionsEnded hook.
 func (s *Service) ended(ctx context.Context, tx milogin.Tx, accountID string, ids []string) error {
 	if s.SessionsEnded == nil || len(ids) == 0 {

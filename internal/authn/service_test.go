@@ -10,6 +10,8 @@ import (
 	"milogin"
 	"milogin/internal/authn"
 	"milogin/internal/clocktest"
+	"milogin/internal/postgres"
+	"milogin/internal/postgres/pgtest"
 	"milogin/internal/sqlite"
 	"milogin/internal/sqlstore"
 )
@@ -26,14 +28,52 @@ type fixture struct {
 	acct  *milogin.Account
 }
 
-func newFixture(t *testing.T) *fixture {
+// engine opens an empty store of one backend for a test.
+type engine struct {
+	name string
+	open func(t *testing.T) milogin.Store
+}
+
+func openSQLite(t *testing.T) milogin.Store {
 	t.Helper()
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, t.TempDir()+"/milogin.db", sqlstore.Options{})
+	store, err := sqlite.Open(context.Background(), t.TempDir()+"/milogin.db", sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	return store
+}
+
+func openPostgres(t *testing.T) milogin.Store {
+	t.Helper()
+	dsn := pgtest.DSN(t) // skips without MILOGIN_TEST_POSTGRES, fails in CI
+	store, err := postgres.Open(context.Background(), dsn, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
+}
+
+// engines are both backends: the attacks on counters and limits are run on
+// each, since PostgreSQL runs concurrent transactions truly in parallel.
+var engines = []engine{{"sqlite", openSQLite}, {"postgres", openPostgres}}
+
+// onEngines runs fn as a subtest per backend with a fixture on it.
+func onEngines(t *testing.T, fn func(t *testing.T, f *fixture)) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) { fn(t, newFixtureOn(t, e.open(t))) })
+	}
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	return newFixtureOn(t, openSQLite(t))
+}
+
+func newFixtureOn(t *testing.T, store milogin.Store) *fixture {
+	t.Helper()
+	ctx := context.Background()
 	clk := clocktest.New(time.Date(2026, 3, 2, 15, 4, 5, 0, time.UTC))
 	svc := authn.NewService(store, authn.NewHasher(fastParams, 0), authn.NewCodeHasher([]byte("test-key-0123456789abcdef0123456")))
 	svc.Now = clk.Now

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"milogin"
+	"milogin/internal/wellformed"
 )
 
 // touchEvery bounds how often a session's last-seen time is written: often
@@ -25,12 +26,9 @@ func (s *Service) newSession(a *milogin.Account, stage milogin.SessionStage, pol
 	}
 }
 
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
+// truncate cleans s of bytes no database column takes (NUL, invalid UTF-8)
+// and cuts it to n bytes on a rune boundary.
+func truncate(s string, n int) string { return wellformed.Text(s, n) }
 
 // otherLiveSessions lists the account's active, live sessions other than keepID.
 func (s *Service) otherLiveSessions(ctx context.Context, tx milogin.Tx, pol milogin.Policy, accountID, keepID string, now time.Time) ([]*milogin.Session, error) {

@@ -60,16 +60,31 @@ func (s *Service) SignInReplacing(ctx context.Context, portalID milogin.PortalID
 	pol := portal.Policy
 	now := s.now()
 	ipKey := "signin-fail-ip:" + m.IP
+	useIP := s.IPFailureLimit > 0 && m.IP != ""
 
-	var acct *milogin.Account
-	var ipFailures int
-	err = s.Store.Read(ctx, func(tx milogin.Tx) error {
-		if s.IPFailureLimit > 0 && m.IP != "" {
-			n, err := tx.Limits().Count(ctx, ipKey, s.IPFailureWindow, now)
+	// Reserve before the hash: the attempt is counted against the address
+	// and in the account's row in one transaction, and only then judged. A
+	// burst of concurrent guesses therefore gets at most the policy's
+	// number judged; every other one is refused ("locked", or the address's
+	// limit) without a password check, whatever the password. A right
+	// password gives its reservations back below.
+	var (
+		acct      *milogin.Account
+		att       milogin.Attempt
+		locked    bool
+		ipRefused bool
+	)
+	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
+		acct, att, locked, ipRefused = nil, milogin.Attempt{}, false, false
+		if useIP {
+			_, ok, err := tx.Limits().Reserve(ctx, ipKey, s.IPFailureWindow, s.IPFailureLimit, now)
 			if err != nil {
 				return err
 			}
-			ipFailures = n
+			if !ok {
+				ipRefused = true
+				return nil
+			}
 		}
 		a, err := tx.Accounts().GetByUserID(ctx, portalID, userID)
 		if milogin.IsKind(err, milogin.ENOTFOUND) || (err == nil && a.Seeded && !s.AllowSeeded) {
@@ -77,14 +92,41 @@ func (s *Service) SignInReplacing(ctx context.Context, portalID milogin.PortalID
 			// answered as unknown unless this server accepts them.
 			return nil
 		}
+		if err != nil {
+			return err
+		}
+		var reserved bool
+		a, err = tx.Accounts().Update(ctx, a.ID, func(x *milogin.Account) error {
+			att, reserved = x.ReserveAttempt(pol, now)
+			if reserved {
+				x.UpdatedAt = now
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 		acct = a
-		return err
+		if reserved {
+			return nil
+		}
+		// Locked: nothing is judged, so nothing counts against the address.
+		locked = true
+		if useIP {
+			if err := tx.Limits().Refund(ctx, ipKey, s.IPFailureWindow, now); err != nil {
+				return err
+			}
+		}
+		return audit(ctx, tx, now, milogin.EventSignInLocked, portalID, a.ID, a.ID, m, nil)
 	})
 	if err != nil {
 		return nil, milogin.Wrap(op, err)
 	}
-	if s.IPFailureLimit > 0 && ipFailures >= s.IPFailureLimit {
+	if ipRefused {
 		return nil, milogin.Errorf(op, milogin.ERATELIMIT, MsgTooManyFromIP)
+	}
+	if locked {
+		return nil, milogin.Errorf(op, milogin.ELOCKED, "%s", LockedMessage(pol))
 	}
 
 	if acct == nil {
@@ -93,9 +135,6 @@ func (s *Service) SignInReplacing(ctx context.Context, portalID milogin.PortalID
 			return nil, milogin.Wrap(op, err)
 		}
 		err := s.Store.Write(ctx, func(tx milogin.Tx) error {
-			if err := s.hitIP(ctx, tx, ipKey, now); err != nil {
-				return err
-			}
 			return audit(ctx, tx, now, milogin.EventSignInFailed, portalID, "", "", m, map[string]string{"reason": "unknown user", "user_id": userID})
 		})
 		if err != nil {
@@ -106,21 +145,14 @@ func (s *Service) SignInReplacing(ctx context.Context, portalID milogin.PortalID
 
 	ok, rehash, err := s.Hasher.Verify(ctx, acct.PasswordHash, password)
 	if err != nil {
+		// Nothing was judged: give the reservations back (the request may
+		// have been cancelled, so not with its context).
+		s.refundAttempt(context.WithoutCancel(ctx), acct.ID, att, useIP, ipKey)
 		return nil, milogin.Wrap(op, err)
 	}
 
-	if acct.Locked(now) {
-		err := s.Store.Write(ctx, func(tx milogin.Tx) error {
-			return audit(ctx, tx, now, milogin.EventSignInLocked, portalID, acct.ID, acct.ID, m, nil)
-		})
-		if err != nil {
-			return nil, milogin.Wrap(op, err)
-		}
-		return nil, milogin.Errorf(op, milogin.ELOCKED, "%s", LockedMessage(pol))
-	}
-
 	if !ok {
-		return nil, s.recordFailure(ctx, op, portal, acct, ipKey, now, m)
+		return nil, s.recordFailure(ctx, op, portal, acct, att, m)
 	}
 
 	// The password is right. Only now say why the account cannot be used,
@@ -135,7 +167,15 @@ func (s *Service) SignInReplacing(ctx context.Context, portalID milogin.PortalID
 	var blocked error
 	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
 		blocked = nil
+		// The address's row before the account's, as when reserving, so
+		// that two transactions never wait for each other.
+		if useIP {
+			if err := tx.Limits().Refund(ctx, ipKey, s.IPFailureWindow, now); err != nil {
+				return err
+			}
+		}
 		a, err := tx.Accounts().Update(ctx, acct.ID, func(a *milogin.Account) error {
+			a.RefundAttempt(att)
 			switch {
 			case a.Status == milogin.StatusDeactivated:
 				blocked = milogin.Errorf(op, milogin.ELOCKED, MsgDeactivated)
@@ -146,7 +186,7 @@ func (s *Service) SignInReplacing(ctx context.Context, portalID milogin.PortalID
 				a.UpdatedAt = now
 				blocked = milogin.Errorf(op, milogin.ELOCKED, MsgDisabled)
 			case a.Locked(now):
-				// Locked by a concurrent failure since we read it.
+				// Locked by a concurrent attempt reserved with this one.
 				blocked = milogin.Errorf(op, milogin.ELOCKED, "%s", LockedMessage(pol))
 			default:
 				a.RecordSuccess(now)
@@ -207,50 +247,50 @@ func (s *Service) SignInReplacing(ctx context.Context, portalID milogin.PortalID
 	return res, nil
 }
 
-func (s *Service) hitIP(ctx context.Context, tx milogin.Tx, key string, now time.Time) error {
-	if s.IPFailureLimit <= 0 || key == "signin-fail-ip:" {
-		return nil
-	}
-	_, err := tx.Limits().Hit(ctx, key, s.IPFailureWindow, now)
-	return err
-}
-
-// recordFailure counts a wrong password, locks the account at the threshold
-// and queues the lockout email, all in one transaction.
-func (s *Service) recordFailure(ctx context.Context, op string, portal milogin.Portal, acct *milogin.Account, ipKey string, now time.Time, m Meta) error {
-	var lockedNow bool
+// refundAttempt gives back the reservations of an attempt that was not
+// judged. It is best effort: a failure leaves the attempt counted, which
+// errs on the safe side.
+func (s *Service) refundAttempt(ctx context.Context, accountID string, att milogin.Attempt, useIP bool, ipKey string) {
 	err := s.Store.Write(ctx, func(tx milogin.Tx) error {
-		if err := s.hitIP(ctx, tx, ipKey, now); err != nil {
-			return err
-		}
-		a, err := tx.Accounts().Update(ctx, acct.ID, func(a *milogin.Account) error {
-			if a.Locked(now) {
-				return nil // locked by a concurrent failure: do not extend it
+		if useIP {
+			if err := tx.Limits().Refund(ctx, ipKey, s.IPFailureWindow, att.At); err != nil {
+				return err
 			}
-			lockedNow = a.RecordFailure(portal.Policy, now)
-			a.UpdatedAt = now
+		}
+		_, err := tx.Accounts().Update(ctx, accountID, func(a *milogin.Account) error {
+			a.RefundAttempt(att)
 			return nil
 		})
-		if err != nil {
+		return err
+	})
+	if err != nil && s.Logger != nil {
+		s.Logger.WarnContext(ctx, "refunding an unjudged sign-in attempt", "err", err)
+	}
+}
+
+// recordFailure writes what a wrong password causes: its audit event and,
+// when its reservation locked the account, the lockout event and email, in
+// one transaction. The failure itself was counted when it was reserved.
+func (s *Service) recordFailure(ctx context.Context, op string, portal milogin.Portal, acct *milogin.Account, att milogin.Attempt, m Meta) error {
+	now := att.At
+	err := s.Store.Write(ctx, func(tx milogin.Tx) error {
+		if err := audit(ctx, tx, now, milogin.EventSignInFailed, portal.ID, acct.ID, acct.ID, m, map[string]string{"reason": "wrong password", "consecutive": fmt.Sprint(att.Consecutive)}); err != nil {
 			return err
 		}
-		if err := audit(ctx, tx, now, milogin.EventSignInFailed, portal.ID, a.ID, a.ID, m, map[string]string{"reason": "wrong password", "consecutive": fmt.Sprint(a.FailedLogins)}); err != nil {
-			return err
-		}
-		if !lockedNow {
+		if !att.Locks {
 			return nil
 		}
-		if err := audit(ctx, tx, now, milogin.EventLockout, portal.ID, "system", a.ID, m, map[string]string{"until": a.LockedUntil.Format(time.RFC3339)}); err != nil {
+		if err := audit(ctx, tx, now, milogin.EventLockout, portal.ID, "system", acct.ID, m, map[string]string{"until": acct.LockedUntil.Format(time.RFC3339)}); err != nil {
 			return err
 		}
-		return mail(ctx, tx, now, a.Email, "account-locked", map[string]any{
-			"Name": a.DisplayName(), "UserID": a.UserID, "Minutes": int(a.LockedUntil.Sub(now) / time.Minute), "Portal": portal.Name,
+		return mail(ctx, tx, now, acct.Email, "account-locked", map[string]any{
+			"Name": acct.DisplayName(), "UserID": acct.UserID, "Minutes": int(acct.LockedUntil.Sub(now) / time.Minute), "Portal": portal.Name,
 		})
 	})
 	if err != nil {
 		return milogin.Wrap(op, err)
 	}
-	if lockedNow {
+	if att.Locks {
 		s.kick()
 		return milogin.Errorf(op, milogin.ELOCKED, "%s", LockedMessage(portal.Policy))
 	}

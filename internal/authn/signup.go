@@ -35,10 +35,12 @@ const (
 // signupIPLimit bounds the sign-ups one IP address may start per hour.
 const signupIPLimit = 30
 
-// SignupEnabled reports whether portal offers self-service sign-up. Only
-// MILogin for Third Party does: citizens sign up with identity verification
-// and state employees are provisioned.
-func SignupEnabled(portal milogin.PortalID) bool { return portal == milogin.ThirdParty }
+// SignupEnabled reports whether portal offers self-service sign-up: MILogin
+// for Third Party with this wizard, the citizen portal with identity
+// verification (citizen.go, R-1.9). State employees are provisioned.
+func SignupEnabled(portal milogin.PortalID) bool {
+	return portal == milogin.ThirdParty || portal == milogin.Citizen
+}
 
 // ProfileInput is Profile Information as typed (sign-up step 1, Update
 // Profile).
@@ -77,7 +79,9 @@ func validName(s string) bool {
 
 // validateProfile applies the Profile Information rules, one violation per
 // broken rule, named as the fields are labelled.
-func validateProfile(in *ProfileInput) []milogin.Violation {
+// The citizen portal asks for no work phone (its one phone number is the
+// mobile, and optional).
+func validateProfile(in *ProfileInput, portal milogin.PortalID) []milogin.Violation {
 	in.trim()
 	var vs []milogin.Violation
 	add := func(field, rule, msg string) {
@@ -115,6 +119,7 @@ func validateProfile(in *ProfileInput) []milogin.Violation {
 		add("confirm_email", milogin.RuleConfirm, "Email Address and Confirm Email Address do not match.")
 	}
 	switch {
+	case in.WorkPhone == "" && portal == milogin.Citizen:
 	case in.WorkPhone == "":
 		add("work_phone", milogin.RuleRequired, "Work Phone Number is required.")
 	case !ValidPhone(in.WorkPhone):
@@ -141,10 +146,10 @@ type SignupProfileInput struct {
 // NeedsNewQuestion(violations) the page shows a new question.
 func (s *Service) SaveSignupProfile(ctx context.Context, portalID milogin.PortalID, token string, in SignupProfileInput, m Meta) (string, error) {
 	const op = "authn.SaveSignupProfile"
-	if !SignupEnabled(portalID) {
+	if portalID != milogin.ThirdParty { // citizens: SaveCitizenProfile
 		return "", milogin.Errorf(op, milogin.ENOTFOUND, MsgSignupUnavailable)
 	}
-	vs := validateProfile(&in.ProfileInput)
+	vs := validateProfile(&in.ProfileInput, portalID)
 	if !in.AgreeTerms {
 		vs = append(vs, milogin.Violation{Field: "agree_terms", Rule: milogin.RuleRequired, Message: MsgTerms})
 	}
@@ -161,13 +166,9 @@ func (s *Service) SaveSignupProfile(ctx context.Context, portalID milogin.Portal
 				return err
 			}
 		}
-		if in.Email != "" && ValidEmail(in.Email) {
-			if _, err := tx.Accounts().GetByEmail(ctx, portalID, in.Email); err == nil {
-				vs = append(vs, milogin.Violation{Field: "email", Rule: "unique", Message: MsgEmailInUse})
-			} else if !milogin.IsKind(err, milogin.ENOTFOUND) {
-				return err
-			}
-		}
+		// Any well-formed address is accepted here, registered or not: the
+		// answer must not tell who has an account. One account per address
+		// is kept at confirmation (ConfirmSignup).
 		if !existing {
 			v, err := s.checkQuestion(ctx, tx, now, portalID, FormSignup, in.QuestionID, in.Answer, len(vs) == 0)
 			if err != nil {
@@ -194,11 +195,11 @@ func (s *Service) SaveSignupProfile(ctx context.Context, portalID milogin.Portal
 			return err
 		}
 		if m.IP != "" {
-			n, err := tx.Limits().Hit(ctx, "signup-ip:"+m.IP, time.Hour, now)
+			_, ok, err := tx.Limits().Reserve(ctx, "signup-ip:"+m.IP, time.Hour, signupIPLimit, now)
 			if err != nil {
 				return err
 			}
-			if n > signupIPLimit {
+			if !ok {
 				return milogin.Errorf(op, milogin.ERATELIMIT, MsgTooManySignups)
 			}
 		}
@@ -395,6 +396,12 @@ func (s *Service) SubmitSignup(ctx context.Context, portalID milogin.PortalID, t
 	if p.Created {
 		return errFlowExpired(op)
 	}
+	if p.Citizen != nil {
+		// Citizen sign-up offers email and mobile recovery only, and
+		// mobile only with a phone number from step 1.
+		in.RecoverByQuestions = false
+		in.RecoverByMobile = in.RecoverByMobile && p.Mobile != ""
+	}
 	vs := pol.CheckUserID(in.UserID, p.FirstName, p.LastName)
 	if len(vs) == 0 {
 		err := s.Store.Read(ctx, func(tx milogin.Tx) error {
@@ -451,8 +458,12 @@ func (s *Service) SubmitSignup(ctx context.Context, portalID milogin.PortalID, t
 			}
 			keepSecurity(&p, in)
 			p.PasswordHash, p.Answers, p.Submitted = hash, answers, true
+			if p.Citizen != nil && p.Citizen.EmailProven {
+				return nil // the email was proven already: no new PIN
+			}
 			dest := pinDest{Channel: milogin.ChannelEmail, To: p.Email}
-			if p.RecoverByMobile {
+			if p.RecoverByMobile && p.Citizen == nil { // a citizen's PIN proves the email
+
 				dest = pinDest{Channel: milogin.ChannelSMS, To: p.AccountMobile()}
 			}
 			id, err := s.sendPIN(ctx, tx, now, p.PINCodeID, milogin.PurposeSignup, "signup|"+f.ID, dest, "signup-pin",
@@ -529,8 +540,11 @@ func (e *SignupError) Unwrap() error { return e.Err }
 // account in one transaction with its security answers, the audit event and
 // the "Account Creation Confirmed" email. A wrong PIN is an EINVALID error
 // (the try is counted); the fifth ends the sign-up (ELOCKED, wrapped in a
-// SignupError with Step SignupStartOver). A user ID or email taken since
-// step 2 comes back as a SignupError naming the step to fix.
+// SignupError with Step SignupStartOver). A user ID taken since step 2
+// comes back as a SignupError naming the step to fix. An email address that
+// already has an account creates nothing: its holder is emailed that
+// account's User ID, and ConfirmSignup returns a nil account and no error,
+// so that the page says the same as for a new account.
 func (s *Service) ConfirmSignup(ctx context.Context, portalID milogin.PortalID, token, pin string, m Meta) (*milogin.Account, error) {
 	const op = "authn.ConfirmSignup"
 	portal, err := s.Portal(portalID)
@@ -551,6 +565,9 @@ func (s *Service) ConfirmSignup(ctx context.Context, portalID milogin.PortalID, 
 		if !p.Submitted || p.Created {
 			return errFlowExpired(op)
 		}
+		if p.Citizen != nil && p.Citizen.EmailProven {
+			return nil // proven already (a second CONFIRM): on to verification
+		}
 		out, perr, err := s.checkPIN(ctx, tx, now, p.PINCodeID, milogin.PurposeSignup, "signup|"+f.ID, pin)
 		if err != nil {
 			return err
@@ -563,11 +580,45 @@ func (s *Service) ConfirmSignup(ctx context.Context, portalID milogin.PortalID, 
 			verr = perr
 			return nil // commit the counted try
 		}
+		// One account per email address, without saying so on the page:
+		// when the address has an account, its holder is emailed its User
+		// ID and the page ends as for a new account.
+		taken := func(existing *milogin.Account) error {
+			if err := audit(ctx, tx, now, milogin.EventSignupEmailTaken, portalID, "", existing.ID, m,
+				map[string]string{"user_id": p.UserID, "pin": string(p.PINChannel)}); err != nil {
+				return err
+			}
+			if err := mail(ctx, tx, now, existing.Email, "account-exists", map[string]any{
+				"Name": existing.DisplayName(), "UserID": existing.UserID, "Portal": portal.Name,
+			}); err != nil {
+				return err
+			}
+			done := milogin.PendingSignup{FirstName: p.FirstName, LastName: p.LastName, Email: p.Email, Created: true}
+			_, err := s.updateFlow(ctx, tx, op, milogin.FlowSignup, portalID, token, signupLife, &p, func(f *milogin.Flow) error {
+				p = done
+				return nil
+			})
+			return err
+		}
+		if existing, err := tx.Accounts().GetByEmail(ctx, portalID, p.Email); err == nil {
+			return taken(existing)
+		} else if !milogin.IsKind(err, milogin.ENOTFOUND) {
+			return err
+		}
+		if p.Citizen != nil {
+			// The email is proven; the account waits for identity
+			// verification (VerifyCitizen).
+			return s.citizenEmailProven(ctx, tx, token, &p)
+		}
 		a := &milogin.Account{
 			ID: NewID(), Portal: portalID, UserID: p.UserID,
 			FirstName: p.FirstName, MiddleInitial: p.MiddleInitial, LastName: p.LastName, Suffix: p.Suffix,
 			Email: p.Email, EmailVerified: p.PINChannel == milogin.ChannelEmail,
 			WorkPhone: p.WorkPhone, Mobile: p.AccountMobile(),
+			// The number is proven only when the PIN just confirmed went
+			// to it (Mobile chosen); typed in with Email chosen, it is kept
+			// unproven and counts for nothing.
+			MobileVerified: p.PINChannel == milogin.ChannelSMS && p.AccountMobile() != "",
 			RecoverByEmail: p.RecoverByEmail, RecoverByMobile: p.RecoverByMobile,
 			Status: milogin.StatusActive, CreatedAt: now, UpdatedAt: now,
 		}
@@ -579,7 +630,11 @@ func (s *Service) ConfirmSignup(ctx context.Context, portalID milogin.PortalID, 
 				if milogin.ErrorMessage(err) == MsgUserIDTaken {
 					return &SignupError{Step: SignupBackToSecurity, Err: milogin.Invalid(op, []milogin.Violation{{Field: "user_id", Rule: "unique", Message: MsgUserIDTaken}})}
 				}
-				return &SignupError{Step: SignupBackToProfile, Err: milogin.Invalid(op, []milogin.Violation{{Field: "email", Rule: "unique", Message: MsgEmailInUse}})}
+				existing, gerr := tx.Accounts().GetByEmail(ctx, portalID, p.Email)
+				if gerr != nil {
+					return gerr
+				}
+				return taken(existing)
 			}
 			return err
 		}

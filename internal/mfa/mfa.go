@@ -126,8 +126,10 @@ func (s *Service) OptionsFor(ctx context.Context, acct *milogin.Account) (Option
 	if acct.Email != "" {
 		o.Email = milogin.MaskEmail(acct.Email)
 	}
-	if acct.Mobile != "" {
-		o.SMS = milogin.MaskPhone(acct.Mobile)
+	// Only a proven number: a code texted to a number nobody confirmed
+	// proves nothing about the person.
+	if m := acct.ProvenMobile(); m != "" {
+		o.SMS = milogin.MaskPhone(m)
 	}
 	err := s.Store.Read(ctx, func(tx milogin.Tx) error {
 		if s.TOTPKey != nil {
@@ -157,39 +159,58 @@ func audit(ctx context.Context, tx milogin.Tx, now time.Time, typ string, acct *
 }
 
 // checkPassword verifies acct's current password for a change to its
-// factors, counting failures so that a stolen session cannot guess it.
+// factors, counting failures so that a stolen session cannot guess it. The
+// failure is reserved before the hash and given back when the password is
+// right, so that concurrent guesses get at most maxFailures judged.
 func (s *Service) checkPassword(ctx context.Context, op string, acct *milogin.Account, password string, m authn.Meta) error {
-	now := s.now()
-	key := "mfa-password-fail:" + acct.ID
-	var n int
-	if err := s.Store.Read(ctx, func(tx milogin.Tx) (err error) {
-		n, err = tx.Limits().Count(ctx, key, failWindow, now)
-		return err
-	}); err != nil {
-		return milogin.Wrap(op, err)
-	}
-	if n >= maxFailures {
-		return milogin.Errorf(op, milogin.ERATELIMIT, MsgTooManyFails)
-	}
 	if password == "" {
 		return milogin.Errorf(op, milogin.EINVALID, "Enter Current Password is required.")
 	}
-	ok, _, err := s.Hasher.Verify(ctx, acct.PasswordHash, password)
+	key := "mfa-password-fail:" + acct.ID
+	at, err := s.reserveFailure(ctx, op, key)
 	if err != nil {
+		return err
+	}
+	ok, _, err := s.Hasher.Verify(ctx, acct.PasswordHash, password)
+	if err != nil || ok {
+		if rerr := s.refundFailure(ctx, key, at); rerr != nil && err == nil {
+			err = rerr
+		}
 		return milogin.Wrap(op, err)
 	}
-	if ok {
-		return nil
-	}
 	if err := s.Store.Write(ctx, func(tx milogin.Tx) error {
-		if _, err := tx.Limits().Hit(ctx, key, failWindow, now); err != nil {
-			return err
-		}
-		return audit(ctx, tx, now, milogin.EventMFAFailed, acct, m, map[string]string{"step": "password"})
+		return audit(ctx, tx, at, milogin.EventMFAFailed, acct, m, map[string]string{"step": "password"})
 	}); err != nil {
 		return milogin.Wrap(op, err)
 	}
 	return milogin.Errorf(op, milogin.EUNAUTHORIZED, MsgWrongPassword)
+}
+
+// reserveFailure counts a failure of key before the check it limits
+// (ERATELIMIT when maxFailures are already counted in the window) and
+// returns the time it was counted at, for refundFailure.
+func (s *Service) reserveFailure(ctx context.Context, op, key string) (time.Time, error) {
+	now := s.now()
+	var ok bool
+	if err := s.Store.Write(ctx, func(tx milogin.Tx) (err error) {
+		_, ok, err = tx.Limits().Reserve(ctx, key, failWindow, maxFailures, now)
+		return err
+	}); err != nil {
+		return now, milogin.Wrap(op, err)
+	}
+	if !ok {
+		return now, milogin.Errorf(op, milogin.ERATELIMIT, MsgTooManyFails)
+	}
+	return now, nil
+}
+
+// refundFailure gives back a failure reserved at at whose check passed (or
+// was not made). The request may be ending: not with its context.
+func (s *Service) refundFailure(ctx context.Context, key string, at time.Time) error {
+	ctx = context.WithoutCancel(ctx)
+	return s.Store.Write(ctx, func(tx milogin.Tx) error {
+		return tx.Limits().Refund(ctx, key, failWindow, at)
+	})
 }
 
 // mailData is what the passcode messages receive.

@@ -42,12 +42,17 @@ func testAEAD(t *testing.T) cipher.AEAD {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ctx := t.Context()
-	store, err := sqlite.Open(ctx, t.TempDir()+"/m.db", sqlstore.Options{})
+	store, err := sqlite.Open(t.Context(), t.TempDir()+"/m.db", sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	return newFixtureOn(t, store)
+}
+
+func newFixtureOn(t *testing.T, store milogin.Store) *fixture {
+	t.Helper()
+	ctx := t.Context()
 	hasher := authn.NewHasher(fastParams, 0)
 	f := &fixture{store: store, now: time.Date(2026, 6, 1, 14, 0, 0, 0, time.UTC)}
 	f.svc = mfa.New(store, authn.NewCodeHasher(make([]byte, 32)), hasher)
@@ -58,7 +63,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.acct = &milogin.Account{ID: "acct-1", Portal: milogin.ThirdParty, UserID: "smithj0001", FirstName: "John", LastName: "Smith",
-		Email: "john.smith@example.org", Mobile: "(517) 555-1234", PasswordHash: hash, Status: milogin.StatusActive}
+		Email: "john.smith@example.org", Mobile: "(517) 555-1234", MobileVerified: true, PasswordHash: hash, Status: milogin.StatusActive}
 	f.sess = &milogin.Session{ID: "sess-1", AccountID: f.acct.ID, Portal: milogin.ThirdParty, Stage: milogin.StageActive,
 		CreatedAt: f.now, LastSeenAt: f.now, ExpiresAt: f.now.Add(12 * time.Hour)}
 	f.req = &milogin.LoginRequest{ID: "login-1", Protocol: "oidc", Portal: milogin.ThirdParty, AppID: "osmis",
@@ -359,4 +364,17 @@ func TestTOTPRemoveAndSecretSealed(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantKind(t, f.svc.VerifyTOTP(ctx, f.flow(), totpCode(t, secret, f.now.Add(time.Minute)), authn.Meta{}), milogin.ENOTFOUND)
+}
+
+// A number typed in without its PIN is not a second factor: no passcode is
+// texted to it and it is not offered.
+func TestUnprovenMobileIsNoSecondFactor(t *testing.T) {
+	f := newFixture(t)
+	f.acct.MobileVerified = false
+	if o, _ := f.svc.OptionsFor(t.Context(), f.acct); o.SMS != "" {
+		t.Errorf("unproven mobile offered: %+v", o)
+	}
+	if _, err := f.svc.SendPasscode(t.Context(), f.flow(), milogin.ChannelSMS, authn.Meta{}); !milogin.IsKind(err, milogin.EINVALID) {
+		t.Errorf("passcode texted to an unproven number: %v", err)
+	}
 }

@@ -50,7 +50,7 @@ func (s *Service) SendPasscode(ctx context.Context, f Flow, ch milogin.Channel, 
 	const op = "mfa.SendPasscode"
 	to := f.Account.Email
 	if ch == milogin.ChannelSMS {
-		to = f.Account.Mobile
+		to = f.Account.ProvenMobile()
 	} else if ch != milogin.ChannelEmail {
 		return "", milogin.Errorf(op, milogin.EINVALID, "Please select one of the options.")
 	}
@@ -61,11 +61,11 @@ func (s *Service) SendPasscode(ctx context.Context, f Flow, ch milogin.Channel, 
 	now := s.now()
 	code, id := authn.NewCode(), authn.NewID()
 	err := s.Store.Write(ctx, func(tx milogin.Tx) error {
-		n, err := tx.Limits().Hit(ctx, "mfa-send:"+f.Account.ID, sendWindow, now)
+		_, ok, err := tx.Limits().Reserve(ctx, "mfa-send:"+f.Account.ID, sendWindow, maxSends, now)
 		if err != nil {
 			return err
 		}
-		if n > maxSends {
+		if !ok {
 			return milogin.Errorf(op, milogin.ERATELIMIT, MsgTooManySends)
 		}
 		if err := tx.Codes().Create(ctx, &milogin.Code{

@@ -176,27 +176,6 @@ func (s *Service) BeginTOTP(ctx context.Context, acct *milogin.Account) error {
 	return milogin.Wrap(op, err)
 }
 
-// failed counts a wrong code (or password) toward the per-account limit and
-// audits it.
-func (s *Service) failed(ctx context.Context, acct *milogin.Account, key string, m authn.Meta, detail map[string]string) error {
-	now := s.now()
-	return s.Store.Write(ctx, func(tx milogin.Tx) error {
-		if _, err := tx.Limits().Hit(ctx, key, failWindow, now); err != nil {
-			return err
-		}
-		return audit(ctx, tx, now, milogin.EventMFAFailed, acct, m, detail)
-	})
-}
-
-func (s *Service) tooManyFailures(ctx context.Context, key string) (bool, error) {
-	var n int
-	err := s.Store.Read(ctx, func(tx milogin.Tx) (err error) {
-		n, err = tx.Limits().Count(ctx, key, failWindow, s.now())
-		return err
-	})
-	return n >= maxFailures, err
-}
-
 // ConfirmTOTP finishes setting up the authenticator app with the current
 // password and a code from the app; the code's step is used up.
 func (s *Service) ConfirmTOTP(ctx context.Context, acct *milogin.Account, password, code string, m authn.Meta) error {
@@ -255,15 +234,16 @@ func (s *Service) useTOTP(ctx context.Context, op string, acct *milogin.Account,
 	if s.TOTPKey == nil {
 		return milogin.Errorf(op, milogin.ENOTFOUND, "Authenticator apps are not offered.")
 	}
+	// The failure is reserved before the code is checked and given back in
+	// the transaction that accepts it, so that concurrent guesses get at
+	// most maxFailures judged.
 	failKey := "mfa-totp-fail:" + acct.ID
-	if over, err := s.tooManyFailures(ctx, failKey); err != nil {
-		return milogin.Wrap(op, err)
-	} else if over {
-		return milogin.Errorf(op, milogin.ERATELIMIT, MsgTooManyFails)
+	now, err := s.reserveFailure(ctx, op, failKey)
+	if err != nil {
+		return err
 	}
 	code = strings.Join(strings.Fields(code), "")
-	now := s.now()
-	err := s.Store.Write(ctx, func(tx milogin.Tx) error {
+	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
 		_, err := tx.TOTP().Update(ctx, acct.ID, func(k *milogin.TOTPKey) error {
 			if err := check(tx, k, now); err != nil {
 				return err
@@ -285,13 +265,27 @@ func (s *Service) useTOTP(ctx context.Context, op string, acct *milogin.Account,
 		if err != nil {
 			return err
 		}
-		return done(tx, now)
+		if err := done(tx, now); err != nil {
+			return err
+		}
+		return tx.Limits().Refund(ctx, failKey, failWindow, now)
 	})
 	if errors.Is(err, errWrong) {
-		if err := s.failed(ctx, acct, failKey, m, map[string]string{"method": milogin.MFAMethodTOTP}); err != nil {
+		if err := s.Store.Write(ctx, func(tx milogin.Tx) error {
+			return audit(ctx, tx, now, milogin.EventMFAFailed, acct, m, map[string]string{"method": milogin.MFAMethodTOTP})
+		}); err != nil {
 			return milogin.Wrap(op, err)
 		}
 		return milogin.Errorf(op, milogin.EUNAUTHORIZED, "The code you entered is incorrect or was already used. Please enter the current code from your authenticator app.")
+	}
+	if err != nil {
+		// Refused before any code was judged (no key, already set up):
+		// the reservation is given back.
+		if rerr := s.refundFailure(ctx, failKey, now); rerr != nil {
+			if s.Logger != nil {
+				s.Logger.WarnContext(ctx, "refunding an unjudged code", "err", rerr)
+			}
+		}
 	}
 	return milogin.Wrap(op, err)
 }

@@ -42,6 +42,7 @@ func TestSelfServiceMessagesRender(t *testing.T) {
 		{"email-change-pin", pin, "Your MILogin PIN to confirm your new email address", "482913", false},
 		{"security-options-pin", pin, "Your MILogin PIN to change your security options", "482913", true},
 		{"account-created", notice, "Account Creation Confirmed", "smithj0000", false},
+		{"account-exists", notice, "Regarding your MILogin user account", "smithj0000", false},
 		{"password-reset", notice, "Regarding your MILogin user account", "smithj0000", false},
 		{"email-changed", notice, "Regarding your MILogin user account", "j***h@example.org", false},
 		{"profile-changed", notice, "Regarding your MILogin user account", "smithj0000", false},

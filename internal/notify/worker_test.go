@@ -547,3 +547,28 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// A decoy (the message a request for an unknown person composes so that it
+// costs what a real one costs) is marked sent and never leaves: the mail
+// server receives nothing.
+func TestWorkerDropsDecoys(t *testing.T) {
+	store := openStore(t, "")
+	srv := smtptest.Start(t)
+	clk := clocktest.New(t0)
+	w := &notify.Worker{Store: store, Email: emailSender(t, srv), Now: clk.Now}
+	m, err := notify.Compose(milogin.ChannelEmail, milogin.DecoyTo, "account-locked", lockedData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Channel, m.CreatedAt, m.NextAttemptAt = milogin.ChannelDecoy, clk.Now(), clk.Now()
+	id := enqueueRaw(t, store, m)
+	if sent, err := w.DeliverDue(t.Context()); err != nil || sent != 1 {
+		t.Fatalf("DeliverDue = %d, %v; want 1, nil", sent, err)
+	}
+	if got := message(t, store, id); !got.SentAt.Equal(t0) {
+		t.Errorf("decoy not marked done: %+v", got)
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Errorf("the mail server got %d messages for a decoy", n)
+	}
+}

@@ -133,8 +133,33 @@ func ValidateBackchannelURI(raw string) error {
 }
 
 // ValidateClient checks an application's client registration.
-func ValidateClient(c *milogin.Client) error {
+func ValidateClient(c *milogin.Client) error { return validateClient(c, false) }
+
+// ValidateClientAllowingLoopbackHTTP is ValidateClient that also accepts
+// plain-http loopback redirect URIs (127.0.0.1, [::1], localhost) for a
+// confidential client: a relying party on the developer's own machine
+// (`milogin demo`, `apps add --allow-insecure-redirect`). Never for
+// production: the code travels unencrypted, if only on the loopback.
+func ValidateClientAllowingLoopbackHTTP(c *milogin.Client) error { return validateClient(c, true) }
+
+// HasInsecureRedirect reports whether a confidential client has a plain-http
+// (loopback) redirect or post-logout URI, which only
+// ValidateClientAllowingLoopbackHTTP accepts.
+func HasInsecureRedirect(c *milogin.Client) bool {
+	if c.Public {
+		return false
+	}
+	for _, u := range append(slices.Clip(c.RedirectURIs), c.PostLogoutURIs...) {
+		if strings.HasPrefix(u, "http://") {
+			return true
+		}
+	}
+	return false
+}
+
+func validateClient(c *milogin.Client, loopbackHTTP bool) error {
 	const opName = "oidc.ValidateClient"
+	httpOK := c.Public || loopbackHTTP
 	if !ValidClientID(c.ID) {
 		return milogin.Errorf(opName, milogin.EINVALID, "client ID %q: use 1 to 64 lower-case letters, digits, '.', '-' or '_'", c.ID)
 	}
@@ -142,12 +167,12 @@ func ValidateClient(c *milogin.Client) error {
 		return milogin.Errorf(opName, milogin.EINVALID, "at least one redirect URI is required")
 	}
 	for _, u := range c.RedirectURIs {
-		if err := ValidateRedirectURI(u, c.Public); err != nil {
+		if err := ValidateRedirectURI(u, httpOK); err != nil {
 			return err
 		}
 	}
 	for _, u := range c.PostLogoutURIs {
-		if err := ValidateRedirectURI(u, c.Public); err != nil {
+		if err := ValidateRedirectURI(u, httpOK); err != nil {
 			return milogin.Errorf(opName, milogin.EINVALID, "post-logout %s", milogin.ErrorMessage(err))
 		}
 	}

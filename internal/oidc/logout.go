@@ -6,26 +6,32 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
 	"milogin"
 	"milogin/internal/authn"
+	"milogin/internal/clientip"
 	"milogin/internal/keys"
+	"milogin/internal/wellformed"
 )
 
 // handleEndSession is RP-initiated logout (OpenID Connect RP-Initiated
 // Logout 1.0). MILogin requires a valid id_token_hint (SECURITY.md: "needs
-// id_token_hint or a confirmation page"): it names the person and, by its
-// sid, the sign-in session to end, so no confirmation page is needed and
-// no one can log a person out with a bare link. The session ends like a
-// sign-out: every application it signed in to gets a back-channel logout.
+// id_token_hint or a confirmation page"), and ends only the sign-in session
+// of the browser that asks, never another one: a valid ID token is no
+// credential (an application holds many), so it must not log its subject
+// out from somebody else's browser. When the browser is signed in as the
+// person the hint names, its session ends at once, like a sign-out (every
+// application it signed in to gets a back-channel logout). When it is
+// signed in as someone else, a confirmation page asks first. When it is
+// not signed in, there is nothing to end.
 func (p *Provider) handleEndSession(portal milogin.PortalID) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil {
@@ -68,12 +74,6 @@ func (p *Provider) handleEndSession(portal milogin.PortalID) http.Handler {
 			plainError(w, http.StatusBadRequest, "The post_logout_redirect_uri is not registered for this application.")
 			return
 		}
-		m := authn.Meta{IP: clientIP(r), UserAgent: r.UserAgent()}
-		if err := p.endSession(ctx, portal, claims.Sub, claims.SID, clientID, m); err != nil {
-			p.cfg.Logger.Error("oidc: end_session", "err", err)
-			plainError(w, http.StatusInternalServerError, "An internal error has occurred. Please try again later.")
-			return
-		}
 		to := "/" + string(portal) + "/login?m=logged-out"
 		if post != "" {
 			to = post
@@ -81,16 +81,98 @@ func (p *Provider) handleEndSession(portal milogin.PortalID) http.Handler {
 				to = withQuery(post, url.Values{"state": {s}})
 			}
 		}
+		sess, err := p.browserSession(ctx, r, portal)
+		if err != nil {
+			p.cfg.Logger.Error("oidc: end_session", "err", err)
+			plainError(w, http.StatusInternalServerError, "An internal error has occurred. Please try again later.")
+			return
+		}
+		if sess != nil && sess.AccountID != claims.Sub {
+			// The hint names someone else: only this browser's own person
+			// may end this browser's session, and only on purpose.
+			confirmed := r.Method == http.MethodPost && q.Get("confirm") == "yes" && logoutCSRF.Check(r) == nil
+			if !confirmed {
+				p.confirmLogout(w, portal, q)
+				return
+			}
+		}
+		if sess != nil {
+			m := authn.Meta{IP: clientIP(r), UserAgent: wellformed.UserAgent(r)}
+			if err := p.endSession(ctx, portal, sess, clientID, m); err != nil {
+				p.cfg.Logger.Error("oidc: end_session", "err", err)
+				plainError(w, http.StatusInternalServerError, "An internal error has occurred. Please try again later.")
+				return
+			}
+		}
 		http.Redirect(w, r, to, http.StatusSeeOther)
 	})
 }
 
-func clientIP(r *http.Request) string {
-	if i := strings.LastIndexByte(r.RemoteAddr, ':'); i > 0 {
-		return strings.Trim(r.RemoteAddr[:i], "[]")
+// logoutCSRF refuses a cross-site POST of the logout confirmation, so that
+// another site cannot press LOG OUT for the person.
+var logoutCSRF = http.NewCrossOriginProtection()
+
+// browserSession returns the portal's sign-in session whose cookie the
+// request carries, nil when there is none (see sameBrowser for the cookie).
+func (p *Provider) browserSession(ctx context.Context, r *http.Request, portal milogin.PortalID) (*milogin.Session, error) {
+	for _, name := range []string{"__Host-milogin-" + string(portal), "milogin-" + string(portal)} {
+		c, err := r.Cookie(name)
+		if err != nil || c.Value == "" {
+			continue
+		}
+		var sess *milogin.Session
+		err = p.cfg.Store.Read(ctx, func(tx milogin.Tx) (err error) {
+			sess, err = tx.Sessions().Get(ctx, authn.TokenID(c.Value))
+			return err
+		})
+		if milogin.IsKind(err, milogin.ENOTFOUND) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if sess.Portal == portal {
+			return sess, nil
+		}
 	}
-	return r.RemoteAddr
+	return nil, nil
 }
+
+var confirmLogoutPage = template.Must(template.New("confirm").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Log out of MILogin?</title></head>
+<body>
+<main>
+<h1>Log out of MILogin?</h1>
+<p>An application asked MILogin to log out a different person from the one signed in on this browser. Nobody is logged out unless you choose to.</p>
+<form method="post" action="/{{.Portal}}/end_session">
+{{range $k, $v := .Params}}<input type="hidden" name="{{$k}}" value="{{$v}}">
+{{end}}<input type="hidden" name="confirm" value="yes">
+<button type="submit">LOG OUT</button>
+</form>
+<p><a href="/{{.Portal}}/home">STAY SIGNED IN</a></p>
+</main>
+</body>
+</html>
+`))
+
+// confirmLogout asks the person signed in on this browser whether to log
+// out, when the application's hint names someone else.
+func (p *Provider) confirmLogout(w http.ResponseWriter, portal milogin.PortalID, q url.Values) {
+	params := map[string]string{}
+	for _, k := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state"} {
+		if v := q.Get(k); v != "" {
+			params[k] = v
+		}
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_ = confirmLogoutPage.Execute(w, map[string]any{"Portal": string(portal), "Params": params})
+}
+
+// clientIP is the address the audit events record (see package clientip:
+// X-Forwarded-For only from trusted proxies).
+func clientIP(r *http.Request) string { return clientip.From(r) }
 
 // idTokenClaims is what end_session reads from an ID token.
 type idTokenClaims struct {
@@ -153,39 +235,24 @@ func (p *Provider) verifyIDToken(ctx context.Context, portal milogin.PortalID, t
 	return nil, errors.New("unknown key")
 }
 
-// endSession ends the sign-in session named by sid (if it is still there
-// and belongs to sub), with its audit event and back-channel logouts.
-func (p *Provider) endSession(ctx context.Context, portal milogin.PortalID, sub, sid, clientID string, m authn.Meta) error {
-	if sid == "" {
-		return nil
-	}
+// endSession ends sess, this browser's own sign-in session, with its audit
+// event and back-channel logouts. A session already gone is not an error.
+func (p *Provider) endSession(ctx context.Context, portal milogin.PortalID, sess *milogin.Session, clientID string, m authn.Meta) error {
 	now := p.now()
 	return p.cfg.Store.Write(ctx, func(tx milogin.Tx) error {
-		link, err := tx.SessionClients().GetBySID(ctx, sid)
-		if milogin.IsKind(err, milogin.ENOTFOUND) {
+		if _, err := tx.Sessions().Get(ctx, sess.ID); milogin.IsKind(err, milogin.ENOTFOUND) {
 			return nil // already ended
-		}
-		if err != nil {
+		} else if err != nil {
 			return err
-		}
-		sess, err := tx.Sessions().Get(ctx, link.SessionID)
-		if milogin.IsKind(err, milogin.ENOTFOUND) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if sess.AccountID != sub || sess.Portal != portal {
-			return nil
 		}
 		if err := tx.Sessions().Delete(ctx, sess.ID); err != nil {
 			return err
 		}
-		if err := p.SessionsEnded(ctx, tx, sub, []string{sess.ID}); err != nil {
+		if err := p.SessionsEnded(ctx, tx, sess.AccountID, []string{sess.ID}); err != nil {
 			return err
 		}
 		return tx.Audit().Append(ctx, &milogin.AuditEvent{
-			Time: now, Type: milogin.EventOAuthLogout, Portal: portal, ActorID: clientID, SubjectID: sub,
+			Time: now, Type: milogin.EventOAuthLogout, Portal: portal, ActorID: clientID, SubjectID: sess.AccountID,
 			IP: m.IP, UserAgent: m.UserAgent, Detail: map[string]string{"client_id": clientID},
 		})
 	})

@@ -38,7 +38,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -49,7 +48,9 @@ import (
 	"milogin"
 	"milogin/internal/access"
 	"milogin/internal/authn"
+	"milogin/internal/clientip"
 	"milogin/internal/httplog"
+	"milogin/internal/wellformed"
 )
 
 // TokenVerifier checks a Bearer access token issued to an application by
@@ -137,6 +138,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	// Served over TLS (directly or behind a proxy that terminates it, as the
+	// public URL says), the API keeps browsers on HTTPS like the pages do.
+	if r.TLS != nil || strings.HasPrefix(h.cfg.BaseURL, "https://") {
+		hd.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	}
 	h.mux.ServeHTTP(w, r)
 }
 
@@ -177,20 +183,12 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	writeJSON(w, milogin.HTTPStatus(err), errorBody{Code: string(kind), Message: milogin.ErrorMessage(err)})
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP is the address the limits and audit events record (see package
+// clientip: X-Forwarded-For only from trusted proxies).
+func clientIP(r *http.Request) string { return clientip.From(r) }
 
 func metaOf(r *http.Request) authn.Meta {
-	ua := r.UserAgent()
-	if len(ua) > 256 {
-		ua = ua[:256]
-	}
-	return authn.Meta{IP: clientIP(r), UserAgent: ua}
+	return authn.Meta{IP: clientIP(r), UserAgent: wellformed.UserAgent(r)}
 }
 
 // authenticate returns the application behind the request's credentials.
@@ -198,27 +196,42 @@ func metaOf(r *http.Request) authn.Meta {
 func (h *Handler) authenticate(r *http.Request, portal milogin.PortalID) (*milogin.Application, string, error) {
 	const op = "provision.authenticate"
 	ctx := r.Context()
-	bad := milogin.Errorf(op, milogin.EUNAUTHORIZED, "The application's credentials are missing or wrong.")
 	failKey := "api-auth-fail:" + clientIP(r)
-	var fails int
-	if err := h.cfg.Store.Read(ctx, func(tx milogin.Tx) (err error) {
-		fails, err = tx.Limits().Count(ctx, failKey, h.cfg.AuthFailureWindow, h.now())
+	// The attempt is counted before the credentials are checked, in the
+	// statement that reads the count, so a concurrent burst from one address
+	// gets at most the limit judged; all but a failed authentication give
+	// the hit back.
+	at := h.now()
+	var allowed bool
+	if err := h.cfg.Store.Write(ctx, func(tx milogin.Tx) (err error) {
+		_, allowed, err = tx.Limits().Reserve(ctx, failKey, h.cfg.AuthFailureWindow, h.cfg.AuthFailureLimit, at)
 		return err
 	}); err != nil {
 		return nil, "", milogin.Wrap(op, err)
 	}
-	if fails >= h.cfg.AuthFailureLimit {
+	if !allowed {
 		return nil, "", milogin.Errorf(op, milogin.ERATELIMIT, "Too many failed authentications from this address. Please wait 15 minutes.")
 	}
-	fail := func(clientID string, err error) (*milogin.Application, string, error) {
-		if milogin.ErrorKind(err) == milogin.EUNAUTHORIZED {
-			if werr := h.cfg.Store.Write(ctx, func(tx milogin.Tx) error {
-				_, err := tx.Limits().Hit(ctx, failKey, h.cfg.AuthFailureWindow, h.now())
-				return err
-			}); werr != nil {
-				return nil, clientID, milogin.Wrap(op, werr)
-			}
+	app, clientID, err := h.checkCredentials(r, portal)
+	if milogin.ErrorKind(err) != milogin.EUNAUTHORIZED {
+		// Not judged a failure. The request may be ending: not its context.
+		rctx := context.WithoutCancel(ctx)
+		if werr := h.cfg.Store.Write(rctx, func(tx milogin.Tx) error {
+			return tx.Limits().Refund(rctx, failKey, h.cfg.AuthFailureWindow, at)
+		}); werr != nil && err == nil {
+			return nil, clientID, milogin.Wrap(op, werr)
 		}
+	}
+	return app, clientID, err
+}
+
+// checkCredentials returns the application behind the request's
+// credentials: EUNAUTHORIZED when they are missing or wrong.
+func (h *Handler) checkCredentials(r *http.Request, portal milogin.PortalID) (*milogin.Application, string, error) {
+	const op = "provision.authenticate"
+	ctx := r.Context()
+	bad := milogin.Errorf(op, milogin.EUNAUTHORIZED, "The application's credentials are missing or wrong.")
+	fail := func(clientID string, err error) (*milogin.Application, string, error) {
 		return nil, clientID, err
 	}
 

@@ -54,14 +54,21 @@ func (f fakeTokens) VerifyAccessToken(_ context.Context, portal milogin.PortalID
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, t.TempDir()+"/m.db", sqlstore.Options{})
+	store, err := sqlite.Open(context.Background(), t.TempDir()+"/m.db", sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	return newEnvOn(t, store, fastParams)
+}
+
+// newEnvOn is newEnv on store, with secrets hashed with params.
+func newEnvOn(t *testing.T, store milogin.Store, params authn.Params) *env {
+	t.Helper()
+	ctx := context.Background()
 	e := &env{store: store, now: time.Date(2026, 6, 1, 14, 0, 0, 0, time.UTC)}
-	hasher := authn.NewHasher(fastParams, 0)
+	hasher := authn.NewHasher(params, 0)
+	var err error
 	e.auth = authn.NewService(store, hasher, authn.NewCodeHasher(make([]byte, 32)))
 	e.auth.Now = func() time.Time { return e.now }
 	e.acct, err = e.auth.CreateAccount(ctx, authn.NewAccount{Portal: milogin.ThirdParty, UserID: "smithj0001", FirstName: "John",

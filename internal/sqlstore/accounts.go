@@ -27,7 +27,8 @@ var _ milogin.AccountStore = accounts{}
 const accountCols = `id, portal, user_id, first_name, middle_initial, last_name, suffix,
 	email, email_verified, work_phone, mobile, recover_by_email, recover_by_mobile,
 	password_hash, password_changed_at, password_history, status, failed_logins,
-	locked_until, failure_window, window_failures, last_login_at, created_at, updated_at, seeded`
+	locked_until, failure_window, window_failures, last_login_at, created_at, updated_at,
+	mobile_verified, seeded`
 
 func scanAccount(s scanner) (*milogin.Account, error) {
 	var (
@@ -38,7 +39,8 @@ func scanAccount(s scanner) (*milogin.Account, error) {
 	err := s.Scan(&a.ID, &portal, &a.UserID, &a.FirstName, &a.MiddleInitial, &a.LastName, &a.Suffix,
 		&a.Email, &a.EmailVerified, &a.WorkPhone, &a.Mobile, &a.RecoverByEmail, &a.RecoverByMobile,
 		&a.PasswordHash, &pwChanged, &history, &status, &a.FailedLogins,
-		&locked, &window, &a.WindowFailures, &lastLogin, &created, &up, &a.Seeded)
+		&locked, &window, &a.WindowFailures, &lastLogin, &created, &up,
+		&a.MobileVerified, &a.Seeded)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +99,7 @@ func accountConflict(constraint string) string {
 const accountInsertCols = accountCols + `, user_id_norm, email_norm, mobile_digits`
 
 // accountInsertN is the number of columns in accountInsertCols.
-const accountInsertN = 28
+const accountInsertN = 29
 
 // insertArgs returns a's values in accountInsertCols order.
 func insertArgs(a *milogin.Account) ([]any, error) {
@@ -109,7 +111,7 @@ func insertArgs(a *milogin.Account) ([]any, error) {
 		a.Email, a.EmailVerified, a.WorkPhone, a.Mobile, a.RecoverByEmail, a.RecoverByMobile,
 		a.PasswordHash, toDB(a.PasswordChangedAt), history, string(a.Status), a.FailedLogins,
 		toDB(a.LockedUntil), toDB(a.FailureWindow), a.WindowFailures, toDB(a.LastLoginAt),
-		toDB(a.CreatedAt), toDB(a.UpdatedAt), a.Seeded,
+		toDB(a.CreatedAt), toDB(a.UpdatedAt), a.MobileVerified, a.Seeded,
 		milogin.NormalizeLogin(a.UserID), milogin.NormalizeLogin(a.Email), mobileDigits(a.Mobile)}, nil
 }
 
@@ -143,7 +145,7 @@ func (r accounts) CreateMany(ctx context.Context, list []*milogin.Account) (int,
 	if err := r.t.writable(op); err != nil {
 		return 0, err
 	}
-	// Dialect.BulkRows accounts per INSERT, at most 1,000 (28,000
+	// Dialect.BulkRows accounts per INSERT, at most 1,000 (29,000
 	// parameters: under SQLite's limit of 32,766 and PostgreSQL's of 65,535).
 	rows := min(max(r.t.d.BulkRows, 1), 1000)
 	total := 0
@@ -211,6 +213,8 @@ func (r accounts) CountByMobile(ctx context.Context, portal milogin.PortalID, mo
 		return 0, nil
 	}
 	var n int
+	// Only proven numbers: a number typed in without its PIN counts against
+	// no one (anyone can type anyone's number).
 	err := r.t.q.QueryRowContext(ctx, qCountByMobile,
 		string(portal), digits).Scan(&n)
 	if err != nil {
@@ -263,7 +267,7 @@ func (r accounts) Update(ctx context.Context, id string, fn func(*milogin.Accoun
 			password_hash = $14, password_changed_at = $15, password_history = $16, status = $17,
 			failed_logins = $18, locked_until = $19, failure_window = $20, window_failures = $21,
 			last_login_at = $22, created_at = $23, updated_at = $24,
-			user_id_norm = $25, email_norm = $26, mobile_digits = $27
+			user_id_norm = $25, email_norm = $26, mobile_digits = $27, mobile_verified = $28
 			WHERE id = $1`,
 			a.ID, string(a.Portal), a.UserID, a.FirstName, a.MiddleInitial, a.LastName, a.Suffix,
 			a.Email, a.EmailVerified, a.WorkPhone, a.Mobile,
@@ -271,7 +275,7 @@ func (r accounts) Update(ctx context.Context, id string, fn func(*milogin.Accoun
 			a.PasswordHash, toDB(a.PasswordChangedAt), history, string(a.Status),
 			a.FailedLogins, toDB(a.LockedUntil), toDB(a.FailureWindow), a.WindowFailures,
 			toDB(a.LastLoginAt), toDB(a.CreatedAt), toDB(a.UpdatedAt),
-			milogin.NormalizeLogin(a.UserID), milogin.NormalizeLogin(a.Email), mobileDigits(a.Mobile))
+			milogin.NormalizeLogin(a.UserID), milogin.NormalizeLogin(a.Email), mobileDigits(a.Mobile), a.MobileVerified)
 		return err
 	})
 	if err != nil {

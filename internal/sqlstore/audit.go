@@ -7,7 +7,20 @@ import (
 	"strings"
 
 	"milogin"
+	"milogin/internal/wellformed"
 )
+
+// The audit trail must never fail on what a client sent: the fields that
+// can carry request bytes are cleaned (no NUL, valid UTF-8, which
+// PostgreSQL demands) and bounded on a rune boundary. Detail is JSON, whose
+// encoder already escapes NUL and replaces invalid UTF-8.
+const (
+	maxStoredText = 512
+	maxStoredUA   = 256
+)
+
+func storedText(s string) string { return wellformed.Text(s, maxStoredText) }
+func storedUA(s string) string   { return wellformed.Text(s, maxStoredUA) }
 
 // DefaultAuditLimit is how many events List returns when the filter sets no limit.
 const DefaultAuditLimit = 100
@@ -32,7 +45,8 @@ func (r audit) Append(ctx context.Context, e *milogin.AuditEvent) error {
 	err := r.t.q.QueryRowContext(ctx, `INSERT INTO audit_events
 		(occurred_at, event_type, portal, actor_id, subject_id, ip, user_agent, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		toDB(e.Time), e.Type, string(e.Portal), e.ActorID, e.SubjectID, e.IP, e.UserAgent, detail).Scan(&e.ID)
+		toDB(e.Time), e.Type, string(e.Portal), storedText(e.ActorID), storedText(e.SubjectID),
+		storedText(e.IP), storedUA(e.UserAgent), detail).Scan(&e.ID)
 	if err != nil {
 		return milogin.Wrap(op, err)
 	}

@@ -21,7 +21,7 @@ const (
 	whereOAuthReqByID    = `id = $1`
 	whereOAuthReqByCode  = `code_hash = $1 AND code_hash <> ''`
 
-	qCountByMobile              = `SELECT COUNT(*) FROM accounts WHERE portal = $1 AND mobile_digits = $2`
+	qCountByMobile              = `SELECT COUNT(*) FROM accounts WHERE portal = $1 AND mobile_digits = $2 AND mobile_verified`
 	qSessionByID                = `SELECT ` + sessionCols + ` FROM sessions WHERE id = $1`
 	qSessionsByAccount          = `SELECT ` + sessionCols + ` FROM sessions WHERE account_id = $1 ORDER BY created_at, id`
 	qCodeByID                   = `SELECT ` + codeCols + ` FROM codes WHERE id = $1`

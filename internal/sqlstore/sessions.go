@@ -40,7 +40,7 @@ func (r sessions) Create(ctx context.Context, s *milogin.Session) error {
 	_, err := r.t.q.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		s.ID, s.AccountID, string(s.Portal), string(s.Stage),
-		toDB(s.CreatedAt), toDB(s.LastSeenAt), toDB(s.ExpiresAt), s.IP, s.UserAgent)
+		toDB(s.CreatedAt), toDB(s.LastSeenAt), toDB(s.ExpiresAt), storedText(s.IP), storedUA(s.UserAgent))
 	if err != nil {
 		return r.t.conflictOr(op, err, func(string) string { return "This session already exists." })
 	}
@@ -80,7 +80,7 @@ func (r sessions) Update(ctx context.Context, id string, fn func(*milogin.Sessio
 	_, err = r.t.q.ExecContext(ctx, `UPDATE sessions SET portal = $2, stage = $3, created_at = $4,
 		last_seen_at = $5, expires_at = $6, ip = $7, user_agent = $8 WHERE id = $1`,
 		s.ID, string(s.Portal), string(s.Stage), toDB(s.CreatedAt), toDB(s.LastSeenAt), toDB(s.ExpiresAt),
-		s.IP, s.UserAgent)
+		storedText(s.IP), storedUA(s.UserAgent))
 	if err != nil {
 		return nil, milogin.Wrap(op, err)
 	}

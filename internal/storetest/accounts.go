@@ -219,6 +219,7 @@ func testAccounts(t *testing.T, open func(t *testing.T) milogin.Store) {
 				x.Email = "New.Address@Example.org"
 				x.Mobile = "517-555-7777"
 				x.EmailVerified = false
+				x.MobileVerified = true
 				x.SetPassword("$argon2id$new", milogin.DefaultPolicy(), later)
 				x.RecordSuccess(later)
 				x.Status = milogin.StatusDeactivated
@@ -320,17 +321,22 @@ func testAccounts(t *testing.T, open func(t *testing.T) milogin.Store) {
 		s := open(t)
 		var as []*milogin.Account
 		for i, m := range []struct {
-			portal milogin.PortalID
-			mobile string
+			portal   milogin.PortalID
+			mobile   string
+			verified bool
 		}{
-			{milogin.Citizen, "(517) 555-1234"},
-			{milogin.Citizen, "517.555.1234"},
-			{milogin.Citizen, "517-555-9999"},
-			{milogin.Citizen, ""},
-			{milogin.ThirdParty, "5175551234"},
+			{milogin.Citizen, "(517) 555-1234", true},
+			{milogin.Citizen, "517.555.1234", true},
+			{milogin.Citizen, "517-555-9999", true},
+			{milogin.Citizen, "", false},
+			{milogin.ThirdParty, "5175551234", true},
+			// Typed in without its PIN: counted for no one (the number
+			// would otherwise switch off its holder's Forgot Password).
+			{milogin.Citizen, "517-555-1234", false},
+			{milogin.Citizen, "517-555-4321", false},
 		} {
 			a := account(i+1, m.portal)
-			a.Mobile = m.mobile
+			a.Mobile, a.MobileVerified = m.mobile, m.verified
 			as = append(as, a)
 		}
 		createAccounts(t, s, as...)
@@ -342,7 +348,8 @@ func testAccounts(t *testing.T, open func(t *testing.T) milogin.Store) {
 			{milogin.Citizen, "517 555 1234", 2},
 			{milogin.Citizen, "5175559999", 1},
 			{milogin.Citizen, "5170000000", 0},
-			{milogin.Citizen, "", 0}, // "no mobile" is not a shared mobile
+			{milogin.Citizen, "5175554321", 0}, // only unproven holders
+			{milogin.Citizen, "", 0},           // "no mobile" is not a shared mobile
 			{milogin.ThirdParty, "(517) 555-1234", 1},
 			{milogin.Workforce, "(517) 555-1234", 0},
 		} {

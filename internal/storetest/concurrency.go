@@ -60,6 +60,38 @@ func testConcurrency(t *testing.T, open func(t *testing.T) milogin.Store) {
 		wantEqual(t, "WindowFailures", got.WindowFailures, n)
 	})
 
+	// A burst of concurrent requests against one limit is granted exactly
+	// the limit, whatever the interleaving: the count is read and raised in
+	// one statement (the per-IP sign-in limit is 50, raced by 120).
+	t.Run("ReserveBurstGrantsExactlyTheLimit", func(t *testing.T) {
+		s := open(t)
+		const n, limit = 120, 50
+		oks := make([]bool, n)
+		errs := make([]error, n)
+		parallel(n, func(i int) {
+			errs[i] = s.Write(ctx(t), func(tx milogin.Tx) (err error) {
+				_, oks[i], err = tx.Limits().Reserve(ctx(t), "signin-fail-ip:192.0.2.1", 15*time.Minute, limit, t0)
+				return err
+			})
+		})
+		granted := 0
+		for i := range n {
+			if errs[i] != nil {
+				t.Errorf("goroutine %d: %v", i, errs[i])
+			}
+			if oks[i] {
+				granted++
+			}
+		}
+		wantEqual(t, "granted", granted, limit)
+		var got int
+		read(t, s, func(tx milogin.Tx) (err error) {
+			got, err = tx.Limits().Count(ctx(t), "signin-fail-ip:192.0.2.1", 15*time.Minute, t0)
+			return err
+		})
+		wantEqual(t, "Count", got, limit)
+	})
+
 	// A code can be used once, whoever races to use it.
 	t.Run("SingleUseCode", func(t *testing.T) {
 		s := open(t)

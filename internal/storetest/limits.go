@@ -52,6 +52,53 @@ func testLimits(t *testing.T, open func(t *testing.T) milogin.Store) {
 		wantEqual(t, "other window length", hit(t, s, "ip:192.0.2.1", time.Minute, hour.Add(time.Hour)), 1)
 	})
 
+	t.Run("ReserveAndRefund", func(t *testing.T) {
+		s := open(t)
+		w := time.Hour
+		reserve := func(key string, limit int, now time.Time) (int, bool) {
+			var n int
+			var ok bool
+			write(t, s, func(tx milogin.Tx) (err error) {
+				n, ok, err = tx.Limits().Reserve(ctx(t), key, w, limit, now)
+				return err
+			})
+			return n, ok
+		}
+		refund := func(key string, at time.Time) {
+			write(t, s, func(tx milogin.Tx) error { return tx.Limits().Refund(ctx(t), key, w, at) })
+		}
+		for i := 1; i <= 3; i++ {
+			if n, ok := reserve("k", 3, hour.Add(time.Duration(i)*time.Minute)); n != i || !ok {
+				t.Fatalf("reservation %d = %d, %v; want %d, true", i, n, ok, i)
+			}
+		}
+		// At the limit: refused and not counted.
+		if n, ok := reserve("k", 3, hour.Add(10*time.Minute)); n != 3 || ok {
+			t.Fatalf("reservation past the limit = %d, %v; want 3, false", n, ok)
+		}
+		wantEqual(t, "Count at the limit", count(t, s, "k", w, hour), 3)
+		// A refund frees one place, in the window of the reservation.
+		refund("k", hour.Add(2*time.Minute))
+		wantEqual(t, "Count after a refund", count(t, s, "k", w, hour), 2)
+		if n, ok := reserve("k", 3, hour.Add(20*time.Minute)); n != 3 || !ok {
+			t.Fatalf("reservation after a refund = %d, %v; want 3, true", n, ok)
+		}
+		// A refund for another window, or below zero, changes nothing.
+		refund("k", hour.Add(time.Hour))
+		refund("never", hour)
+		wantEqual(t, "Count after a refund elsewhere", count(t, s, "k", w, hour), 3)
+		wantEqual(t, "never", count(t, s, "never", w, hour), 0)
+		// The next window starts from zero; Hit and Reserve share the counter.
+		if n, ok := reserve("k", 3, hour.Add(time.Hour)); n != 1 || !ok {
+			t.Fatalf("next window = %d, %v", n, ok)
+		}
+		wantEqual(t, "Hit after Reserve", hit(t, s, "k", w, hour.Add(time.Hour)), 2)
+		// No limit refuses nothing.
+		if n, ok := reserve("k", 0, hour.Add(time.Hour)); n != 3 || !ok {
+			t.Fatalf("limit 0 = %d, %v", n, ok)
+		}
+	})
+
 	t.Run("DeleteExpired", func(t *testing.T) {
 		s := open(t)
 		hit(t, s, "a", time.Hour, hour.Add(time.Minute))

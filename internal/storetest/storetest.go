@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) milogin.Store) {
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
 	t.Run("Codes", func(t *testing.T) { testCodes(t, open) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
+	t.Run("DirtyText", func(t *testing.T) { testDirtyText(t, open) })
 	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open) })
 	t.Run("Limits", func(t *testing.T) { testLimits(t, open) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
@@ -58,6 +59,8 @@ func Run(t *testing.T, open func(t *testing.T) milogin.Store) {
 	t.Run("Flows", func(t *testing.T) { testFlows(t, open) })
 	t.Run("SecurityAnswers", func(t *testing.T) { testSecurityAnswers(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
+	t.Run("Records", func(t *testing.T) { testRecords(t, open) })
+	t.Run("VerifyThrottle", func(t *testing.T) { testVerifyThrottle(t, open) })
 }
 
 // t0 is the suite's clock: not UTC and with nanoseconds, so that the round
@@ -155,6 +158,7 @@ func account(n int, portal milogin.PortalID) *milogin.Account {
 		EmailVerified:     true,
 		WorkPhone:         "(517) 373-1837",
 		Mobile:            fmt.Sprintf("(517) 555-%04d", n),
+		MobileVerified:    true,
 		RecoverByEmail:    true,
 		RecoverByMobile:   false,
 		PasswordHash:      "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",

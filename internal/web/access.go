@@ -49,7 +49,11 @@ func actorOf(r *http.Request, a *milogin.Account) access.Actor {
 // homeApps returns the application groups of the home page; an error is
 // logged and shows as an empty list rather than failing the page.
 func (s *Server) homeApps(r *http.Request, a *milogin.Account) []access.Group {
-	groups, err := s.cfg.Access.Home(r.Context(), a)
+	home := s.cfg.Access.Home
+	if a.Portal == milogin.Citizen {
+		home = s.cfg.Access.Services // a resident's state services (citizen.go)
+	}
+	groups, err := home(r.Context(), a)
 	if err != nil {
 		s.cfg.Logger.Error("listing applications", "err", err)
 		return nil

@@ -72,7 +72,7 @@ func newAccessEnv(t *testing.T) *accessEnv {
 	auth := authn.NewService(store, authn.NewHasher(fastParams, 0), authn.NewCodeHasher(make([]byte, 32)))
 	auth.Now = clk.Now
 	acct, err := auth.CreateAccount(ctx, authn.NewAccount{Portal: milogin.ThirdParty, UserID: "smithj0001",
-		FirstName: "John", LastName: "Smith", Email: "john.smith@example.org", Mobile: "(517) 555-1234", Password: goodPassword}, "test", authn.Meta{})
+		FirstName: "John", LastName: "Smith", Email: "john.smith@example.org", Mobile: "(517) 555-1234", MobileVerified: true, Password: goodPassword}, "test", authn.Meta{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"milogin"
@@ -310,5 +311,8 @@ func (s *Server) handleMailbox(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// Decoys (queued for unknown people so that requests cost the same)
+	// are nobody's mail.
+	msgs = slices.DeleteFunc(msgs, func(m *milogin.Message) bool { return m.Channel == milogin.ChannelDecoy })
 	s.render(w, r, http.StatusOK, "mailbox", &page{Title: "Development mailbox", Portal: s.portalOrDefault(milogin.ThirdParty), Data: mailboxData{Messages: msgs}})
 }

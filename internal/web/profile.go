@@ -51,7 +51,11 @@ func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) {
 	out, err := s.cfg.Auth.UpdateProfile(r.Context(), p.ID, si.Token,
 		authn.ProfileUpdateInput{ProfileInput: profileInput(r), CurrentPassword: r.PostFormValue("current_password")}, meta(r))
 	if err == nil {
-		changeSaved(s, w, r, s.emailChangeStep(), out.FlowToken)
+		st := s.emailChangeStep()
+		if out.MobileUnproven {
+			st.done = "profile-updated-mobile"
+		}
+		changeSaved(s, w, r, st, out.FlowToken)
 		return
 	}
 	if s.sessionFailed(w, r, err) {

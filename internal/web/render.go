@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	"milogin"
+	"milogin/internal/authn"
 )
 
 // page is what every template receives.
@@ -72,7 +74,9 @@ type fieldArgs struct {
 func parseTemplates() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
 		"lower": strings.ToLower,
-		"upper": strings.ToUpper,
+		// signupOpen: whether the portal's sign-in page offers SIGN UP.
+		"signupOpen": func(p milogin.PortalID) bool { return authn.SignupEnabled(p) },
+		"upper":      strings.ToUpper,
 		"fieldArgs": func(p *page, name, label, autocomplete string) fieldArgs {
 			return fieldArgs{Page: p, Name: name, Label: label, Autocomplete: autocomplete, Required: true}
 		},
@@ -193,4 +197,17 @@ func keepFields(r *http.Request, names ...string) url.Values {
 // redirect answers with 303 See Other, so a POST is never repeated.
 func redirect(w http.ResponseWriter, r *http.Request, to string) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// Refuse answers a request refused before routing (see package wellformed)
+// with an error page of the portal its path names, carrying the pages'
+// security headers and logged like every page.
+func (s *Server) Refuse(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if p, err := s.cfg.Auth.Portal(milogin.PortalID(first)); err == nil {
+		r = r.WithContext(context.WithValue(r.Context(), portalKey, p))
+	}
+	s.logRequests(s.securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.errorPage(w, r, status, msg)
+	}))).ServeHTTP(w, r)
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strings"
-
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // routes is the whole URL surface of the pages, in one place: the checklist
@@ -17,9 +15,8 @@ func (s *Server) routes() {
 	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(Static())))
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	m.HandleFunc("GET /readyz", s.handleReady)
-	if s.cfg.Registry != nil {
-		m.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
-	}
+	// No /metrics here: it is served on the operations listener
+	// (milogin serve --metrics-addr), never to the public.
 
 	s.portal("GET /{$}", s.handlePortalRoot)
 	s.portal("GET /login", s.handleLoginPage)
@@ -45,7 +42,8 @@ func (s *Server) routes() {
 
 	// Self-service (signup.go, recovery.go, profile.go). Multi-page flows
 	// keep their state server-side behind a cookie; sign-up is offered
-	// where authn.SignupEnabled says (MILogin for Third Party).
+	// where authn.SignupEnabled says (MILogin for Third Party, and the
+	// citizen portal with identity verification: citizen.go).
 	s.portal("GET /signup", s.handleSignupPage)
 	s.portal("POST /signup", s.handleSignup)
 	s.portal("GET /signup/security", s.handleSignupSecurityPage)
@@ -54,6 +52,9 @@ func (s *Server) routes() {
 	s.portal("POST /signup/pin", s.handleSignupPIN)
 	s.portal("POST /signup/pin/resend", s.handleSignupResend)
 	s.portal("GET /signup/done", s.handleSignupDone)
+	// Citizen identity verification, the last step of citizen sign-up (citizen.go).
+	s.portal("GET /signup/verify", s.handleCitizenVerifyPage)
+	s.portal("POST /signup/verify", s.handleCitizenVerify)
 	s.portal("GET /forgot-user-id", s.handleForgotUserIDPage)
 	s.portal("POST /forgot-user-id", s.handleForgotUserID)
 	s.portal("GET /forgot-user-id/done", s.handleForgotUserIDDone)

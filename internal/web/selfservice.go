@@ -48,12 +48,13 @@ func (s *Server) clearFlowCookie(w http.ResponseWriter, kind string, p milogin.P
 // selfServiceNotices are the status messages the self-service pages show,
 // by key, so that the query string never carries free text.
 var selfServiceNotices = map[string]string{
-	"expired":         authn.MsgFlowExpired,
-	"pin-locked":      authn.MsgPINLocked,
-	"answers-locked":  authn.MsgAnswersLocked,
-	"resent":          authn.MsgPINResent,
-	"profile-updated": authn.MsgProfileUpdated,
-	"options-updated": authn.MsgSecurityOptionsDone,
+	"expired":                authn.MsgFlowExpired,
+	"pin-locked":             authn.MsgPINLocked,
+	"answers-locked":         authn.MsgAnswersLocked,
+	"resent":                 authn.MsgPINResent,
+	"profile-updated":        authn.MsgProfileUpdated,
+	"profile-updated-mobile": authn.MsgProfileUpdatedMobile,
+	"options-updated":        authn.MsgSecurityOptionsDone,
 }
 
 // noticeOf returns the notice named by the m query parameter.

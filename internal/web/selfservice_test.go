@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -62,6 +63,8 @@ func (e *env) lastPIN(t *testing.T, to string) string {
 	return ""
 }
 
+// messages lists the outbox, newest first, without the decoys queued for
+// unknown people.
 func (e *env) messages(t *testing.T) []*milogin.Message {
 	t.Helper()
 	var ms []*milogin.Message
@@ -72,7 +75,7 @@ func (e *env) messages(t *testing.T) []*milogin.Message {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ms
+	return slices.DeleteFunc(ms, func(m *milogin.Message) bool { return m.Channel == milogin.ChannelDecoy })
 }
 
 func wantAll(t *testing.T, what, body string, wants ...string) {
@@ -147,7 +150,7 @@ func TestSignupJourney(t *testing.T) {
 	r = do(t, c, "POST", base+"/pin", url.Values{"pin": {e.lastPIN(t, "ann.lee@example.org")}})
 	wantRedirect(t, r, "/thirdparty/signup/done")
 	done := do(t, c, "GET", base+"/done", nil)
-	wantAll(t, "confirmation", done.body, "Confirmation", "Success", "Your account has been created. Your User ID is <strong>leea0000</strong>.", ">LOGIN<")
+	wantAll(t, "confirmation", done.body, "Confirmation", "Success", "Your request is complete. An email has been sent to a*****e@example.org", ">LOGIN<")
 	if m := e.messages(t)[0]; m.Subject != "Account Creation Confirmed" || m.To != "ann.lee@example.org" {
 		t.Errorf("newest message: %q to %s", m.Subject, m.To)
 	}
@@ -225,13 +228,15 @@ func TestSignupStep1RulesAndQuestion(t *testing.T) {
 		t.Errorf("RESET: %d", r.status)
 	}
 
-	// Email in use: the FAQ's message.
+	// A registered address is not refused at this step: that would tell
+	// who has an account (TestSignupPagesSayTheSameForARegisteredEmail).
 	r = do(t, c, "POST", base, merge(annProfile, url.Values{"action": {"next"}, "email": {"JOHN.smith@example.org"}, "confirm_email": {"john.smith@example.org"}}, answerQuestion(t, r.body)))
-	wantField(t, r.body, "email", "In order to create a MILogin account, you will need to provide a unique email address that is not currently being used by another MILogin account.")
+	wantRedirect(t, r, "/thirdparty/signup/security")
 
-	// Sign-up exists only where the portal offers it.
-	if r := do(t, c, "GET", e.srv.URL+"/citizen/signup", nil); r.status != http.StatusNotFound {
-		t.Errorf("citizen sign-up: %d", r.status)
+	// Sign-up exists only where the portal offers it: not on workforce
+	// (the citizen portal has its own, citizen_test.go).
+	if r := do(t, c, "GET", e.srv.URL+"/workforce/signup", nil); r.status != http.StatusNotFound {
+		t.Errorf("workforce sign-up: %d", r.status)
 	}
 	if r := do(t, e.client(t), "GET", base+"/security", nil); r.header.Get("Location") != "/thirdparty/signup?m=expired" {
 		t.Errorf("step 2 without a sign-up: %d %s", r.status, r.header.Get("Location"))
@@ -436,7 +441,7 @@ func TestForgotPasswordProfileIncomplete(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			_, err = tx.Accounts().Update(ctx, a.ID, func(a *milogin.Account) error { a.Mobile = "517-555-0100"; return nil })
+			_, err = tx.Accounts().Update(ctx, a.ID, func(a *milogin.Account) error { a.Mobile, a.MobileVerified = "517-555-0100", true; return nil })
 			return err
 		})
 		if err != nil {
@@ -444,7 +449,7 @@ func TestForgotPasswordProfileIncomplete(t *testing.T) {
 		}
 	}
 	_, err := e.auth.CreateAccount(ctx, authn.NewAccount{Portal: milogin.ThirdParty, UserID: "smithj0002", FirstName: "John", LastName: "Smith",
-		Email: "john2@example.org", Mobile: "(517) 555-0100", Password: goodPassword}, "test", authnMeta)
+		Email: "john2@example.org", Mobile: "(517) 555-0100", MobileVerified: true, Password: goodPassword}, "test", authnMeta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -484,11 +489,16 @@ func TestProfileAndSecurityOptionsPages(t *testing.T) {
 		"/thirdparty/security-options/authenticator", ">SUBMIT<")
 	r = do(t, c, "POST", so, url.Values{"current_password": {goodPassword}})
 	wantField(t, r.body, "options", "Select at least one security option.")
+	// A new number for Mobile (Text/SMS): the password proves the person,
+	// the PIN sent to the number proves the number.
 	r = do(t, c, "POST", so, url.Values{"opt_email": {"on"}, "opt_mobile": {"on"}, "mobile": {"517-555-0199"}})
+	wantField(t, r.body, "current_password", authn.MsgCurrentPasswordForMobile)
+	wantAll(t, "kept", r.body, `value="517-555-0199"`)
+	r = do(t, c, "POST", so, url.Values{"opt_email": {"on"}, "opt_mobile": {"on"}, "mobile": {"517-555-0199"}, "current_password": {goodPassword}})
 	wantRedirect(t, r, "/thirdparty/security-options/verify")
 	v := do(t, c, "GET", so+"/verify", nil)
-	wantAll(t, "security options PIN", v.body, "Verify Personal Identification Number (PIN)", "A PIN was sent to j********h@example.org.")
-	wantRedirect(t, do(t, c, "POST", so+"/verify", url.Values{"pin": {e.lastPIN(t, "john.smith@example.org")}}), "/thirdparty/security-options?m=options-updated")
+	wantAll(t, "security options PIN", v.body, "Verify Personal Identification Number (PIN)", "A PIN was sent to ***-***-0199.")
+	wantRedirect(t, do(t, c, "POST", so+"/verify", url.Values{"pin": {e.lastPIN(t, "517-555-0199")}}), "/thirdparty/security-options?m=options-updated")
 	s = do(t, c, "GET", so+"?m=options-updated", nil)
 	wantAll(t, "after", s.body, "Your security options have been successfully updated.", `id="opt_mobile" name="opt_mobile" value="on" checked`, "517-555-0199")
 
@@ -518,5 +528,39 @@ func TestSelfServicePostsRefuseOtherSites(t *testing.T) {
 	}
 	if len(e.messages(t)) != 0 {
 		t.Error("a cross-site POST queued a message")
+	}
+}
+
+// Sign-up told whether an address was registered: its profile step refused
+// it with the FAQ's message. Now both journeys look the same, step by step,
+// to the end; only the holder of a registered address learns, by email,
+// that it already has an account.
+func TestSignupPagesSayTheSameForARegisteredEmail(t *testing.T) {
+	e := newEnv(t, false)
+	base := e.srv.URL + "/thirdparty/signup"
+	journey := func(email, userID string) []string {
+		c := e.client(t)
+		p := do(t, c, "GET", base, nil)
+		r := do(t, c, "POST", base, merge(annProfile, url.Values{"email": {email}, "confirm_email": {email}}, answerQuestion(t, p.body)))
+		wantRedirect(t, r, "/thirdparty/signup/security")
+		r = do(t, c, "POST", base+"/security", merge(annSecurity, url.Values{"action": {"create"}, "user_id": {userID}}))
+		wantRedirect(t, r, "/thirdparty/signup/pin")
+		r = do(t, c, "POST", base+"/pin", url.Values{"pin": {e.lastPIN(t, email)}})
+		wantRedirect(t, r, "/thirdparty/signup/done")
+		done := do(t, c, "GET", base+"/done", nil)
+		// The pages differ only by the (masked) address typed in.
+		return []string{strings.ReplaceAll(done.body, milogin.MaskEmail(email), "ADDRESS")}
+	}
+	fresh := journey("ann.lee@example.org", "leea0000")
+	taken := journey("john.smith@example.org", "leea0001")
+	if fresh[0] != taken[0] {
+		t.Error("the confirmation differs for a registered address")
+	}
+	if _, err := e.auth.SignIn(context.Background(), milogin.ThirdParty, "leea0001", "Lake#Huron1987", authnMeta); err == nil {
+		t.Error("a second account was created for a registered address")
+	}
+	ms := e.messages(t)
+	if len(ms) == 0 || ms[0].To != "john.smith@example.org" || !strings.Contains(ms[0].Text, "smithj0001") {
+		t.Errorf("the holder was not emailed the account's User ID: %+v", ms[0])
 	}
 }

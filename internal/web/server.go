@@ -14,7 +14,6 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -25,8 +24,10 @@ import (
 	"milogin"
 	"milogin/internal/access"
 	"milogin/internal/authn"
+	"milogin/internal/clientip"
 	"milogin/internal/httplog"
 	"milogin/internal/mfa"
+	"milogin/internal/wellformed"
 )
 
 //go:embed templates/*.html
@@ -164,16 +165,12 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP is the address every limit and audit event records (see
+// package clientip: X-Forwarded-For only from trusted proxies).
+func clientIP(r *http.Request) string { return clientip.From(r) }
 
 func meta(r *http.Request) authn.Meta {
-	return authn.Meta{IP: clientIP(r), UserAgent: r.UserAgent()}
+	return authn.Meta{IP: clientIP(r), UserAgent: wellformed.UserAgent(r)}
 }
 
 // Static returns the embedded static files (for tests and tools).

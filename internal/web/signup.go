@@ -75,6 +75,10 @@ func (s *Server) renderSignupProfile(w http.ResponseWriter, r *http.Request, sta
 }
 
 func (s *Server) handleSignupPage(w http.ResponseWriter, r *http.Request) {
+	if isCitizen(r) {
+		s.handleCitizenSignupPage(w, r) // citizen.go
+		return
+	}
 	p, ok, open := s.signupPage(w, r)
 	if !open {
 		return
@@ -99,6 +103,10 @@ func (s *Server) handleSignupPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
+	if isCitizen(r) {
+		s.handleCitizenSignup(w, r)
+		return
+	}
 	if !s.signupAvailable(w, r) || !s.parseForm(w, r) {
 		return
 	}
@@ -140,6 +148,10 @@ type signupSecurityData struct {
 
 func (s *Server) renderSignupSecurity(w http.ResponseWriter, r *http.Request, status int, pg *page, p milogin.PendingSignup) {
 	pt := portalOf(r)
+	if pt.ID == milogin.Citizen {
+		s.renderCitizenSecurity(w, r, status, pg, p)
+		return
+	}
 	pg.Title, pg.Portal = "Create Your Account", pt
 	suggested, err := s.cfg.Auth.SuggestUserID(r.Context(), pt.ID, p.FirstName, p.LastName)
 	if err != nil {
@@ -226,8 +238,12 @@ func (s *Server) handleSignupSecurity(w http.ResponseWriter, r *http.Request) {
 func (s *Server) renderSignupPIN(w http.ResponseWriter, r *http.Request, status int, pg *page, p milogin.PendingSignup) {
 	pt := portalOf(r)
 	pg.Title, pg.Portal = "Verify Personal Identification Number (PIN)", pt
+	steps := signupSteps(2)
+	if p.Citizen != nil {
+		steps = citizenSteps(3)
+	}
 	pg.Data = pinData{
-		Heading: "Create Your Account", Steps: signupSteps(2),
+		Heading: "Create Your Account", Steps: steps,
 		Action: portalPath(pt, "/signup/pin"), Resend: portalPath(pt, "/signup/pin/resend"), Back: portalPath(pt, "/signup/security"),
 		Submit: "CONFIRM", Where: where(p.PINChannel),
 	}
@@ -247,6 +263,8 @@ func (s *Server) signupPINFlow(w http.ResponseWriter, r *http.Request) (milogin.
 		redirect(w, r, portalPath(pt, "/signup/done"))
 	case !p.Submitted:
 		redirect(w, r, portalPath(pt, "/signup/security"))
+	case p.Citizen != nil && p.Citizen.EmailProven:
+		redirect(w, r, portalPath(pt, "/signup/verify"))
 	default:
 		return p, true
 	}
@@ -274,6 +292,10 @@ func (s *Server) handleSignupPIN(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, err := s.cfg.Auth.ConfirmSignup(r.Context(), pt.ID, s.flowToken(r, milogin.FlowSignup, pt.ID), r.PostFormValue("pin"), meta(r))
+	if err == nil && p.Citizen != nil {
+		redirect(w, r, portalPath(pt, "/signup/verify")) // the email is proven: identity verification
+		return
+	}
 	if err == nil {
 		redirect(w, r, portalPath(pt, "/signup/done"))
 		return
@@ -287,6 +309,9 @@ func (s *Server) handleSignupPIN(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &se) && se.Step == authn.SignupBackToSecurity:
 		pg := &page{Form: signupSecurityForm(p), Errors: milogin.ViolationsOf(err)}
 		s.renderSignupSecurity(w, r, http.StatusConflict, pg, p)
+		return
+	case errors.As(err, &se) && se.Step == authn.SignupBackToProfile && p.Citizen != nil:
+		s.renderCitizenProfile(w, r, http.StatusConflict, &page{Form: citizenProfileForm(p), Errors: milogin.ViolationsOf(err)})
 		return
 	case errors.As(err, &se) && se.Step == authn.SignupBackToProfile:
 		pg := &page{Form: url.Values{}, Errors: milogin.ViolationsOf(err)}
@@ -349,6 +374,10 @@ func (s *Server) handleSignupDone(w http.ResponseWriter, r *http.Request) {
 	pt := portalOf(r)
 	if !ok || !p.Created {
 		redirect(w, r, portalPath(pt, "/signup"))
+		return
+	}
+	if p.Citizen != nil { // a citizen lands on the home page instead
+		redirect(w, r, portalPath(pt, "/home"))
 		return
 	}
 	s.render(w, r, http.StatusOK, "signup-done", &page{Title: "Create Your Account", Portal: pt,
