@@ -133,8 +133,9 @@ func (a *Account) PasswordExpired(p Policy, now time.Time) bool {
 	return !exp.IsZero() && !now.Before(exp)
 }
 
-// PasswordDaysLeft is the number of whole days until the password expires,
-// -1 when it never does.
+// PasswordDaysLeft is the number of days until the password expires,
+// counting a day begun as a day (rounded up: 360 right after a change, 1 on
+// its last day), 0 once expired and -1 when it never expires.
 func (a *Account) PasswordDaysLeft(p Policy, now time.Time) int {
 	exp := a.PasswordExpiresAt(p)
 	if exp.IsZero() {
@@ -143,7 +144,8 @@ func (a *Account) PasswordDaysLeft(p Policy, now time.Time) int {
 	if !now.Before(exp) {
 		return 0
 	}
-	return int(exp.Sub(now) / (24 * time.Hour))
+	const day = 24 * time.Hour
+	return int((exp.Sub(now) + day - 1) / day)
 }
 
 // RecordFailure counts a wrong password. It returns true when this failure

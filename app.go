@@ -1,6 +1,7 @@
 package milogin
 
 import (
+	"net/url"
 	"slices"
 	"time"
 )
@@ -48,6 +49,38 @@ type Application struct {
 	UpdatedAt time.Time
 }
 
+// HomeURL is where the application's home-page link goes for a person of
+// the portal whose OpenID Provider is issuer, "" when it has no home-page
+// entry. A launch URL wins; otherwise an OpenID Connect client with an
+// initiate_login_uri is sent there with iss (required) and login_hint (the
+// person's user ID), as third-party initiated login asks (OpenID Connect
+// Core 1.0 §4); the application then starts a normal sign-in at issuer.
+func (a *Application) HomeURL(issuer, userID string) string {
+	if a.LaunchURL != "" {
+		return a.LaunchURL
+	}
+	if a.Client.InitiateLoginURI == "" {
+		return ""
+	}
+	u, err := url.Parse(a.Client.InitiateLoginURI)
+	if err != nil {
+		return ""
+	}
+	q := u.Query()
+	q.Set("iss", issuer)
+	if userID != "" {
+		q.Set("login_hint", userID)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// HasHomeEntry reports whether the application can be launched from the
+// home page: it has a launch URL or an initiate_login_uri.
+func (a *Application) HasHomeEntry() bool {
+	return a.LaunchURL != "" || a.Client.InitiateLoginURI != ""
+}
+
 // InPortal reports whether the application is offered in portal p.
 func (a *Application) InPortal(p PortalID) bool { return slices.Contains(a.Portals, p) }
 
@@ -64,6 +97,9 @@ type Client struct {
 	GrantTypes []string
 	// IDTokenAlg signs the client's ID tokens: "" (RS256) or "ES256".
 	IDTokenAlg string
+	// InitiateLoginURI is the client's sign-in start for third-party
+	// initiated login (OpenID Connect Core 1.0 §4); "" for none.
+	InitiateLoginURI string
 }
 
 // GrantStatus is where a person's access to an application stands.

@@ -38,6 +38,30 @@ const (
 	EventTOTPRemoved    = "mfa.totp_removed"
 	EventPasskeyAdded   = "mfa.passkey_added"
 	EventPasskeyRemoved = "mfa.passkey_removed"
+
+	// The administration console (internal/admin). Every action carries
+	// the reason the staff member gave.
+	EventStaffCreated       = "staff.created"
+	EventStaffEnrolled      = "staff.enrolled"      // password and authenticator set from the link
+	EventStaffRolesChanged  = "staff.roles_changed" //
+	EventStaffSignIn        = "staff.signin"        // password and second factor passed
+	EventStaffMFAFailed     = "staff.mfa_failure"
+	EventAccountDeactivated = "account.deactivated"
+	EventSessionsEnded      = "sessions.ended" // by the help desk
+	EventUserIDResent       = "recovery.user_id_sent"
+	EventResetSent          = "recovery.reset_sent" // a reset link sent by the help desk
+	EventAuditExpired       = "audit.expired"       // the retention sweep deleted old events
+	EventAuditExported      = "audit.exported"
+	EventPolicyChanged      = "policy.changed"
+	EventAppChanged         = "app.changed"
+)
+
+// Actor kinds, as the audit trail shows them.
+const (
+	ActorPerson      = "person"
+	ActorStaff       = "staff"
+	ActorApplication = "application"
+	ActorSystem      = "system"
 )
 
 // AuditEvent is one line of the append-only audit trail.
@@ -51,12 +75,32 @@ type AuditEvent struct {
 	IP        string
 	UserAgent string
 	Detail    map[string]string // never secrets
+
+	// Snapshot taken by the store when the event is written, from the
+	// accounts and applications tables: who acted (ActorKind, ActorName)
+	// and the subject's user ID, so the trail reads the same later.
+	ActorKind     string
+	ActorName     string
+	SubjectUserID string
+	// Reason is the reason given for the action (a staff member's, or
+	// Detail["reason"] when the caller gave none here).
+	Reason string
 }
 
 // AuditFilter selects audit events; zero fields do not filter.
 type AuditFilter struct {
 	SubjectID string
+	ActorID   string
 	Type      string
-	Since     time.Time
+	Portal    PortalID
+	Since     time.Time // inclusive
+	Until     time.Time // exclusive
+	// Before pages newest-first lists: only events older than the event
+	// with this ID (by time, then ID). 0: from the newest.
+	Before int64
+	// After pages oldest-first lists (Ascending): events after the event
+	// with this ID. 0: from the oldest.
+	After     int64
+	Ascending bool
 	Limit     int
 }

@@ -73,6 +73,17 @@
 // are stored as hashes; ending a session queues a back-channel logout for
 // every application it signed in to, in the same transaction.
 //
+// Administration: staff are accounts in the portal "staff" (not a flag on
+// residents' accounts, so one person's resident and staff identities stay
+// apart), with roles in StaffStore, signed in at /admin (internal/admin)
+// with a password and always an authenticator code. Every console action
+// asks for a reason and writes it, with the staff member as actor, in the
+// transaction of the change; the store snapshots each audit event's actor
+// (person, staff, application, system, by name) and subject (user ID). The
+// audit trail is append-only in the database; only the retention sweep may
+// delete, through a recorded purge that the database refuses for events
+// less than a year old. Residents see their own trail on Your Activity.
+//
 // # Contracts
 //
 // Store (store.go) is the storage contract, implemented on SQLite and

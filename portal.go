@@ -7,6 +7,10 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
 )
 
 // PortalID names a portal. Accounts live in exactly one portal; a user ID and an
@@ -21,9 +25,22 @@ const (
 
 // Portal is one sign-in front door with its own pages, policy and applications.
 type Portal struct {
-	ID     PortalID
-	Name   string // shown in the page banner, "MILogin for Third Party"
-	Policy Policy
+	ID       PortalID
+	Name     string // shown in the page banner, "MILogin for Third Party"
+	Policy   Policy
+	HelpDesk HelpDesk
+}
+
+// HelpDesk is whom a portal's people contact when self-service does not
+// get them in: shown on Need Help?, Access Denied, error pages, the
+// "profile incomplete" message, and linked from every email. Each portal
+// has its own (serve's --help-desk-* flags).
+type HelpDesk struct {
+	Name  string // "MILogin Help Desk"
+	Phone string // as it is written, "888-767-6424"; "" when there is none
+	Hours string // "Monday to Friday, 8 a.m. to 5 p.m. Eastern"; may be ""
+	Email string // may be ""
+	URL   string // the portal's Need Help? page, absolute, for emails
 }
 
 // DefaultPortals returns the three portals with their default policies.
@@ -35,9 +52,9 @@ func DefaultPortals() []Portal {
 	staff := DefaultPolicy()
 	staff.SessionIdle = 15 * time.Minute
 	return []Portal{
-		{ID: Citizen, Name: "MiLogin", Policy: citizen},
-		{ID: ThirdParty, Name: "MILogin for Third Party", Policy: tp},
-		{ID: Workforce, Name: "MILogin for Workforce", Policy: staff},
+		{ID: Citizen, Name: "MiLogin", Policy: citizen, HelpDesk: HelpDesk{Name: "MiLogin Help Desk"}},
+		{ID: ThirdParty, Name: "MILogin for Third Party", Policy: tp, HelpDesk: HelpDesk{Name: "MILogin Help Desk"}},
+		{ID: Workforce, Name: "MILogin for Workforce", Policy: staff, HelpDesk: HelpDesk{Name: "MILogin Help Desk"}},
 	}
 }
 
@@ -279,24 +296,42 @@ func (p Policy) CheckUserID(userID, first, last string) []Violation {
 	return vs
 }
 
-// UserIDStem is the last name and first initial, lower-cased, letters only:
-// John Smith → smithj; Mary O'Neil-Ray → oneilraym.
+// UserIDStem is the last name and first initial, lower-cased, letters only,
+// accents folded: John Smith → smithj; Mary O'Neil-Ray → oneilraym;
+// Dana Nguyễn → nguyend; José Peña-Álvarez → penaalvarezj.
 func UserIDStem(first, last string) string {
-	letters := func(s string) string {
-		var b strings.Builder
-		for _, r := range strings.ToLower(s) {
-			if r >= 'a' && r <= 'z' {
-				b.WriteRune(r)
-			}
-		}
-		return b.String()
-	}
-	f := letters(first)
-	l := letters(last)
+	f := asciiLetters(first)
+	l := asciiLetters(last)
 	if f == "" || l == "" {
 		return ""
 	}
 	return l + f[:1]
+}
+
+// foldAccents takes the marks off letters (ễ → e, ñ → n): decomposed
+// (NFD), combining marks (Mn) dropped. A chain keeps state, so each call
+// gets its own.
+func foldAccents() transform.Transformer {
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)))
+}
+
+// unmarked are the Latin letters that are not a base letter plus a mark, so
+// NFD leaves them whole; they are spelt the way names are written in ASCII.
+var unmarked = strings.NewReplacer("ß", "ss", "æ", "ae", "œ", "oe", "ø", "o", "ł", "l", "đ", "d", "ð", "d", "þ", "th", "ı", "i")
+
+// asciiLetters lower-cases s, folds its accents and keeps a–z only.
+func asciiLetters(s string) string {
+	folded, _, err := transform.String(foldAccents(), unmarked.Replace(strings.ToLower(s)))
+	if err != nil {
+		folded = s
+	}
+	var b strings.Builder
+	for _, r := range folded {
+		if r >= 'a' && r <= 'z' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // NormalizeLogin folds a user ID or email for case-insensitive lookups.

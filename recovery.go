@@ -19,6 +19,9 @@ type PasswordReset struct {
 	Failures int `json:"failures,omitempty"`
 	// Verified is set when 3 Verify passed; only then may 4 New Password run.
 	Verified bool `json:"verified,omitempty"`
+	// PINRounds counts the PINs that ran out of tries in this flow: one
+	// more round is offered (choose an option again), then it ends.
+	PINRounds int `json:"pin_rounds,omitempty"`
 }
 
 // Has reports whether m is one of the offered options.

@@ -11,6 +11,19 @@ const (
 	StageActive          SessionStage = "active"           // signed in
 	StageConfirmTakeover SessionStage = "confirm-takeover" // another session is active: ask first
 	StageChangePassword  SessionStage = "change-password"  // password expired: change it first
+	// StageSecondFactor is a staff sign-in between the password and the
+	// second factor: it opens no console page (internal/admin).
+	StageSecondFactor SessionStage = "second-factor"
+)
+
+// EndReason says why a session ended before its time, so that the browser
+// that still holds its token can be told on the sign-in page.
+type EndReason string
+
+const (
+	EndSignedInElsewhere EndReason = "elsewhere" // the same User ID signed in on another device
+	EndPasswordChanged   EndReason = "password"  // the password was changed or reset
+	EndTimedOut          EndReason = "timeout"   // idle or absolute time-out (never stored: seen on the session)
 )
 
 // Session is a server-side sign-in session. The browser holds a 256-bit random

@@ -34,6 +34,9 @@ type PendingSignup struct {
 	// PINCodeID is the Code that holds the PIN's hash, its tries and sends.
 	PINCodeID  string  `json:"pin_code_id,omitempty"`
 	PINChannel Channel `json:"pin_channel,omitempty"`
+	// PINRounds counts the PINs that ran out of tries: one more round is
+	// offered (CREATE ACCOUNT again, with the password), then it ends.
+	PINRounds int `json:"pin_rounds,omitempty"`
 
 	// Citizen is set for a citizen sign-up (citizen.go), which verifies
 	// the person's driver's license or state ID after the PIN.

@@ -51,6 +51,10 @@ type Tx interface {
 	SecurityAnswers() SecurityAnswerStore
 	// Records holds the Secretary of State card records (record.go).
 	Records() RecordStore
+	// Staff holds the console roles of staff accounts (staff.go).
+	Staff() StaffStore
+	// Policies holds the portal policies set in the console (staff.go).
+	Policies() PolicyStore
 }
 
 // AccountStore stores accounts. Get methods return ENOTFOUND; Create returns
@@ -72,7 +76,18 @@ type AccountStore interface {
 	UserIDsWithPrefix(ctx context.Context, portal PortalID, prefix string) ([]string, error)
 	// Update loads the account locked, applies fn and saves the result.
 	Update(ctx context.Context, id string, fn func(*Account) error) (*Account, error)
+	// UpdateUnknown is Update for the failure counters (FailedLogins,
+	// LockedUntil, FailureWindow, WindowFailures) kept for a user ID that
+	// names no account in the portal, so that it locks as a real one does;
+	// the row is created on first use and other fields are not stored.
+	UpdateUnknown(ctx context.Context, portal PortalID, userID string, now time.Time, fn func(*Account) error) (*Account, error)
+	// DeleteUnknownBefore forgets the counters of unknown user IDs not
+	// touched since before and not locked at before.
+	DeleteUnknownBefore(ctx context.Context, before time.Time) (int, error)
 	List(ctx context.Context, f AccountFilter) ([]*Account, error)
+	// Search is the help desk's prefix search (AccountSearch), served by an
+	// index on both engines.
+	Search(ctx context.Context, q AccountSearch) ([]SearchHit, error)
 }
 
 // AccountFilter selects accounts; zero fields do not filter.
@@ -93,7 +108,15 @@ type SessionStore interface {
 	// DeleteByAccount ends every session of the account except keepID and
 	// returns the IDs it deleted.
 	DeleteByAccount(ctx context.Context, accountID, keepID string) ([]string, error)
+	// DeleteExpired deletes the sessions that expired before and forgets
+	// the end reasons kept until before; it returns how many sessions.
 	DeleteExpired(ctx context.Context, before time.Time) (int, error)
+	// MarkEnded remembers, until until, why the sessions ids ended.
+	// Marking an ID again replaces its reason.
+	MarkEnded(ctx context.Context, ids []string, reason EndReason, at, until time.Time) error
+	// EndReason returns why the session id ended, ENOTFOUND if that is not
+	// remembered (never ended that way, or forgotten).
+	EndReason(ctx context.Context, id string) (EndReason, error)
 }
 
 // CodeStore stores one-time codes.
@@ -104,10 +127,16 @@ type CodeStore interface {
 	DeleteExpired(ctx context.Context, before time.Time) (int, error)
 }
 
-// AuditLog is append-only: there is no update and no delete.
+// AuditLog is append-only: there is no update, and the only delete is
+// Expire, which the database itself allows only for events more than a year
+// old and only after recording the purge.
 type AuditLog interface {
 	Append(ctx context.Context, e *AuditEvent) error
 	List(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
+	// Expire deletes up to limit events older than before (retention) and
+	// returns how many it deleted. The caller audits the deletion in the
+	// same transaction.
+	Expire(ctx context.Context, before time.Time, now time.Time, limit int) (int, error)
 }
 
 // Outbox holds messages until a worker delivers them.

@@ -40,7 +40,7 @@ fi
 secret=$(sed -n 's/.*"client_secret":"\([^"]*\)".*/\1/p' "$dir/app.json")
 
 if curl -fs "http://$addr/healthz" >/dev/null 2>&1; then echo "something already listens on $addr" >&2; exit 1; fi
-"$bin" serve --data "$dir" "${db[@]}" --addr "$addr" --metrics-addr "" --allow-seeded ${SERVE_FLAGS:-} >/dev/null 2>"$dir/serve.log" &
+"$bin" serve --data "$dir" "${db[@]}" --addr "$addr" --base-url "http://$addr" --metrics-addr "" --allow-seeded ${SERVE_FLAGS:-} >/dev/null 2>"$dir/serve.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
 for _ in $(seq 100); do curl -fs "http://$addr/healthz" >/dev/null 2>&1 && break; sleep 0.1; done

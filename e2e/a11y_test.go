@@ -8,7 +8,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -111,4 +114,93 @@ func (b *browser) checkA11y() {
 		}()
 	}
 	checkA11y(b.t, ctx)
+	checkPhoneWidth(b.t, ctx)
+}
+
+// phoneWidth is the narrowest screen every page must fit without sideways
+// scrolling (WCAG 2.1 1.4.10 Reflow: 320 CSS pixels).
+const phoneWidth = 320
+
+// overflowJS measures the page and names the elements that stick out.
+const overflowJS = `(() => {
+	const d = document.documentElement, w = d.clientWidth, out = [];
+	for (const el of document.body.querySelectorAll('*')) {
+		const r = el.getBoundingClientRect();
+		// Sticking out itself, or holding text that does (a long word).
+		if ((r.right > w + 0.5 || (r.right <= w && el.scrollWidth > el.clientWidth + 0.5 && getComputedStyle(el).overflowX === 'visible')) && out.length < 5) {
+			out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '') + ' (right edge ' + Math.round(r.right) + 'px)');
+		}
+	}
+	return {scrollWidth: d.scrollWidth, clientWidth: w, offenders: out};
+})()`
+
+type overflow struct {
+	ScrollWidth int      `json:"scrollWidth"`
+	ClientWidth int      `json:"clientWidth"`
+	Offenders   []string `json:"offenders"`
+}
+
+// checkPhoneWidth lays the current page of ctx out in a window 320 CSS px
+// wide (what WCAG's reflow criterion means: 1280 px at 400% zoom; a page's
+// meta viewport plays no part) with scrollbars hidden as on a phone, and
+// fails the test if the page scrolls sideways; then it restores the window.
+// Chromium applies a new size asynchronously, so each change is waited for:
+// measuring too early would pass a page that overflows, and clicking while
+// the window grows back would miss the button.
+func checkPhoneWidth(t testing.TB, ctx context.Context) {
+	t.Helper()
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	before, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.innerWidth`))
+	if err != nil {
+		t.Fatalf("phone width on %s: %v", loc, err)
+	}
+	if _, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+		Width: phoneWidth, Height: 640, DeviceScaleFactor: 1,
+	}); err != nil {
+		t.Fatalf("phone width on %s: %v", loc, err)
+	}
+	if _, err := chromedp.Call(ctx, emulation.SetScrollbarsHidden, emulation.SetScrollbarsHiddenParams{Hidden: true}); err != nil {
+		t.Fatalf("phone width on %s: %v", loc, err)
+	}
+	defer func() {
+		if _, err := chromedp.Call(ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{}); err != nil {
+			t.Fatalf("phone width on %s: restoring the window: %v", loc, err)
+		}
+		if _, err := chromedp.Call(ctx, emulation.SetScrollbarsHidden, emulation.SetScrollbarsHiddenParams{Hidden: false}); err != nil {
+			t.Fatalf("phone width on %s: restoring the scrollbars: %v", loc, err)
+		}
+		if err := waitInnerWidth(ctx, before); err != nil {
+			t.Fatalf("phone width on %s: the window did not grow back to %d px: %v", loc, before, err)
+		}
+	}()
+	if err := waitInnerWidth(ctx, phoneWidth); err != nil {
+		t.Fatalf("phone width on %s: the window did not become %d px wide: %v", loc, phoneWidth, err)
+	}
+	o, err := chromedp.Run(ctx, chromedp.Evaluate[overflow](overflowJS))
+	if err != nil {
+		t.Fatalf("phone width on %s: %v", loc, err)
+	}
+	if o.ScrollWidth > o.ClientWidth {
+		t.Errorf("phone width on %s: the page is %d px wide in a %d px window, so it scrolls sideways; sticking out: %s",
+			loc, o.ScrollWidth, o.ClientWidth, strings.Join(o.Offenders, ", "))
+	}
+}
+
+// waitInnerWidth polls (from Go: in-page timers may be off) until the
+// window's width is want CSS px, for up to 5 seconds.
+func waitInnerWidth(ctx context.Context, want int) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.innerWidth`))
+		if err != nil {
+			return err
+		}
+		if w == want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("still %d px", w)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

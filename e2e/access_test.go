@@ -283,7 +283,10 @@ func TestAccessDeniedAndOpenEnrolment(t *testing.T) {
 // text alternative and the key to type.
 func TestSecondFactorPages(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	// Named by its IP address, which WebAuthn does not accept as a relying
+	// party ID: passkeys are off, and no page may link to them.
+	port := freePort(t)
+	srv := startServer(t, "--addr", "127.0.0.1:"+port, "--base-url", "http://127.0.0.1:"+port)
 	b := newBrowser(t, srv)
 	b.signIn("smithj0001", demoPassword)
 	b.expectHome("John Smith")
@@ -294,11 +297,36 @@ func TestSecondFactorPages(t *testing.T) {
 	b.expect(`//code[@class='secret']`, "the key to type")
 	b.field("Enter Current Password", "current_password")
 	b.field("Code from the app", "code")
-	b.follow("Passkeys")
+	if n := b.count(`//a[contains(@href, '/security-options/passkeys')]`); n != 0 {
+		t.Errorf("the authenticator page links to passkeys, which are off (%d links)", n)
+	}
+	for _, path := range []string{homePath, "/thirdparty/security-options"} {
+		b.visit(path)
+		if n := b.count(`//a[contains(@href, '/security-options/passkeys')]`); n != 0 {
+			t.Errorf("%s links to passkeys, which are off (%d links)", path, n)
+		}
+	}
+	// Asked for by address, the page says they are off.
+	b.visit("/thirdparty/security-options/passkeys")
 	b.find(heading(1, "Passkeys"), "h1 Passkeys")
-	// The server runs at http://127.0.0.1:PORT, which WebAuthn does not
-	// accept as a relying party ID: passkeys are off and the page says so.
 	b.expectText("Passkeys are not offered by this MILogin service.")
+}
+
+// TestQuickStartOffersPasskeys: started as the quick start says (no
+// --base-url, a loopback address), the server is named localhost, so
+// passkeys are on and the home page links to them.
+func TestQuickStartOffersPasskeys(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	if !strings.HasPrefix(srv.URL, "http://localhost:") {
+		t.Errorf("the server names itself %s, want http://localhost:PORT", srv.URL)
+	}
+	b := newBrowser(t, srv)
+	b.signIn("smithj0001", demoPassword)
+	b.expectHome("John Smith")
+	b.follow("passkey")
+	b.find(heading(1, "Passkeys"), "h1 Passkeys")
+	b.expectNoText("Passkeys are not offered by this MILogin service.")
 }
 
 // freePort returns a TCP port that was free a moment ago.

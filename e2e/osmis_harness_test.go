@@ -140,12 +140,6 @@ func (s *server) addMILoginUser(t *testing.T, userID, first, last, email string)
 }
 
 // mailFor matches an email to address whose subject contains subject.
-func mailFor(address, subject string) func(smtptest.Message) bool {
-	return func(m smtptest.Message) bool {
-		return len(m.To) > 0 && m.To[0] == address && strings.Contains(m.Subject, subject)
-	}
-}
-
 // passcode waits for the n-th MFA passcode email to address (from 1).
 func passcodeFor(t *testing.T, mail *smtptest.Server, address string, n int) string {
 	t.Helper()
@@ -153,7 +147,7 @@ func passcodeFor(t *testing.T, mail *smtptest.Server, address string, n int) str
 	for time.Now().Before(deadline) {
 		var got []smtptest.Message
 		for _, m := range mail.Messages() {
-			if mailFor(address, "Multifactor Authentication (MFA) passcode")(m) {
+			if mailFor(address, "Multifactor Authentication (MFA) passcode", "")(m) {
 				got = append(got, m)
 			}
 		}

@@ -150,10 +150,10 @@ func TestOSMISProvisioningOutbox(t *testing.T) {
 
 	startMILogin()
 	srv.waitAccess(t, "riverac0001", "granted")
-	mail.WaitFor(t, mailFor("casey.rivera@miworks.example.org", "Regarding your access to "+osmisLink), 20*time.Second)
+	mail.WaitFor(t, mailFor("casey.rivera@miworks.example.org", "Regarding your access to "+osmisLink, ""), 20*time.Second)
 	admin.visitURL(oURL + "/admin")
 	admin.expectText("No provisioning calls are pending")
-	if n := countMail(mail, mailFor("casey.rivera@miworks.example.org", "Regarding your access to")); n != 1 {
+	if n := countMail(mail, mailFor("casey.rivera@miworks.example.org", "Regarding your access to", "")); n != 1 {
 		t.Errorf("%d access emails, want exactly 1", n)
 	}
 }

@@ -36,7 +36,7 @@ func TestOSMISJourney(t *testing.T) {
 
 	// The administrator was granted access by OSMIS's demo data.
 	d.waitAccess(t, "parkerl0001", "granted")
-	d.Mail.WaitFor(t, mailFor(leeEmail, "Regarding your access to "+osmisLink), 15*time.Second)
+	d.Mail.WaitFor(t, mailFor(leeEmail, "Regarding your access to "+osmisLink, ""), 15*time.Second)
 	admin.launchOSMIS("parkerl0001", "Lee Parker")
 	admin.passTermsAndMFA(d.Mail, leeEmail, 1, true)
 	admin.expectDashboard("Lee Parker")
@@ -68,7 +68,7 @@ func TestOSMISJourney(t *testing.T) {
 	admin.expectText("Staff account created.", "riverac0001")
 
 	// MILogin tells the new staff member (the guide's "OSMIS Access Granted").
-	m := d.Mail.WaitFor(t, mailFor("casey.rivera@miworks.example.org", "Regarding your access to "+osmisLink), 20*time.Second)
+	m := d.Mail.WaitFor(t, mailFor("casey.rivera@miworks.example.org", "Regarding your access to "+osmisLink, ""), 20*time.Second)
 	if !strings.Contains(normalize(m.Text), "has been approved and the "+osmisLink+" link will be available on the home page the next time you log in") {
 		t.Errorf("access email:\n%s", m.Text)
 	}
@@ -108,7 +108,7 @@ func TestOSMISJourney(t *testing.T) {
 	staff.visit(homePath)
 	staff.follow(osmisLink)
 	staff.expectDashboard("Casey Rivera")
-	if n := countMail(d.Mail, mailFor("casey.rivera@miworks.example.org", "passcode")); n != 1 {
+	if n := countMail(d.Mail, mailFor("casey.rivera@miworks.example.org", "passcode", "")); n != 1 {
 		t.Errorf("%d passcodes sent the first day, want 1", n)
 	}
 

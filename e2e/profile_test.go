@@ -77,7 +77,7 @@ func TestUpdateEmailWithPIN(t *testing.T) {
 	b.fill("Email Address", "email", newEmail)
 	b.fill("Confirm Email Address", "confirm_email", newEmail)
 	b.press("SUBMIT")
-	b.expectError("Enter Current Password is required to change your Email Address, Mobile Number or Security Options.")
+	b.expectError("Current Password is required to change your Email Address or Mobile Number.")
 	b.fill("Current Password", "current_password", demoPassword)
 	b.press("SUBMIT")
 	b.find(heading(1, "Update Profile"), `h1 "Update Profile"`)

@@ -59,7 +59,7 @@ func TestForgotUserID(t *testing.T) {
 	b.expectText("Your user ID has been sent to the email address you provided.")
 
 	m := waitMail(t, srv, johnEmail, "Regarding your MILogin user account", "Pursuant to your request", 0)
-	want := "Hello,\n\nPursuant to your request, the following username is associated with the email address provided:\n\nsmithj0001\n\nIf you are facing any issues, please use Help Page link to contact the help desk for further assistance.\n\nThanks,\nMILogin Team"
+	want := "Hello,\n\nPursuant to your request, the following username is associated with the email address provided:\n\nsmithj0001\n\nIf you are facing any issues, please use Help Page link (" + srv.URL + "/thirdparty/help) to contact the help desk for further assistance.\n\nThanks,\nMILogin Team"
 	if got := strings.ReplaceAll(strings.TrimSpace(m.Text), "\r\n", "\n"); got != want {
 		t.Errorf("user ID email:\n%s\nwant the guide's:\n%s", got, want)
 	}

@@ -24,7 +24,7 @@ import (
 //	milogin apps add --portal thirdparty --id ID --name NAME --redirect-uri URI [--redirect-uri URI …]
 //	    [--post-logout-uri URI] [--backchannel-logout-uri URI] [--public] [--category C]
 //	    [--approval open|approval|provisioned] [--mfa none|daily|always] [--terms-file FILE]
-//	    [--launch-url URL] [--contact TEXT] [--allow-insecure-redirect] [--json]
+//	    [--launch-url URL] [--initiate-login-uri URI] [--contact TEXT] [--allow-insecure-redirect] [--json]
 //	milogin apps update --id ID [any flag of add but --public] [--rotate-secret] [--json]
 //	milogin apps list [--portal P] [--json]
 //	milogin apps remove --id ID
@@ -108,7 +108,7 @@ type appFlags struct {
 	id, name, category, approval, mfa string
 	portals, redirects, postLogout    stringList
 	backchannel, termsFile, alg       string
-	launchURL, contact                string
+	launchURL, contact, initiateLogin string
 	public, asJSON                    bool
 	// allowInsecure accepts http loopback redirect URIs for a
 	// confidential client (development only).
@@ -127,6 +127,7 @@ func (f *appFlags) register(fs *flag.FlagSet, add bool) {
 	fs.StringVar(&f.mfa, "mfa", "none", "second factor: none, daily or always")
 	fs.StringVar(&f.termsFile, "terms-file", "", "file with the terms & conditions text (a changed text is a new version)")
 	fs.StringVar(&f.launchURL, "launch-url", "", "where the home-page link goes (the application's sign-in start)")
+	fs.StringVar(&f.initiateLogin, "initiate-login-uri", "", "the client's OpenID Connect initiate_login_uri: without --launch-url the home-page link goes there with iss and login_hint (third-party initiated login)")
 	fs.StringVar(&f.contact, "contact", "", "whom the Access Denied page names, e.g. \"your MWA Administrator\"")
 	fs.StringVar(&f.alg, "id-token-alg", "RS256", "algorithm of the client's ID tokens: RS256 or ES256")
 	fs.BoolVar(&f.asJSON, "json", false, "print the result as JSON")
@@ -219,6 +220,9 @@ func (f *appFlags) apply(a *milogin.Application, given map[string]bool) error {
 	if given["launch-url"] {
 		a.LaunchURL = f.launchURL
 	}
+	if given["initiate-login-uri"] {
+		a.Client.InitiateLoginURI = f.initiateLogin
+	}
 	if given["contact"] {
 		a.Contact = f.contact
 	}
@@ -256,6 +260,23 @@ func checkApp(a *milogin.Application, allowInsecure bool) error {
 	return nil
 }
 
+// noHomeEntry is what add and update say of an application that has
+// neither a launch URL nor an initiate_login_uri.
+const noHomeEntry = "No home-page entry: the application has neither --launch-url nor --initiate-login-uri, so the home page does not list it " +
+	"(people reach it from the application itself). Give one of them with milogin apps update to add the link."
+
+// launchOf says how the home page launches a: "launch URL", "initiate login"
+// or "none".
+func launchOf(a *milogin.Application) string {
+	switch {
+	case a.LaunchURL != "":
+		return "launch URL"
+	case a.Client.InitiateLoginURI != "":
+		return "initiate login"
+	}
+	return "none"
+}
+
 // clientResult is what add and update --rotate-secret print.
 type clientResult struct {
 	ClientID     string `json:"client_id"`
@@ -267,6 +288,14 @@ func printClient(stdout io.Writer, asJSON bool, verb string, a *milogin.Applicat
 		return json.NewEncoder(stdout).Encode(clientResult{ClientID: a.Client.ID, ClientSecret: secret})
 	}
 	fmt.Fprintf(stdout, "%s application %s (%s) in %s\n", verb, a.ID, a.Name, joinPortals(a.Portals))
+	switch launchOf(a) {
+	case "launch URL":
+		fmt.Fprintf(stdout, "home page:     %s\n", a.LaunchURL)
+	case "initiate login":
+		fmt.Fprintf(stdout, "home page:     %s (iss, login_hint)\n", a.Client.InitiateLoginURI)
+	default:
+		fmt.Fprintln(stdout, noHomeEntry)
+	}
 	fmt.Fprintf(stdout, "client_id:     %s\n", a.Client.ID)
 	if secret != "" {
 		fmt.Fprintf(stdout, "client_secret: %s\n", secret)
@@ -418,6 +447,8 @@ type appSummary struct {
 	MFA                  string   `json:"mfa"`
 	TermsVersion         int      `json:"terms_version"`
 	LaunchURL            string   `json:"launch_url,omitempty"`
+	InitiateLoginURI     string   `json:"initiate_login_uri,omitempty"`
+	HomePage             bool     `json:"home_page"`
 	ClientID             string   `json:"client_id"`
 	Public               bool     `json:"public"`
 	RedirectURIs         []string `json:"redirect_uris"`
@@ -466,7 +497,7 @@ func runAppsList(ctx context.Context, args []string, getenv func(string) string,
 				ps = append(ps, string(p))
 			}
 			out = append(out, appSummary{ID: a.ID, Name: a.Name, Category: a.Category, Portals: ps, Approval: string(a.Approval),
-				MFA: string(a.MFA), TermsVersion: a.TermsVersion, LaunchURL: a.LaunchURL, ClientID: a.Client.ID, Public: a.Client.Public,
+				MFA: string(a.MFA), TermsVersion: a.TermsVersion, LaunchURL: a.LaunchURL, InitiateLoginURI: a.Client.InitiateLoginURI, HomePage: a.HasHomeEntry(), ClientID: a.Client.ID, Public: a.Client.Public,
 				RedirectURIs: a.Client.RedirectURIs, PostLogoutURIs: a.Client.PostLogoutURIs,
 				BackchannelLogoutURI: a.Client.BackchannelLogoutURI, GrantTypes: a.Client.GrantTypes,
 				IDTokenAlg: cmp.Or(a.Client.IDTokenAlg, "RS256"), InsecureRedirect: oidc.HasInsecureRedirect(&a.Client)})
@@ -476,7 +507,7 @@ func runAppsList(ctx context.Context, args []string, getenv func(string) string,
 		return enc.Encode(out)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tPORTALS\tCLIENT\tAPPROVAL\tMFA\tTERMS")
+	fmt.Fprintln(tw, "ID\tNAME\tPORTALS\tCLIENT\tAPPROVAL\tMFA\tTERMS\tHOME PAGE")
 	for _, a := range list {
 		kind := "confidential"
 		if a.Client.Public {
@@ -485,7 +516,7 @@ func runAppsList(ctx context.Context, args []string, getenv func(string) string,
 		if oidc.HasInsecureRedirect(&a.Client) {
 			kind += " INSECURE-REDIRECT(dev only)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\tv%d\n", a.ID, a.Name, joinPortals(a.Portals), kind, a.Approval, a.MFA, a.TermsVersion)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\tv%d\t%s\n", a.ID, a.Name, joinPortals(a.Portals), kind, a.Approval, a.MFA, a.TermsVersion, launchOf(a))
 	}
 	return tw.Flush()
 }

@@ -27,8 +27,8 @@ func demoAccounts() []demoAccount {
 	day := 24 * time.Hour
 	return []demoAccount{
 		{n: acct("smithj0001", "John", "Smith", "john.smith@example.org")},
-		// 350 days less an hour: "Your password will expire in 10 days".
-		{n: acct("brownb0001", "Bob", "Brown", "bob.brown@example.org"), passwordAge: 350*day - time.Hour},
+		// 350 days: "Your password will expire in 10 days" (a day begun counts).
+		{n: acct("brownb0001", "Bob", "Brown", "bob.brown@example.org"), passwordAge: 350 * day},
 		// Past the 360-day limit: the password must be changed at sign-in.
 		{n: acct("doej0001", "Jane", "Doe", "jane.doe@example.org"), passwordAge: 361 * day},
 		// Every recovery option: email, text and security questions (demo_recovery.go).

@@ -14,6 +14,9 @@
 //	milogin bench --target URL --scenario signin|flow|session|userinfo|client-credentials|jwks [--concurrency N] [--duration D] [--users N] [--pid PID] [--hash-baseline D] [--json]
 //	milogin records import FILE.csv [--batch N]
 //	milogin records stats
+//	milogin admin bootstrap --email E --name N
+//	milogin admin add --email E --name N --role helpdesk|appadmin|security [--app ID]
+//	milogin audit export --since T [--until T] [--portal P] --format jsonl
 package main
 
 import (
@@ -67,6 +70,10 @@ commands:
                load Secretary of State card records (citizen sign-up verifies against them)
   records stats
                count the card records by status
+  admin bootstrap
+               the first security administrator of the console (prints an enrolment link)
+  admin add    a staff account or role: --role helpdesk|appadmin|security [--app ID]
+  audit export the audit trail as JSON Lines (--since T [--until T] [--portal P] --format jsonl)
 
 Run "milogin <command> -h" for the flags of a command. Every flag can also be
 set with an environment variable: --mail-from is MILOGIN_MAIL_FROM.
@@ -105,6 +112,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runBench(ctx, args[2:], getenv, stdout, stderr)
 	case "records":
 		return runRecords(ctx, args[2:], getenv, stdout, stderr)
+	case "admin":
+		return runAdmin(ctx, args[2:], getenv, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args[2:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -30,6 +30,7 @@ func setupAccess(e *env, baseURL, tz string, logger *slog.Logger, kick func()) (
 	}
 	m := mfa.New(e.store, e.auth.Codes, e.auth.Hasher)
 	m.TOTPKey, m.Kick, m.Logger, m.Now = e.kek.AEAD("totp"), kick, logger, e.auth.Now
+	m.Portals = e.auth.Portals
 	if wa, err := mfa.NewWebAuthn(baseURL); err == nil {
 		m.WebAuthn = wa
 	} else {

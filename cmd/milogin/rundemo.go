@@ -71,6 +71,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	smtpURL := fs.String("smtp", "", "also deliver email over SMTP: smtp://host:port (the dev mailbox shows every email anyway)")
 	offset := fs.Duration("clock-offset", 0, "development only: move every program's clock, e.g. 24h to try the next calendar day")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error (every program's)")
+	metricsAddr := fs.String("metrics-addr", "", "MILogin's operations listener (/metrics, /debug/pprof/); empty: off, so two demos never fight over a port")
 	addrs := map[string]*string{}
 	for _, rp := range demoApps {
 		addrs[rp.id] = fs.String(rp.addrFlag, rp.defaultAddr, rp.name+"'s address (port 0 picks a free one)")
@@ -85,7 +86,12 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
+	// A loopback MILogin is named localhost, as serve names itself: WebAuthn
+	// refuses an IP address, and the demo shows passkeys too.
 	base := "http://" + mAddr
+	if tcp, err := net.ResolveTCPAddr("tcp", mAddr); err == nil {
+		base = defaultBaseURL(tcp)
+	}
 	issuer := base + "/" + string(milogin.ThirdParty)
 	runs := map[string]rpRun{}
 	for _, rp := range demoApps {
@@ -121,7 +127,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, 1+len(demoApps))
-	serveArgs := []string{"--addr", mAddr, "--data", c.data, "--base-url", base, "--demo", "--log-level", *logLevel}
+	serveArgs := []string{"--addr", mAddr, "--data", c.data, "--base-url", base, "--demo", "--log-level", *logLevel, "--metrics-addr", *metricsAddr}
 	if *smtpURL != "" {
 		serveArgs = append(serveArgs, "--smtp", *smtpURL)
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -21,8 +22,10 @@ import (
 
 	"milogin"
 	"milogin/internal/access"
+	"milogin/internal/admin"
 	"milogin/internal/authn"
 	"milogin/internal/clientip"
+	"milogin/internal/keys"
 	"milogin/internal/notify"
 	"milogin/internal/notify/smtp"
 	"milogin/internal/oidc"
@@ -39,12 +42,23 @@ const sweepEvery = time.Hour
 // an indexed delete of about a minute's worth of rows.
 const oidcSweepEvery = time.Minute
 
+// defaultBaseURL is the base URL when none is given: for a listener on a
+// loopback (or every) address, http://localhost:PORT, which browsers treat
+// as a secure context and WebAuthn accepts as a relying party (an IP
+// address is refused, which would switch passkeys off); else the address.
+func defaultBaseURL(addr net.Addr) string {
+	if tcp, ok := addr.(*net.TCPAddr); ok && (tcp.IP.IsLoopback() || tcp.IP.IsUnspecified()) {
+		return "http://" + net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
+	}
+	return "http://" + addr.String()
+}
+
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("milogin serve", stderr)
 	var c common
 	c.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
-	baseURL := fs.String("base-url", "", "public URL of this service, e.g. https://milogintp.example.gov (default: http://ADDR)")
+	baseURL := fs.String("base-url", "", "public URL of this service, e.g. https://milogintp.example.gov (default: http://localhost:PORT on a loopback address, else http://ADDR)")
 	smtpURL := fs.String("smtp", "", "SMTP server: smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://…; empty keeps mail queued")
 	mailFrom := fs.String("mail-from", "DONOTREPLY-MILogin@michigan.gov", "sender address of every email")
 	demo := fs.Bool("demo", false, "seed demo accounts and enable /dev/mailbox")
@@ -61,11 +75,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	outboxLease := fs.Duration("outbox-lease", notify.DefaultLease, "how long a node reserves the messages it is sending; after a crash another node (or the restarted one) retries them once it runs out")
 	trustedProxies := fs.String("trusted-proxies", "", "comma-separated CIDR prefixes or addresses of the load balancers whose X-Forwarded-For is believed (right-most untrusted hop); empty trusts none")
 	clockOffset := fs.Duration("clock-offset", 0, "development only, needs --demo: move MILogin's clock, e.g. 24h to try the next calendar day")
+	auditRetention := fs.Duration("audit-retention", admin.DefaultRetention, "how long the audit trail keeps events (at least 8784h, a year; default 7 years)")
+	help := registerHelpDesk(fs)
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
 	if *clockOffset != 0 && !*demo {
 		return usageError{msg: "--clock-offset is for development only and needs --demo"}
+	}
+	if *auditRetention < admin.MinRetention {
+		return usageError{msg: "--audit-retention: at least a year (8784h)"}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -110,9 +129,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer ln.Close()
 	if *baseURL == "" {
-		*baseURL = "http://" + ln.Addr().String()
+		*baseURL = defaultBaseURL(ln.Addr())
 	}
 	*baseURL = strings.TrimRight(*baseURL, "/")
+	// Before anything copies the portals: the pages, emails and services
+	// all show the same help desk.
+	if err := help.apply(e.auth.Portals, *baseURL, *demo); err != nil {
+		return err
+	}
 
 	worker := &notify.Worker{Store: e.store, Logger: logger, Lease: *outboxLease, Now: e.auth.Now}
 	if *smtpURL != "" {
@@ -156,14 +180,19 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler, err := web.NewServer(web.Config{
 		Auth: e.auth, Store: e.store, BaseURL: *baseURL, Demo: *demo, Logger: logger, Registry: reg,
-		Access: acc, MFA: mf,
+		Access: acc, MFA: mf, MailFrom: *mailFrom,
 	})
 	if err != nil {
 		return err
 	}
 	provider.SetSilent(handler.Silent)
+	adminSvc := admin.NewService(e.store, e.auth, mf, acc, *baseURL)
+	console, err := admin.NewServer(admin.Config{Service: adminSvc, BaseURL: *baseURL, Logger: logger, Keys: keys.New(e.store, e.kek)})
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Handler:           withEdge(proxies, handler, logger, withProvisioning(api, withOIDC(provider, handler))),
+		Handler:           withEdge(proxies, handler, logger, withAdmin(console, withProvisioning(api, withOIDC(provider, handler)))),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -178,6 +207,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	wg.Go(func() { sweep(bg, e, logger) })
 	wg.Go(func() { sweepOIDC(bg, provider, logger) })
 	wg.Go(func() { sweepMFA(bg, mf, logger) })
+	wg.Go(func() { sweepAudit(bg, adminSvc, *auditRetention, logger) })
 
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -278,4 +308,32 @@ func opsHandler(reg *prometheus.Registry) http.Handler {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return mux
+}
+
+// withAdmin sends /admin and everything under it to the console.
+func withAdmin(console http.Handler, next http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/admin", http.RedirectHandler("/admin/", http.StatusSeeOther))
+	mux.Handle("/admin/", console)
+	mux.Handle("/", next)
+	return mux
+}
+
+// sweepAudit deletes audit events older than the retention, once at start
+// and then every sweepEvery; each deletion is itself audited.
+func sweepAudit(ctx context.Context, svc *admin.Service, retention time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		if n, err := svc.ExpireAudit(ctx, retention); err != nil && ctx.Err() == nil {
+			logger.Error("audit retention sweep", "err", err)
+		} else if n > 0 {
+			logger.Info("audit retention sweep", "deleted", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

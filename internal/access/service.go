@@ -96,6 +96,7 @@ type mailData struct {
 	Portal  string // the portal's name
 	Contact string // whom to contact about access
 	Reason  string // the administrator's reason, if given
+	Help    milogin.HelpDesk
 }
 
 // mail queues an access email to the account inside tx.
@@ -105,7 +106,7 @@ func (s *Service) mail(ctx context.Context, tx milogin.Tx, now time.Time, a *mil
 	}
 	m, err := notify.Compose(milogin.ChannelEmail, a.Email, name, mailData{
 		Name: a.DisplayName(), UserID: a.UserID, App: app.Name, Portal: s.portalName(a.Portal),
-		Contact: ContactOf(app), Reason: reason,
+		Contact: ContactOf(app), Reason: reason, Help: s.Portals[a.Portal].HelpDesk,
 	})
 	if err != nil {
 		return err
@@ -499,7 +500,9 @@ func (s *Service) Home(ctx context.Context, acct *milogin.Account) ([]Group, err
 	}
 	var launch []*milogin.Application
 	for _, a := range apps {
-		if active[a.ID] {
+		// An application without a launch URL or an initiate_login_uri
+		// has no home-page entry: a name that leads nowhere is not a link.
+		if active[a.ID] && a.HasHomeEntry() {
 			launch = append(launch, a)
 		}
 	}

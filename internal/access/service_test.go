@@ -49,6 +49,13 @@ func newFixture(t *testing.T) *fixture {
 			return err
 		}
 		for _, a := range apps {
+			// Each has a home-page entry; "grants" through third-party
+			// initiated login.
+			if a.ID == "grants" {
+				a.Client.InitiateLoginURI = "https://grants.example.gov/oidc/initiate"
+			} else {
+				a.LaunchURL = "https://" + a.ID + ".example.gov/"
+			}
 			if err := tx.Apps().Create(t.Context(), a); err != nil {
 				return err
 			}
@@ -306,5 +313,42 @@ func TestCatalogListsTheOthers(t *testing.T) {
 	want := "cars:Not requested grants:Pending approval"
 	if strings.Join(got, " ") != want {
 		t.Errorf("catalog = %v, want %s", got, want)
+	}
+}
+
+// TestHomeListsOnlyLaunchableEntries: an application without a launch URL
+// or an initiate_login_uri gets no home-page entry; one with an
+// initiate_login_uri links there with iss and login_hint (OpenID Connect
+// Core 1.0 §4).
+func TestHomeListsOnlyLaunchableEntries(t *testing.T) {
+	f := newFixture(t)
+	for _, id := range []string{"osmis", "grants"} {
+		if _, err := f.svc.Grant(t.Context(), id, f.acct.ID, "", access.Actor{ID: "cli"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := f.store.Write(t.Context(), func(tx milogin.Tx) error {
+		_, err := tx.Apps().Update(t.Context(), "osmis", func(a *milogin.Application) error { a.LaunchURL = ""; return nil })
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, err := f.svc.Home(t.Context(), f.acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, g := range groups {
+		for _, a := range g.Apps {
+			names = append(names, a.ID)
+			if got, want := a.HomeURL("https://id.example.gov/thirdparty", "smithj0001"),
+				"https://grants.example.gov/oidc/initiate?iss=https%3A%2F%2Fid.example.gov%2Fthirdparty&login_hint=smithj0001"; a.ID == "grants" && got != want {
+				t.Errorf("grants' home link %q, want %q", got, want)
+			}
+		}
+	}
+	if len(names) != 1 || names[0] != "grants" {
+		t.Errorf("home lists %v, want only grants (osmis has no way to launch)", names)
 	}
 }

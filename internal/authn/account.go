@@ -251,7 +251,7 @@ func (s *Service) ChangePassword(ctx context.Context, portalID milogin.PortalID,
 			}
 		} else if ids, err := tx.Sessions().DeleteByAccount(ctx, a.ID, ""); err != nil {
 			return err
-		} else if err := s.ended(ctx, tx, a.ID, ids); err != nil {
+		} else if err := s.endedBecause(ctx, tx, pol, a.ID, ids, milogin.EndPasswordChanged, now); err != nil {
 			return err
 		}
 		res.Token, res.Session = s.newSession(a, stage, pol, now, m)
@@ -261,7 +261,7 @@ func (s *Service) ChangePassword(ctx context.Context, portalID milogin.PortalID,
 		if err := audit(ctx, tx, now, milogin.EventPasswordChanged, portalID, a.ID, a.ID, m, nil); err != nil {
 			return err
 		}
-		return mail(ctx, tx, now, a.Email, "password-changed", map[string]any{"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name})
+		return mail(ctx, tx, now, a.Email, "password-changed", map[string]any{"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name, "Help": portal.HelpDesk})
 	})
 	if err != nil {
 		return nil, milogin.Wrap(op, err)
@@ -329,6 +329,9 @@ func (s *Service) SweepInactive(ctx context.Context) (int, error) {
 			return err
 		}
 		if _, err := tx.Flows().DeleteExpired(ctx, now); err != nil {
+			return err
+		}
+		if _, err := tx.Accounts().DeleteUnknownBefore(ctx, now.Add(-2*time.Hour)); err != nil {
 			return err
 		}
 		_, err := tx.Limits().DeleteExpired(ctx, now.Add(-2*time.Hour))

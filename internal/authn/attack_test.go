@@ -3,6 +3,7 @@ package authn_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -317,4 +318,42 @@ func TestResetPINDoubleSubmitKeepsTheVerifiedReset(t *testing.T) {
 	if _, err := f.svc.CompleteReset(ctx, milogin.ThirdParty, token, "Lake#Huron1987", "Lake#Huron1987", meta); err != nil {
 		t.Fatalf("new password after a double-submit: %v", err)
 	}
+}
+
+// Five wrong passwords on a real user ID answered "locked" while an unknown
+// one answered "incorrect" forever, which told who has an account. Unknown
+// user IDs are counted too and lock alike, one by one and in a burst.
+func TestUnknownUserIDLocksLikeARealOne(t *testing.T) {
+	onEngines(t, func(t *testing.T, f *fixture) {
+		f.svc.IPFailureLimit = 0
+		answers := func(userID string, pws ...string) []milogin.Kind {
+			var out []milogin.Kind
+			for _, pw := range pws {
+				_, err := f.svc.SignIn(ctx, milogin.ThirdParty, userID, pw, meta)
+				out = append(out, milogin.ErrorKind(err))
+			}
+			return out
+		}
+		wrong := []string{"Wrong!Guess01", "Wrong!Guess02", "Wrong!Guess03", "Wrong!Guess04", "Wrong!Guess05", goodPassword}
+		real := answers("smithj0001", wrong...)
+		ghost := answers("nobody0001", wrong...)
+		want := []milogin.Kind{milogin.EUNAUTHORIZED, milogin.EUNAUTHORIZED, milogin.EUNAUTHORIZED, milogin.EUNAUTHORIZED, milogin.ELOCKED, milogin.ELOCKED}
+		if !slices.Equal(real, want) || !slices.Equal(ghost, want) {
+			t.Errorf("real user ID answered %v, unknown %v; want both %v", real, ghost, want)
+		}
+		// Both unlock after the lock, with a fresh count.
+		f.clk.Add(30 * time.Minute)
+		if real, ghost := answers("smithj0001", "Wrong!Guess06"), answers("NOBODY0001", "Wrong!Guess06"); real[0] != milogin.EUNAUTHORIZED || ghost[0] != milogin.EUNAUTHORIZED {
+			t.Errorf("after the lock: real %v, unknown %v", real, ghost)
+		}
+		// A burst at an unknown user ID is judged five times, as for a real one.
+		const n = 40
+		errs := make([]error, n)
+		burst(n, func(i int) {
+			_, errs[i] = f.svc.SignIn(context.Background(), milogin.ThirdParty, "ghost0001", fmt.Sprintf("Wrong!Guess%02d", i), meta)
+		})
+		if got := kinds(errs); got[milogin.EUNAUTHORIZED] != 4 || got[milogin.ELOCKED] != n-4 {
+			t.Errorf("burst at an unknown user ID: %v, want 4 %s and %d %s", got, milogin.EUNAUTHORIZED, n-4, milogin.ELOCKED)
+		}
+	})
 }

@@ -27,14 +27,18 @@ const (
 
 // Messages about PINs, shown as they are.
 const (
-	MsgPINRequired   = "PIN is required."
-	MsgPINFormat     = "The PIN is the 6-digit number we sent you."
-	MsgPINWrong      = "The PIN you entered is incorrect."
-	MsgPINExpired    = "This PIN has expired. Please click RESEND PIN to receive a new one."
-	MsgPINLocked     = "You have entered an incorrect PIN too many times. Please start again to receive a new PIN."
-	MsgPINResendWait = "A PIN was sent less than 30 seconds ago. Please wait a moment before requesting another."
-	MsgPINSendLimit  = "You have requested the maximum number of PINs. Please start again."
-	MsgPINResent     = "A new PIN has been sent."
+	MsgPINRequired = "PIN is required."
+	MsgPINFormat   = "The PIN is the 6-digit number we sent you."
+	MsgPINWrong    = "The PIN you entered is incorrect."
+	MsgPINExpired  = "This PIN has expired. Please click RESEND PIN to receive a new one."
+	MsgPINLocked   = "You have entered an incorrect PIN too many times. Please start again to receive a new PIN."
+	// MsgPINLockedSignup and MsgPINLockedReset keep the person's place
+	// when the limits allow one more PIN.
+	MsgPINLockedSignup = "You have entered an incorrect PIN too many times. Your information has been kept: enter your password again and select CREATE ACCOUNT to receive a new PIN."
+	MsgPINLockedReset  = "You have entered an incorrect PIN too many times. Select an option to receive a new PIN."
+	MsgPINResendWait   = "A PIN was sent less than 30 seconds ago. Please wait a moment before requesting another."
+	MsgPINSendLimit    = "You have requested the maximum number of PINs. Please start again."
+	MsgPINResent       = "A new PIN has been sent."
 )
 
 // pinDest is where a PIN goes.
@@ -110,6 +114,24 @@ func (s *Service) sendPIN(ctx context.Context, tx milogin.Tx, now time.Time, cod
 		return "", err
 	}
 	return codeID, nil
+}
+
+// maxPINRounds is how many PINs a sign-up or a reset may use up before it
+// must start again: the first, and one more.
+const maxPINRounds = 2
+
+// pinRoundAllowed reports whether a flow whose PIN ran out of tries, after
+// rounds earlier ones, may have another, and counts it against limitKey
+// (the limit that bounds new flows) so that rounds are no way around it.
+func pinRoundAllowed(ctx context.Context, tx milogin.Tx, now time.Time, rounds int, limitKey string, limit int) (bool, error) {
+	if rounds+1 >= maxPINRounds {
+		return false, nil
+	}
+	if limitKey == "" {
+		return true, nil
+	}
+	_, ok, err := tx.Limits().Reserve(ctx, limitKey, time.Hour, limit, now)
+	return ok, err
 }
 
 // pinOutcome is what checking a PIN found.

@@ -18,13 +18,16 @@ import (
 // Messages of the profile pages.
 const (
 	// MsgEmailTaken is the FAQ's rule for a changed address.
-	MsgEmailTaken         = "This email address is already used by another MILogin account. Please provide a unique email address."
-	MsgCurrentPassword    = "Enter Current Password is required to change your Email Address, Mobile Number or Security Options."
-	MsgCurrentPasswordBad = "The current password you entered is incorrect."
+	MsgEmailTaken = "This email address is already used by another MILogin account. Please provide a unique email address."
+	// The "required" messages name the field as each page labels it
+	// (Current Password) and only what that page changes.
+	MsgCurrentPassword        = "Current Password is required to change your Email Address or Mobile Number."
+	MsgCurrentPasswordOptions = "Current Password is required to change your Security Options."
+	MsgCurrentPasswordBad     = "The current password you entered is incorrect."
 	// MsgCurrentPasswordForMobile asks for the password when Mobile
 	// (Text/SMS) needs a number that is not yet confirmed: the PIN then goes
 	// to that number.
-	MsgCurrentPasswordForMobile = "Enter Current Password is required to use a new Mobile Number for Mobile (Text/SMS). A PIN will then be sent to that number to confirm it."
+	MsgCurrentPasswordForMobile = "Current Password is required to use a new Mobile Number for Mobile (Text/SMS). A PIN will then be sent to that number to confirm it."
 	MsgTooManyReauth            = "Too many incorrect passwords. Please wait 15 minutes and try again."
 	MsgMobileStillOption        = "Mobile Number is required while Mobile (Text/SMS) is one of your Security Options. Change your Security Options first."
 	MsgProfileUpdated           = "Your profile has been successfully updated."
@@ -41,11 +44,11 @@ const (
 )
 
 // reauth checks the current password of a signed-in person. A wrong one is
-// a violation on field; too many wrong ones are ERATELIMIT.
-func (s *Service) reauth(ctx context.Context, a *milogin.Account, password, field string) (*milogin.Violation, error) {
+// a violation on field (required when it is empty); too many wrong ones are ERATELIMIT.
+func (s *Service) reauth(ctx context.Context, a *milogin.Account, password, field, required string) (*milogin.Violation, error) {
 	const op = "authn.reauth"
 	if password == "" {
-		return &milogin.Violation{Field: field, Rule: milogin.RuleRequired, Message: MsgCurrentPassword}, nil
+		return &milogin.Violation{Field: field, Rule: milogin.RuleRequired, Message: required}, nil
 	}
 	now := s.now()
 	key := "reauth-fail:" + a.ID
@@ -146,7 +149,7 @@ func (s *Service) UpdateProfile(ctx context.Context, portalID milogin.PortalID, 
 		}
 	}
 	if emailChanged || mobileChanged {
-		v, err := s.reauth(ctx, a, in.CurrentPassword, "current_password")
+		v, err := s.reauth(ctx, a, in.CurrentPassword, "current_password", MsgCurrentPassword)
 		if err != nil {
 			return nil, milogin.Wrap(op, err)
 		}
@@ -228,7 +231,7 @@ func (s *Service) applyProfile(ctx context.Context, tx milogin.Tx, portal milogi
 	if err := audit(ctx, tx, now, milogin.EventProfileChanged, portal.ID, a.ID, a.ID, m, map[string]string{"fields": strings.Join(fields, ",")}); err != nil {
 		return false, err
 	}
-	data := map[string]any{"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name, "NewEmail": milogin.MaskEmail(a.Email)}
+	data := map[string]any{"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name, "Help": portal.HelpDesk, "NewEmail": milogin.MaskEmail(a.Email)}
 	if slices.Contains(fields, "email") {
 		if err := audit(ctx, tx, now, milogin.EventEmailChanged, portal.ID, a.ID, a.ID, m,
 			map[string]string{"old": milogin.MaskEmail(oldEmail), "new": milogin.MaskEmail(a.Email)}); err != nil {
@@ -307,7 +310,7 @@ func (s *Service) UpdateSecurityOptions(ctx context.Context, portalID milogin.Po
 	keep := len(current) == milogin.SecurityQuestionCount && slices.Equal(currentIDs, in.QuestionIDs)
 	vs := checkOptions(pol, a.Mobile, &in.SecuritySetupInput, keep)
 	if in.CurrentPassword != "" {
-		v, err := s.reauth(ctx, a, in.CurrentPassword, "current_password")
+		v, err := s.reauth(ctx, a, in.CurrentPassword, "current_password", MsgCurrentPasswordOptions)
 		if err != nil {
 			return "", milogin.Wrap(op, err)
 		}
@@ -373,7 +376,7 @@ func (s *Service) UpdateSecurityOptions(ctx context.Context, portalID milogin.Po
 		dest = pinDest{Channel: milogin.ChannelSMS, To: a.Mobile}
 	}
 	if dest.To == "" {
-		return "", milogin.Invalid(op, []milogin.Violation{{Field: "current_password", Rule: milogin.RuleRequired, Message: MsgCurrentPassword}})
+		return "", milogin.Invalid(op, []milogin.Violation{{Field: "current_password", Rule: milogin.RuleRequired, Message: MsgCurrentPasswordOptions}})
 	}
 	c.PINChannel, c.PINTo = dest.Channel, dest.To
 	token, err := startPINFlow(s, ctx, op, securityOptionsFlow, portalID, portal, a, &c, dest, now)
@@ -424,7 +427,7 @@ func (s *Service) applySecurityOptions(ctx context.Context, tx milogin.Tx, porta
 		map[string]string{"options": strings.Join(opts, ","), "confirmed_by": via}); err != nil {
 		return err
 	}
-	return mail(ctx, tx, now, a.Email, "security-options-changed", map[string]any{"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name})
+	return mail(ctx, tx, now, a.Email, "security-options-changed", map[string]any{"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name, "Help": portal.HelpDesk})
 }
 
 // ConfirmSecurityOptions runs CONFIRM on the Security Options PIN step.
@@ -470,7 +473,7 @@ func (p pinFlow[C]) subject(f *milogin.Flow) string { return p.scope + "|" + f.I
 
 // pinData is what the PIN email says.
 func pinData(a *milogin.Account, portal milogin.Portal) map[string]any {
-	return map[string]any{"Name": a.DisplayName(), "Portal": portal.Name}
+	return map[string]any{"Name": a.DisplayName(), "Portal": portal.Name, "Help": portal.HelpDesk}
 }
 
 // startPINFlow creates a flow of p holding c for account a and sends its

@@ -74,7 +74,7 @@ func (s *Service) ForgotUserID(ctx context.Context, portalID milogin.PortalID, e
 		subject := ""
 		// An unknown (or limited) address gets the same message composed
 		// and queued as a decoy: the same work, so the same time.
-		data := map[string]any{"Name": "", "UserID": "unknown00000", "Portal": portal.Name}
+		data := map[string]any{"Name": "", "UserID": "unknown00000", "Portal": portal.Name, "Help": portal.HelpDesk}
 		to := ""
 		if a != nil {
 			detail["found"], subject = "yes", a.ID
@@ -324,7 +324,7 @@ func (s *Service) ChooseResetOption(ctx context.Context, portalID milogin.Portal
 				dest.Channel = milogin.ChannelSMS
 			}
 			id, err := s.sendPIN(ctx, tx, now, r.PINCodeID, milogin.PurposeResetPassword, resetSubject(f), dest, "reset-pin",
-				map[string]any{"Portal": portal.Name}, decoy)
+				map[string]any{"Portal": portal.Name, "Help": portal.HelpDesk}, decoy)
 			if err != nil {
 				return err
 			}
@@ -393,9 +393,27 @@ func (s *Service) VerifyResetPIN(ctx context.Context, portalID milogin.PortalID,
 			}
 			return audit(ctx, tx, now, milogin.EventResetVerified, portalID, f.Subject, f.Subject, m, detail)
 		case pinLocked:
-			detail["ended"] = "yes"
-			if err := tx.Flows().Delete(ctx, f.ID); err != nil {
+			// Where the limits allow, the flow is kept at 2 Select
+			// Options for a new PIN; otherwise it ends.
+			again, err := pinRoundAllowed(ctx, tx, now, r.PINRounds,
+				"reset:"+string(portalID)+":"+milogin.NormalizeLogin(r.UserID), maxResetsPerUserID)
+			if err != nil {
 				return err
+			}
+			if again {
+				detail["new_pin"] = "offered"
+				if _, err := s.updateFlow(ctx, tx, op, milogin.FlowResetPassword, portalID, token, resetLife, &r, func(*milogin.Flow) error {
+					r.Method, r.PINCodeID, r.PINRounds = "", "", r.PINRounds+1
+					return nil
+				}); err != nil {
+					return err
+				}
+				perr = milogin.Errorf(op, milogin.ELOCKED, MsgPINLockedReset)
+			} else {
+				detail["ended"] = "yes"
+				if err := tx.Flows().Delete(ctx, f.ID); err != nil {
+					return err
+				}
 			}
 		}
 		verr = perr
@@ -580,7 +598,7 @@ func (s *Service) CompleteReset(ctx context.Context, portalID milogin.PortalID, 
 		if err != nil {
 			return err
 		}
-		if err := s.ended(ctx, tx, a.ID, ids); err != nil {
+		if err := s.endedBecause(ctx, tx, pol, a.ID, ids, milogin.EndPasswordChanged, now); err != nil {
 			return err
 		}
 		if err := audit(ctx, tx, now, milogin.EventPasswordReset, portalID, a.ID, a.ID, m,
@@ -588,7 +606,7 @@ func (s *Service) CompleteReset(ctx context.Context, portalID milogin.PortalID, 
 			return err
 		}
 		acct = a
-		return mail(ctx, tx, now, a.Email, "password-reset", map[string]any{"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name})
+		return mail(ctx, tx, now, a.Email, "password-reset", map[string]any{"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name, "Help": portal.HelpDesk})
 	})
 	if err != nil {
 		return nil, milogin.Wrap(op, err)

@@ -302,7 +302,7 @@ func TestSignupPINTriesAndResends(t *testing.T) {
 	}
 	err := confirm(wrongPIN(newPIN))
 	var se *authn.SignupError
-	if !errors.As(err, &se) || se.Step != authn.SignupStartOver || milogin.ErrorMessage(err) != authn.MsgPINLocked {
+	if !errors.As(err, &se) || se.Step != authn.SignupNewPIN || milogin.ErrorMessage(err) != authn.MsgPINLockedSignup {
 		t.Fatalf("fifth wrong PIN: %v", err)
 	}
 	if err := confirm(newPIN); err == nil {
@@ -310,6 +310,84 @@ func TestSignupPINTriesAndResends(t *testing.T) {
 	}
 	if _, err := f.accountByUserID(t, "leea0000"); !milogin.IsKind(err, milogin.ENOTFOUND) {
 		t.Fatal("account created")
+	}
+}
+
+// Five wrong PINs threw the whole sign-up away and showed an empty Profile
+// Information form. What was entered is kept (never the password or the
+// answers), the page says what happened, and CREATE ACCOUNT sends a new PIN
+// once; five more wrong ones end the sign-up.
+func TestSignupFiveWrongPINsKeepWhatWasEntered(t *testing.T) {
+	f := newFixture(t)
+	in := newSignup()
+	token := f.startSignup(t, in)
+	pin := f.lastPIN(t, "ann.lee@example.org")
+	confirm := func(p string) error {
+		_, err := f.svc.ConfirmSignup(ctx, milogin.ThirdParty, token, p, meta)
+		return err
+	}
+	for range 4 {
+		_ = confirm(wrongPIN(pin))
+	}
+	var se *authn.SignupError
+	if err := confirm(wrongPIN(pin)); !errors.As(err, &se) || se.Step != authn.SignupNewPIN {
+		t.Fatalf("fifth wrong PIN: %v", err)
+	}
+	var p milogin.PendingSignup
+	if _, err := f.svc.FlowState(ctx, milogin.FlowSignup, milogin.ThirdParty, token, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.FirstName != "Ann" || p.Email != "ann.lee@example.org" || p.UserID != "leea0000" || !p.RecoverByQuestions || len(p.QuestionIDs) != 4 {
+		t.Errorf("what was entered is lost: %+v", p)
+	}
+	if p.Submitted || p.PasswordHash != "" || len(p.Answers) != 0 || p.PINCodeID != "" {
+		t.Errorf("secrets or the used-up PIN kept: %+v", p)
+	}
+	// CREATE ACCOUNT again (the password and answers retyped): a new PIN.
+	if err := f.svc.SubmitSignup(ctx, milogin.ThirdParty, token, in.security, meta); err != nil {
+		t.Fatalf("CREATE ACCOUNT after five wrong PINs: %v", err)
+	}
+	pin2 := f.lastPIN(t, "ann.lee@example.org")
+	for range 4 {
+		_ = confirm(wrongPIN(pin2))
+	}
+	if err := confirm(wrongPIN(pin2)); !errors.As(err, &se) || se.Step != authn.SignupStartOver || milogin.ErrorMessage(err) != authn.MsgPINLocked {
+		t.Fatalf("fifth wrong PIN of the second round: %v", err)
+	}
+	if err := f.svc.SubmitSignup(ctx, milogin.ThirdParty, token, in.security, meta); err == nil {
+		t.Fatal("a third PIN was offered")
+	}
+}
+
+// The same for Forgot Password: five wrong PINs keep the user ID and go
+// back to 2 Select Options for a new PIN, once.
+func TestResetFiveWrongPINsOfferANewPIN(t *testing.T) {
+	f := newFixture(t)
+	token, err := f.startReset(t, "smithj0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	round := func() error {
+		if err := f.svc.ChooseResetOption(ctx, milogin.ThirdParty, token, milogin.RecoverEmail, meta); err != nil {
+			t.Fatal(err)
+		}
+		pin := f.lastPIN(t, "john.smith@example.org")
+		for range 4 {
+			_ = f.svc.VerifyResetPIN(ctx, milogin.ThirdParty, token, wrongPIN(pin), meta)
+		}
+		return f.svc.VerifyResetPIN(ctx, milogin.ThirdParty, token, wrongPIN(pin), meta)
+	}
+	if err := round(); !milogin.IsKind(err, milogin.ELOCKED) || milogin.ErrorMessage(err) != authn.MsgPINLockedReset {
+		t.Fatalf("fifth wrong PIN: %v", err)
+	}
+	if r := f.resetState(t, token); r.UserID != "smithj0001" || r.Method != "" || r.PINCodeID != "" || r.Verified {
+		t.Fatalf("kept reset: %+v", r)
+	}
+	if err := round(); !milogin.IsKind(err, milogin.ELOCKED) || milogin.ErrorMessage(err) != authn.MsgPINLocked {
+		t.Fatalf("fifth wrong PIN of the second round: %v", err)
+	}
+	if _, err := f.svc.FlowState(ctx, milogin.FlowResetPassword, milogin.ThirdParty, token, &milogin.PasswordReset{}); err == nil {
+		t.Error("the reset survived a second round of wrong PINs")
 	}
 }
 
@@ -377,6 +455,11 @@ func TestSignupRules(t *testing.T) {
 	}
 	if got, _ := f.svc.SuggestUserID(ctx, milogin.ThirdParty, "John", "Smith"); got != "smithj0000" {
 		t.Errorf("suggestion %q", got)
+	}
+	for _, n := range [][3]string{{"Zoe", "Nguyễn", "nguyenz0000"}, {"José", "Peña-Álvarez", "penaalvarezj0000"}} {
+		if got, _ := f.svc.SuggestUserID(ctx, milogin.ThirdParty, n[0], n[1]); got != n[2] {
+			t.Errorf("suggestion for %s %s: %q, want %q (accents folded, not dropped)", n[0], n[1], got, n[2])
+		}
 	}
 	bad := authn.SecuritySetupInput{UserID: "smith j", Password: "ann", ConfirmPassword: "x",
 		RecoverByMobile: true, RecoverByQuestions: true,

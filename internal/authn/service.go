@@ -119,6 +119,19 @@ func mailDecoy(ctx context.Context, tx milogin.Tx, now time.Time, ch milogin.Cha
 	return tx.Outbox().Enqueue(ctx, m)
 }
 
+// endedBecause remembers why the sessions ids ended, for as long as they
+// could have lived (pol's absolute time-out), so that a browser that still
+// holds one is told on the sign-in page; then it reports them like ended.
+func (s *Service) endedBecause(ctx context.Context, tx milogin.Tx, pol milogin.Policy, accountID string, ids []string, reason milogin.EndReason, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := tx.Sessions().MarkEnded(ctx, ids, reason, now, now.Add(pol.SessionAbsolute)); err != nil {
+		return err
+	}
+	return s.ended(ctx, tx, accountID, ids)
+}
+
 // ended reports ended sessions to the SessionsEnded hook.
 func (s *Service) ended(ctx context.Context, tx milogin.Tx, accountID string, ids []string) error {
 	if s.SessionsEnded == nil || len(ids) == 0 {

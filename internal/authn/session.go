@@ -2,6 +2,7 @@ package authn
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -75,13 +76,16 @@ func (s *Service) Authenticate(ctx context.Context, portalID milogin.PortalID, t
 		return nil
 	})
 	if milogin.IsKind(err, milogin.ENOTFOUND) {
-		return nil, nil, none
+		return nil, nil, s.whyEnded(ctx, op, id)
 	}
 	if err != nil {
 		return nil, nil, milogin.Wrap(op, err)
 	}
-	if sess.Portal != portalID || sess.Stage != milogin.StageActive || !sess.Live(portal.Policy, now) || acct.Status != milogin.StatusActive {
+	if sess.Portal != portalID || sess.Stage != milogin.StageActive || acct.Status != milogin.StatusActive {
 		return nil, nil, none
+	}
+	if !sess.Live(portal.Policy, now) {
+		return nil, nil, endedError(op, milogin.EndTimedOut)
 	}
 	if now.Sub(sess.LastSeenAt) >= touchEvery {
 		err := s.Store.Write(ctx, func(tx milogin.Tx) error {
@@ -102,6 +106,59 @@ func (s *Service) Authenticate(ctx context.Context, portalID milogin.PortalID, t
 		}
 	}
 	return sess, acct, nil
+}
+
+// ended is the error of Authenticate for a session that ended for a known
+// reason: EndReasonOf reads it back.
+type ended struct{ reason milogin.EndReason }
+
+func (e *ended) Error() string { return "session ended: " + string(e.reason) }
+
+var endedMessages = map[milogin.EndReason]string{
+	milogin.EndSignedInElsewhere: MsgSignedInElsewhere,
+	milogin.EndPasswordChanged:   MsgSignedOutPasswordChanged,
+	milogin.EndTimedOut:          MsgTimedOut,
+}
+
+// The messages of the sign-in page for a session that ended.
+const (
+	MsgSignedInElsewhere        = "You were signed out because your MILogin User ID signed in on another device."
+	MsgSignedOutPasswordChanged = "You were signed out because your password was changed. Please sign in with your new password."
+	MsgTimedOut                 = "Your session timed out."
+)
+
+// EndedMessage is what the sign-in page says for reason, "" for none.
+func EndedMessage(reason milogin.EndReason) string { return endedMessages[reason] }
+
+func endedError(op string, reason milogin.EndReason) error {
+	return &milogin.Error{Op: op, Kind: milogin.EUNAUTHORIZED, Msg: endedMessages[reason], Err: &ended{reason}}
+}
+
+// EndReasonOf returns why the session behind an Authenticate error ended,
+// "" when that is not known.
+func EndReasonOf(err error) milogin.EndReason {
+	var e *ended
+	if errors.As(err, &e) {
+		return e.reason
+	}
+	return ""
+}
+
+// whyEnded is Authenticate's answer for a token whose session is gone: the
+// reason remembered for it, or the plain "session has ended".
+func (s *Service) whyEnded(ctx context.Context, op, id string) error {
+	var reason milogin.EndReason
+	err := s.Store.Read(ctx, func(tx milogin.Tx) (err error) {
+		reason, err = tx.Sessions().EndReason(ctx, id)
+		return err
+	})
+	switch {
+	case err == nil && endedMessages[reason] != "":
+		return endedError(op, reason)
+	case err != nil && !milogin.IsKind(err, milogin.ENOTFOUND):
+		return milogin.Wrap(op, err)
+	}
+	return milogin.Errorf(op, milogin.EUNAUTHORIZED, "Your session has ended. Please sign in again.")
 }
 
 // ConfirmTakeover completes a sign-in that found another active session.
@@ -140,7 +197,7 @@ func (s *Service) ConfirmTakeover(ctx context.Context, portalID milogin.PortalID
 		if err != nil {
 			return err
 		}
-		if err := s.ended(ctx, tx, a.ID, ended); err != nil {
+		if err := s.endedBecause(ctx, tx, portal.Policy, a.ID, ended, milogin.EndSignedInElsewhere, now); err != nil {
 			return err
 		}
 		token, sess := s.newSession(a, milogin.StageActive, portal.Policy, now, m)

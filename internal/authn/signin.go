@@ -19,7 +19,14 @@ const (
 
 // LockedMessage is shown while an account is locked, even for the right password.
 func LockedMessage(p milogin.Policy) string {
-	return fmt.Sprintf("Your account is locked because of too many failed sign-in attempts. It will unlock after %d minutes. Please wait and try again.", int(p.LockoutDuration/time.Minute))
+	return fmt.Sprintf("Your account is locked because of too many failed sign-in attempts. It will unlock after %d minutes. Please wait and try again.", LockMinutes(p.LockoutDuration))
+}
+
+// LockMinutes is how a lock's length is said, on the page and in the
+// email alike: whole minutes, rounded up, so that a lock stored a few
+// microseconds short of 30 minutes is still "30 minutes", never "29".
+func LockMinutes(d time.Duration) int {
+	return int((d + time.Minute - 1) / time.Minute)
 }
 
 // SignInResult is a successful password check: a new session, possibly in a
@@ -73,9 +80,10 @@ func (s *Service) SignInReplacing(ctx context.Context, portalID milogin.PortalID
 		att       milogin.Attempt
 		locked    bool
 		ipRefused bool
+		unknown   bool // acct holds only the counters of an unknown user ID
 	)
 	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
-		acct, att, locked, ipRefused = nil, milogin.Attempt{}, false, false
+		acct, att, locked, ipRefused, unknown = nil, milogin.Attempt{}, false, false, false
 		if useIP {
 			_, ok, err := tx.Limits().Reserve(ctx, ipKey, s.IPFailureWindow, s.IPFailureLimit, now)
 			if err != nil {
@@ -87,22 +95,27 @@ func (s *Service) SignInReplacing(ctx context.Context, portalID milogin.PortalID
 			}
 		}
 		a, err := tx.Accounts().GetByUserID(ctx, portalID, userID)
-		if milogin.IsKind(err, milogin.ENOTFOUND) || (err == nil && a.Seeded && !s.AllowSeeded) {
-			// A seeded account (load tests, one shared password) is
-			// answered as unknown unless this server accepts them.
-			return nil
-		}
-		if err != nil {
+		// A seeded account (load tests, one shared password) is answered
+		// as an unknown user ID unless this server accepts them.
+		unknown = milogin.IsKind(err, milogin.ENOTFOUND) || (err == nil && a.Seeded && !s.AllowSeeded)
+		if err != nil && !unknown {
 			return err
 		}
 		var reserved bool
-		a, err = tx.Accounts().Update(ctx, a.ID, func(x *milogin.Account) error {
+		reserve := func(x *milogin.Account) error {
 			att, reserved = x.ReserveAttempt(pol, now)
 			if reserved {
 				x.UpdatedAt = now
 			}
 			return nil
-		})
+		}
+		if unknown {
+			// An unknown user ID is counted too, in its own row, so that
+			// it locks exactly as a real one: "locked" tells nothing.
+			a, err = tx.Accounts().UpdateUnknown(ctx, portalID, userID, now, reserve)
+		} else {
+			a, err = tx.Accounts().Update(ctx, a.ID, reserve)
+		}
 		if err != nil {
 			return err
 		}
@@ -117,6 +130,9 @@ func (s *Service) SignInReplacing(ctx context.Context, portalID milogin.PortalID
 				return err
 			}
 		}
+		if unknown {
+			return audit(ctx, tx, now, milogin.EventSignInLocked, portalID, "", "", m, map[string]string{"reason": "unknown user", "user_id": userID})
+		}
 		return audit(ctx, tx, now, milogin.EventSignInLocked, portalID, a.ID, a.ID, m, nil)
 	})
 	if err != nil {
@@ -129,16 +145,21 @@ func (s *Service) SignInReplacing(ctx context.Context, portalID milogin.PortalID
 		return nil, milogin.Errorf(op, milogin.ELOCKED, "%s", LockedMessage(pol))
 	}
 
-	if acct == nil {
-		// Same hash work as a real check, so timing does not reveal the answer.
+	if unknown {
+		// Same hash work as a real check, so timing does not reveal the
+		// answer; the attempt counted stays counted, as a wrong password's.
 		if err := s.Hasher.VerifyDummy(ctx, password); err != nil {
 			return nil, milogin.Wrap(op, err)
 		}
 		err := s.Store.Write(ctx, func(tx milogin.Tx) error {
-			return audit(ctx, tx, now, milogin.EventSignInFailed, portalID, "", "", m, map[string]string{"reason": "unknown user", "user_id": userID})
+			return audit(ctx, tx, now, milogin.EventSignInFailed, portalID, "", "", m, map[string]string{
+				"reason": "unknown user", "user_id": userID, "consecutive": fmt.Sprint(att.Consecutive)})
 		})
 		if err != nil {
 			return nil, milogin.Wrap(op, err)
+		}
+		if att.Locks {
+			return nil, milogin.Errorf(op, milogin.ELOCKED, "%s", LockedMessage(pol))
 		}
 		return nil, milogin.Errorf(op, milogin.EUNAUTHORIZED, MsgBadCredentials)
 	}
@@ -284,7 +305,7 @@ func (s *Service) recordFailure(ctx context.Context, op string, portal milogin.P
 			return err
 		}
 		return mail(ctx, tx, now, acct.Email, "account-locked", map[string]any{
-			"Name": acct.DisplayName(), "UserID": acct.UserID, "Minutes": int(acct.LockedUntil.Sub(now) / time.Minute), "Portal": portal.Name,
+			"Name": acct.DisplayName(), "UserID": acct.UserID, "Minutes": LockMinutes(acct.LockedUntil.Sub(now)), "Portal": portal.Name, "Help": portal.HelpDesk,
 		})
 	})
 	if err != nil {

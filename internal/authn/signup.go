@@ -79,6 +79,27 @@ func validName(s string) bool {
 
 // validateProfile applies the Profile Information rules, one violation per
 // broken rule, named as the fields are labelled.
+// The longest names the profile takes, in characters; the pages set them
+// as maxlength and say them (FieldMaxLength).
+const (
+	MaxNameLength   = 64
+	MaxSuffixLength = 10
+)
+
+// FieldMaxLength is the longest value the profile field takes, 0 when the
+// field has no rule of its own here.
+func FieldMaxLength(field string) int {
+	switch field {
+	case "first_name", "last_name":
+		return MaxNameLength
+	case "suffix":
+		return MaxSuffixLength
+	case "middle_initial":
+		return 1
+	}
+	return 0
+}
+
 // The citizen portal asks for no work phone (its one phone number is the
 // mobile, and optional).
 func validateProfile(in *ProfileInput, portal milogin.PortalID) []milogin.Violation {
@@ -98,14 +119,14 @@ func validateProfile(in *ProfileInput, portal milogin.PortalID) []milogin.Violat
 			add(field, "name", label+" can contain letters, spaces, hyphens (-), apostrophes (') and periods (.) only.")
 		}
 	}
-	name("first_name", "First Name", in.FirstName, true, 64)
+	name("first_name", "First Name", in.FirstName, true, MaxNameLength)
 	if in.MiddleInitial != "" {
 		if r := []rune(in.MiddleInitial); len(r) != 1 || !unicode.IsLetter(r[0]) {
 			add("middle_initial", "middle-initial", "Middle Initial is one letter.")
 		}
 	}
-	name("last_name", "Last Name", in.LastName, true, 64)
-	name("suffix", "Suffix", in.Suffix, false, 10)
+	name("last_name", "Last Name", in.LastName, true, MaxNameLength)
+	name("suffix", "Suffix", in.Suffix, false, MaxSuffixLength)
 	switch {
 	case in.Email == "":
 		add("email", milogin.RuleRequired, "Email Address is required.")
@@ -467,7 +488,7 @@ func (s *Service) SubmitSignup(ctx context.Context, portalID milogin.PortalID, t
 				dest = pinDest{Channel: milogin.ChannelSMS, To: p.AccountMobile()}
 			}
 			id, err := s.sendPIN(ctx, tx, now, p.PINCodeID, milogin.PurposeSignup, "signup|"+f.ID, dest, "signup-pin",
-				map[string]any{"Portal": portal.Name}, false)
+				map[string]any{"Portal": portal.Name, "Help": portal.HelpDesk}, false)
 			if err != nil {
 				return err
 			}
@@ -504,7 +525,7 @@ func (s *Service) ResendSignupPIN(ctx context.Context, portalID milogin.PortalID
 				dest = pinDest{Channel: milogin.ChannelSMS, To: p.AccountMobile()}
 			}
 			_, err := s.sendPIN(ctx, tx, now, p.PINCodeID, milogin.PurposeSignup, "signup|"+f.ID, dest, "signup-pin",
-				map[string]any{"Portal": portal.Name}, false)
+				map[string]any{"Portal": portal.Name, "Help": portal.HelpDesk}, false)
 			if err != nil {
 				return err
 			}
@@ -525,6 +546,10 @@ const (
 	SignupBackToProfile  = "profile"
 	SignupBackToSecurity = "security"
 	SignupStartOver      = "start"
+	// SignupNewPIN: the PIN ran out of tries and another may be had from
+	// Security Setup, where everything but the password and the answers
+	// was kept.
+	SignupNewPIN = "new-pin"
 )
 
 // SignupError is a refusal of ConfirmSignup that names the step to show.
@@ -574,8 +599,27 @@ func (s *Service) ConfirmSignup(ctx context.Context, portalID milogin.PortalID, 
 		}
 		switch out {
 		case pinLocked:
-			verr = &SignupError{Step: SignupStartOver, Err: perr}
-			return tx.Flows().Delete(ctx, f.ID)
+			// Where the limits allow, what was entered is kept (never the
+			// password or the answers) for a new PIN; otherwise it ends.
+			key := ""
+			if m.IP != "" {
+				key = "signup-ip:" + m.IP
+			}
+			again, err := pinRoundAllowed(ctx, tx, now, p.PINRounds, key, signupIPLimit)
+			if err != nil {
+				return err
+			}
+			if !again {
+				verr = &SignupError{Step: SignupStartOver, Err: perr}
+				return tx.Flows().Delete(ctx, f.ID)
+			}
+			verr = &SignupError{Step: SignupNewPIN, Err: milogin.Errorf(op, milogin.ELOCKED, MsgPINLockedSignup)}
+			_, err = s.updateFlow(ctx, tx, op, milogin.FlowSignup, portalID, token, signupLife, &p, func(*milogin.Flow) error {
+				p.Submitted, p.PasswordHash, p.Answers = false, "", nil
+				p.PINCodeID, p.PINChannel, p.PINRounds = "", "", p.PINRounds+1
+				return nil
+			})
+			return err
 		case pinInvalid, pinExpired:
 			verr = perr
 			return nil // commit the counted try
@@ -648,7 +692,7 @@ func (s *Service) ConfirmSignup(ctx context.Context, portalID milogin.PortalID, 
 			return err
 		}
 		if err := mail(ctx, tx, now, a.Email, "account-created", map[string]any{
-			"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name,
+			"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name, "Help": portal.HelpDesk,
 		}); err != nil {
 			return err
 		}

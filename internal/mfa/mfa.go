@@ -51,7 +51,8 @@ const (
 
 // Messages shown on the pages.
 const (
-	MsgWrongCode     = "The passcode you entered is incorrect. Please try again."
+	MsgWrongCode     = "The passcode you entered is incorrect."
+	MsgTooManyWrong  = "You have entered an incorrect passcode too many times. Please request a new passcode."
 	MsgCodeExpired   = "This passcode has expired or has already been used. Please request a new one."
 	MsgTooManySends  = "Too many passcodes were requested. Please wait 10 minutes and try again."
 	MsgTooManyFails  = "Too many incorrect attempts. Please wait 10 minutes and try again."
@@ -70,6 +71,8 @@ type Service struct {
 	TOTPKey cipher.AEAD
 	// WebAuthn is the relying party for passkeys (see NewWebAuthn).
 	WebAuthn *webauthn.WebAuthn
+	// Portals gives the passcode emails their portal's help desk (may be nil).
+	Portals map[milogin.PortalID]milogin.Portal
 	// Issuer names MILogin in authenticator apps.
 	Issuer string
 	Now    func() time.Time
@@ -219,6 +222,7 @@ type mailData struct {
 	App     string
 	Code    string
 	Minutes int
+	Help    milogin.HelpDesk
 }
 
 // compose renders the passcode message for ch.

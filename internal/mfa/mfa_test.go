@@ -3,6 +3,7 @@ package mfa_test
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -198,11 +199,28 @@ func TestPasscodeTriesAndExpiry(t *testing.T) {
 	if code == wrong {
 		wrong = "111111"
 	}
-	for range mfa.MaxAttempts {
-		wantKind(t, f.svc.VerifyPasscode(ctx, f.flow(), id, wrong, authn.Meta{}), milogin.EUNAUTHORIZED)
+	// Each wrong try says how many are left, as the PIN steps do; the last
+	// one says the passcode is used up, not that it expired.
+	for i := 1; i < mfa.MaxAttempts; i++ {
+		err := f.svc.VerifyPasscode(ctx, f.flow(), id, wrong, authn.Meta{})
+		wantKind(t, err, milogin.EUNAUTHORIZED)
+		want := fmt.Sprintf("%s You have %d more tries.", mfa.MsgWrongCode, mfa.MaxAttempts-i)
+		if i == mfa.MaxAttempts-1 {
+			want = mfa.MsgWrongCode + " You have 1 more try."
+		}
+		if got := milogin.ErrorMessage(err); got != want {
+			t.Errorf("wrong try %d: %q, want %q", i, got, want)
+		}
 	}
-	// Out of tries: even the right code is refused.
-	wantKind(t, f.svc.VerifyPasscode(ctx, f.flow(), id, code, authn.Meta{}), milogin.EEXPIRED)
+	err = f.svc.VerifyPasscode(ctx, f.flow(), id, wrong, authn.Meta{})
+	if !milogin.IsKind(err, milogin.ELOCKED) || milogin.ErrorMessage(err) != mfa.MsgTooManyWrong {
+		t.Errorf("last wrong try: %v", err)
+	}
+	// Out of tries: even the right code is refused, with the same reason.
+	err = f.svc.VerifyPasscode(ctx, f.flow(), id, code, authn.Meta{})
+	if !milogin.IsKind(err, milogin.ELOCKED) || milogin.ErrorMessage(err) != mfa.MsgTooManyWrong {
+		t.Errorf("right code after the last try: %v", err)
+	}
 
 	id, err = f.svc.SendPasscode(ctx, f.flow(), milogin.ChannelSMS, authn.Meta{})
 	if err != nil {

@@ -74,7 +74,8 @@ func (s *Service) SendPasscode(ctx context.Context, f Flow, ch milogin.Channel, 
 		}); err != nil {
 			return err
 		}
-		msg, err := compose(ch, to, mailData{Name: f.Account.DisplayName(), App: f.AppName, Code: code, Minutes: int(CodeLife.Minutes())})
+		msg, err := compose(ch, to, mailData{Name: f.Account.DisplayName(), App: f.AppName, Code: code, Minutes: int(CodeLife.Minutes()),
+			Help: s.Portals[f.Account.Portal].HelpDesk})
 		if err != nil {
 			return err
 		}
@@ -98,9 +99,9 @@ func (s *Service) SendPasscode(ctx context.Context, f Flow, ch milogin.Channel, 
 
 // VerifyPasscode checks a passcode typed on the passcode page. A right code
 // is used up and completes the second factor for the flow; a wrong one
-// counts against the code (5 tries). Errors: EUNAUTHORIZED (wrong code),
-// EEXPIRED (expired, used or out of tries), ENOTFOUND (no such code for this
-// flow).
+// counts against the code (5 tries). Errors: EUNAUTHORIZED (wrong code,
+// with the tries left), ELOCKED (the last try was wrong, or none is left),
+// EEXPIRED (expired or used), ENOTFOUND (no such code for this flow).
 func (s *Service) VerifyPasscode(ctx context.Context, f Flow, codeID, code string, m authn.Meta) error {
 	const op = "mfa.VerifyPasscode"
 	now := s.now()
@@ -109,6 +110,7 @@ func (s *Service) VerifyPasscode(ctx context.Context, f Flow, codeID, code strin
 	err := s.Store.Write(ctx, func(tx milogin.Tx) error {
 		var ch milogin.Channel
 		var wrong bool
+		var left int
 		if _, err := tx.Codes().Get(ctx, codeID); milogin.IsKind(err, milogin.ENOTFOUND) {
 			return milogin.Errorf(op, milogin.ENOTFOUND, MsgCodeExpired)
 		}
@@ -117,12 +119,16 @@ func (s *Service) VerifyPasscode(ctx context.Context, f Flow, codeID, code strin
 			if ch, ok = channelOf(c, f); !ok {
 				return milogin.Errorf(op, milogin.ENOTFOUND, MsgCodeExpired)
 			}
+			if c.UsedAt.IsZero() && c.Attempts >= c.MaxAttempts {
+				// Out of tries: say so, not "expired or already used".
+				return milogin.Errorf(op, milogin.ELOCKED, MsgTooManyWrong)
+			}
 			if !c.Usable(now) {
 				return milogin.Errorf(op, milogin.EEXPIRED, MsgCodeExpired)
 			}
 			if len(code) != 6 || !s.Codes.Equal(c.Hash, c.ID, code) {
 				c.Attempts++
-				wrong = true
+				wrong, left = true, c.MaxAttempts-c.Attempts
 				return nil
 			}
 			c.UsedAt = now
@@ -132,7 +138,16 @@ func (s *Service) VerifyPasscode(ctx context.Context, f Flow, codeID, code strin
 			return err
 		}
 		if wrong {
-			verr = milogin.Errorf(op, milogin.EUNAUTHORIZED, MsgWrongCode)
+			// The tries left, as the PIN steps say them; the last wrong
+			// try ends the passcode (ELOCKED) and says so.
+			switch {
+			case left <= 0:
+				verr = milogin.Errorf(op, milogin.ELOCKED, MsgTooManyWrong)
+			case left == 1:
+				verr = milogin.Errorf(op, milogin.EUNAUTHORIZED, "%s You have 1 more try.", MsgWrongCode)
+			default:
+				verr = milogin.Errorf(op, milogin.EUNAUTHORIZED, "%s You have %d more tries.", MsgWrongCode, left)
+			}
 			return audit(ctx, tx, now, milogin.EventMFAFailed, f.Account, m, map[string]string{"method": methodOf(ch), "login": f.LoginID})
 		}
 		return access.CompleteMFA(ctx, tx, now, f.LoginID, f.Account, f.Session.ID, methodOf(ch), m)

@@ -230,7 +230,16 @@ func (s *Service) RemovePasskey(ctx context.Context, acct *milogin.Account, id, 
 // for navigator.credentials.get (JSON), limited to the account's passkeys,
 // and the ceremony's handle.
 func (s *Service) BeginPasskeyLogin(ctx context.Context, f Flow) (json.RawMessage, string, error) {
-	const op = "mfa.BeginPasskeyLogin"
+	return s.beginPasskey(ctx, "mfa.BeginPasskeyLogin", f.Account, f.Session, purposeLogin+f.LoginID)
+}
+
+// BeginPasskeyCheck starts a passkey check outside an application's
+// sign-in (the administration console's staff sign-in), bound to sess.
+func (s *Service) BeginPasskeyCheck(ctx context.Context, acct *milogin.Account, sess *milogin.Session) (json.RawMessage, string, error) {
+	return s.beginPasskey(ctx, "mfa.BeginPasskeyCheck", acct, sess, purposeLogin+"check")
+}
+
+func (s *Service) beginPasskey(ctx context.Context, op string, acct *milogin.Account, sess *milogin.Session, purpose string) (json.RawMessage, string, error) {
 	if err := s.passkeysOn(op); err != nil {
 		return nil, "", err
 	}
@@ -238,7 +247,7 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, f Flow) (json.RawMessag
 	var opts []byte
 	var id string
 	err := s.Store.Write(ctx, func(tx milogin.Tx) error {
-		u, err := loadUser(ctx, tx, f.Account)
+		u, err := loadUser(ctx, tx, acct)
 		if err != nil {
 			return err
 		}
@@ -252,7 +261,7 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, f Flow) (json.RawMessag
 		if opts, err = json.Marshal(assertion); err != nil {
 			return err
 		}
-		id, err = s.putChallenge(ctx, tx, f.Account, f.Session, purposeLogin+f.LoginID, sd, now)
+		id, err = s.putChallenge(ctx, tx, acct, sess, purpose, sd, now)
 		return err
 	})
 	if err != nil {
@@ -265,21 +274,33 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, f Flow) (json.RawMessag
 // for the flow. A signature counter that went backwards (a cloned
 // authenticator) is refused.
 func (s *Service) FinishPasskeyLogin(ctx context.Context, f Flow, challengeID string, response []byte, m authn.Meta) error {
-	const op = "mfa.FinishPasskeyLogin"
+	return s.finishPasskey(ctx, "mfa.FinishPasskeyLogin", f.Account, f.Session, purposeLogin+f.LoginID, challengeID, response, m,
+		func(tx milogin.Tx, now time.Time) error {
+			return access.CompleteMFA(ctx, tx, now, f.LoginID, f.Account, f.Session.ID, milogin.MFAMethodWebAuthn, m)
+		})
+}
+
+// FinishPasskeyCheck verifies the assertion of a BeginPasskeyCheck and runs
+// done in the transaction that records the passkey's use.
+func (s *Service) FinishPasskeyCheck(ctx context.Context, acct *milogin.Account, sess *milogin.Session, challengeID string, response []byte, m authn.Meta, done func(tx milogin.Tx, now time.Time) error) error {
+	return s.finishPasskey(ctx, "mfa.FinishPasskeyCheck", acct, sess, purposeLogin+"check", challengeID, response, m, done)
+}
+
+func (s *Service) finishPasskey(ctx context.Context, op string, acct *milogin.Account, sess *milogin.Session, purpose, challengeID string, response []byte, m authn.Meta, done func(tx milogin.Tx, now time.Time) error) error {
 	if err := s.passkeysOn(op); err != nil {
 		return err
 	}
-	sd, err := s.takeChallenge(ctx, op, challengeID, f.Account, f.Session, purposeLogin+f.LoginID)
+	sd, err := s.takeChallenge(ctx, op, challengeID, acct, sess, purpose)
 	if err != nil {
 		return err
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
-		return s.passkeyFailed(ctx, op, f.Account, m, "login", err)
+		return s.passkeyFailed(ctx, op, acct, m, "login", err)
 	}
 	now := s.now()
 	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
-		u, err := loadUser(ctx, tx, f.Account)
+		u, err := loadUser(ctx, tx, acct)
 		if err != nil {
 			return err
 		}
@@ -295,7 +316,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, f Flow, challengeID st
 			return err
 		}
 		if _, err := tx.WebAuthn().Update(ctx, cred.ID, func(c *milogin.WebAuthnCredential) error {
-			if c.AccountID != f.Account.ID {
+			if c.AccountID != acct.ID {
 				return errPasskey{errClone}
 			}
 			c.Data, c.LastUsedAt = data, now
@@ -303,10 +324,10 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, f Flow, challengeID st
 		}); err != nil {
 			return err
 		}
-		return access.CompleteMFA(ctx, tx, now, f.LoginID, f.Account, f.Session.ID, milogin.MFAMethodWebAuthn, m)
+		return done(tx, now)
 	})
 	if e, ok := err.(errPasskey); ok {
-		return s.passkeyFailed(ctx, op, f.Account, m, "login", e.err)
+		return s.passkeyFailed(ctx, op, acct, m, "login", e.err)
 	}
 	return milogin.Wrap(op, err)
 }

@@ -291,3 +291,37 @@ func (s *Service) useTOTP(ctx context.Context, op string, acct *milogin.Account,
 }
 
 var errWrong = milogin.Errorf("mfa", milogin.EUNAUTHORIZED, "wrong code")
+
+// VerifyTOTPCode checks an authenticator code for acct outside an
+// application's sign-in (the administration console's staff sign-in) and
+// runs done in the transaction that uses the code up, so what the code
+// unlocks is written with it. Errors as VerifyTOTP.
+func (s *Service) VerifyTOTPCode(ctx context.Context, acct *milogin.Account, code string, m authn.Meta, done func(tx milogin.Tx, now time.Time) error) error {
+	const op = "mfa.VerifyTOTPCode"
+	return s.useTOTP(ctx, op, acct, code, m, func(tx milogin.Tx, k *milogin.TOTPKey, now time.Time) error {
+		if !k.Confirmed {
+			return milogin.Errorf(op, milogin.ENOTFOUND, "No authenticator app is set up for this account.")
+		}
+		return nil
+	}, done)
+}
+
+// ConfirmTOTPWith finishes setting up an authenticator app with a code from
+// it and runs done in the same transaction, for a first enrolment where the
+// password is being chosen together with the app (a staff enrolment link):
+// the caller has checked who is enrolling. The code's step is used up.
+func (s *Service) ConfirmTOTPWith(ctx context.Context, acct *milogin.Account, code string, m authn.Meta, done func(tx milogin.Tx, now time.Time) error) error {
+	const op = "mfa.ConfirmTOTPWith"
+	return s.useTOTP(ctx, op, acct, code, m, func(tx milogin.Tx, k *milogin.TOTPKey, now time.Time) error {
+		if k.Confirmed {
+			return milogin.Errorf(op, milogin.ECONFLICT, "The authenticator app is already set up.")
+		}
+		k.Confirmed, k.ConfirmedAt = true, now
+		return nil
+	}, func(tx milogin.Tx, now time.Time) error {
+		if err := audit(ctx, tx, now, milogin.EventTOTPEnrolled, acct, m, nil); err != nil {
+			return err
+		}
+		return done(tx, now)
+	})
+}

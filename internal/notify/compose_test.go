@@ -10,14 +10,17 @@ import (
 	"milogin/internal/notify"
 )
 
-const closing = "If you are facing any issues, please use Help Page link to contact the help desk for further assistance.\n\nThanks,\nMILogin Team\n"
+const closing = "If you are facing any issues, please use Help Page link (https://milogintp.example.gov/thirdparty/help) to contact the help desk for further assistance.\n\nThanks,\nMILogin Team\n"
+
+// help is the portal's help desk every email links to.
+var help = milogin.HelpDesk{Name: "MILogin Help Desk", URL: "https://milogintp.example.gov/thirdparty/help"}
 
 // templateData is sample data for templates whose content the tests check.
 // Templates without an entry still render in every test: sampleData
 // discovers the keys they use.
 var templateData = map[string]map[string]any{
-	"account-locked":   {"Name": "Ann Smith", "UserID": "smitha0001", "Minutes": 30, "Portal": "MILogin for Third Party"},
-	"password-changed": {"Name": "Ann Smith", "UserID": "smitha0001"},
+	"account-locked":   {"Name": "Ann Smith", "UserID": "smitha0001", "Minutes": 30, "Portal": "MILogin for Third Party", "Help": help},
+	"password-changed": {"Name": "Ann Smith", "UserID": "smitha0001", "Help": help},
 }
 
 var missingKey = regexp.MustCompile(`map has no entry for key "([^"]+)"`)
@@ -28,7 +31,7 @@ var missingKey = regexp.MustCompile(`map has no entry for key "([^"]+)"`)
 // reported by name.
 func sampleData(t *testing.T, ch milogin.Channel, name string, fill func(key string) any) map[string]any {
 	t.Helper()
-	data := map[string]any{"Name": "Ann Smith"}
+	data := map[string]any{"Name": "Ann Smith", "Help": help}
 	for k, v := range templateData[name] {
 		data[k] = v
 	}
@@ -140,7 +143,7 @@ func TestComposeAccountLocked(t *testing.T) {
 }
 
 func TestComposeWithoutName(t *testing.T) {
-	data := map[string]any{"Name": "", "UserID": "smitha0001"}
+	data := map[string]any{"Name": "", "UserID": "smitha0001", "Help": help}
 	m, err := notify.Compose(milogin.ChannelEmail, "ann@example.com", "password-changed", data)
 	if err != nil {
 		t.Fatal(err)
@@ -149,8 +152,11 @@ func TestComposeWithoutName(t *testing.T) {
 		t.Errorf("greeting without a name:\n%s\n%s", m.Text, m.HTML)
 	}
 	// A struct works as well as a map.
-	type pc struct{ Name, UserID string }
-	if _, err := notify.Compose(milogin.ChannelEmail, "ann@example.com", "password-changed", pc{"Ann", "smitha0001"}); err != nil {
+	type pc struct {
+		Name, UserID string
+		Help         milogin.HelpDesk
+	}
+	if _, err := notify.Compose(milogin.ChannelEmail, "ann@example.com", "password-changed", pc{"Ann", "smitha0001", help}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -219,5 +225,29 @@ func TestComposeErrors(t *testing.T) {
 				t.Errorf("kind %v; want EINTERNAL", milogin.ErrorKind(err))
 			}
 		})
+	}
+}
+
+// TestEmailsLinkTheHelpPage: "please use Help Page link" comes with the
+// link, in the plain text and the HTML of every email that says it.
+func TestEmailsLinkTheHelpPage(t *testing.T) {
+	for _, name := range notify.Templates() {
+		if !slices.Contains(notify.Channels(name), milogin.ChannelEmail) {
+			continue
+		}
+		data := sampleData(t, milogin.ChannelEmail, name, func(string) any { return "x" })
+		m, err := notify.Compose(milogin.ChannelEmail, "ann@example.com", name, data)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !strings.Contains(m.Text, "Help Page") {
+			continue
+		}
+		if !strings.Contains(m.Text, "Help Page link ("+help.URL+")") {
+			t.Errorf("%s: the plain text names the Help Page without its address:\n%s", name, m.Text)
+		}
+		if !strings.Contains(m.HTML, `<a href="`+help.URL+`"><strong>Help Page</strong></a>`) {
+			t.Errorf("%s: the HTML names the Help Page without a link:\n%s", name, m.HTML)
+		}
 	}
 }

@@ -11,11 +11,11 @@ import (
 // The user ID reminder is the guide's email, word for word.
 func TestForgotUserIDEmailIsTheGuides(t *testing.T) {
 	m, err := notify.Compose(milogin.ChannelEmail, "bob.smith@example.org", "forgot-user-id",
-		map[string]any{"Name": "", "UserID": "smithb1234", "Portal": "MILogin for Third Party"})
+		map[string]any{"Name": "", "UserID": "smithb1234", "Portal": "MILogin for Third Party", "Help": help})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "Hello,\n\nPursuant to your request, the following username is associated with the email address provided:\n\nsmithb1234\n\nIf you are facing any issues, please use Help Page link to contact the help desk for further assistance.\n\nThanks,\nMILogin Team\n"
+	want := "Hello,\n\nPursuant to your request, the following username is associated with the email address provided:\n\nsmithb1234\n\nIf you are facing any issues, please use Help Page link (https://milogintp.example.gov/thirdparty/help) to contact the help desk for further assistance.\n\nThanks,\nMILogin Team\n"
 	if m.Text != want {
 		t.Errorf("text:\n%q\nwant\n%q", m.Text, want)
 	}
@@ -28,8 +28,8 @@ func TestForgotUserIDEmailIsTheGuides(t *testing.T) {
 }
 
 func TestSelfServiceMessagesRender(t *testing.T) {
-	pin := map[string]any{"PIN": "482913", "Minutes": 10, "Name": "John Smith", "Portal": "MILogin for Third Party"}
-	notice := map[string]any{"Name": "John Smith", "UserID": "smithj0000", "Portal": "MILogin for Third Party", "NewEmail": "j***h@example.org"}
+	pin := map[string]any{"PIN": "482913", "Minutes": 10, "Name": "John Smith", "Portal": "MILogin for Third Party", "Help": help}
+	notice := map[string]any{"Name": "John Smith", "UserID": "smithj0000", "Portal": "MILogin for Third Party", "NewEmail": "j***h@example.org", "Help": help}
 	for _, c := range []struct {
 		name    string
 		data    map[string]any

@@ -130,7 +130,7 @@ func emailSender(tb testing.TB, srv *smtptest.Server, opts ...smtp.Option) *smtp
 	return s
 }
 
-var lockedData = map[string]any{"Name": "Ann Smith", "UserID": "smitha0001", "Minutes": 30, "Portal": "MILogin for Third Party"}
+var lockedData = map[string]any{"Name": "Ann Smith", "UserID": "smitha0001", "Minutes": 30, "Portal": "MILogin for Third Party", "Help": help}
 
 func TestWorkerDeliversEmail(t *testing.T) {
 	ctx := t.Context()
@@ -257,7 +257,7 @@ func TestWorkerGivesUp(t *testing.T) {
 	var logs logBuffer
 	w := &notify.Worker{Store: store, Email: emailSender(t, srv), Now: clk.Now, Logger: logs.Logger(), MaxAttempts: 4}
 	id := enqueue(t, store, clk.Now(), milogin.ChannelEmail, "carol@example.com", "password-changed",
-		map[string]any{"Name": "Carol", "UserID": "carolz0001"})
+		map[string]any{"Name": "Carol", "UserID": "carolz0001", "Help": help})
 
 	wantWaits := []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute}
 	for i := range 4 {
@@ -351,7 +351,7 @@ func TestWorkerLeaseRecoversCrash(t *testing.T) {
 	srv := smtptest.Start(t)
 	clk := clocktest.New(t0)
 	id := enqueue(t, store, clk.Now(), milogin.ChannelEmail, "dan@example.com", "password-changed",
-		map[string]any{"Name": "", "UserID": "dand0001"})
+		map[string]any{"Name": "", "UserID": "dand0001", "Help": help})
 	// The "crashed" worker: claims, then nothing.
 	err := store.Write(ctx, func(tx milogin.Tx) error {
 		ms, err := tx.Outbox().Claim(ctx, clk.Now(), time.Minute, 20)

@@ -179,6 +179,12 @@ func validateClient(c *milogin.Client, loopbackHTTP bool) error {
 	if err := ValidateBackchannelURI(c.BackchannelLogoutURI); err != nil {
 		return err
 	}
+	// Like a redirect URI: the home page sends people there.
+	if c.InitiateLoginURI != "" {
+		if err := ValidateRedirectURI(c.InitiateLoginURI, c.Public); err != nil {
+			return milogin.Errorf(opName, milogin.EINVALID, "initiate login %s", milogin.ErrorMessage(err))
+		}
+	}
 	if !c.Public && c.SecretHash == "" {
 		return milogin.Errorf(opName, milogin.EINVALID, "a confidential client needs a secret")
 	}

@@ -2,10 +2,13 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"milogin"
 )
@@ -320,4 +323,55 @@ func (r accounts) List(ctx context.Context, f milogin.AccountFilter) ([]*milogin
 		q += ` LIMIT ` + arg(f.Limit)
 	}
 	return queryAll(ctx, r.t.q, op, scanAccount, q, args...)
+}
+
+// unknownKey is how an unknown user ID is stored: a hash of its normalized
+// form, never the text (people type passwords into the user ID field).
+func unknownKey(userID string) string {
+	sum := sha256.Sum256([]byte(milogin.NormalizeLogin(userID)))
+	return hex.EncodeToString(sum[:])
+}
+
+// UpdateUnknown creates the row if needed, loads it (locked on PostgreSQL;
+// SQLite has one writer), applies fn to an Account holding only the
+// counters and saves them.
+func (r accounts) UpdateUnknown(ctx context.Context, portal milogin.PortalID, userID string, now time.Time, fn func(*milogin.Account) error) (*milogin.Account, error) {
+	const op = "sqlstore.Accounts.UpdateUnknown"
+	if err := r.t.writable(op); err != nil {
+		return nil, err
+	}
+	key := unknownKey(userID)
+	if _, err := r.t.q.ExecContext(ctx, `INSERT INTO unknown_logins (portal, id_hash, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (portal, id_hash) DO NOTHING`, string(portal), key, toDB(now)); err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	var (
+		a              = milogin.Account{Portal: portal, UserID: userID, Status: milogin.StatusActive}
+		locked, window int64
+	)
+	err := r.t.q.QueryRowContext(ctx, `SELECT failed_logins, locked_until, failure_window, window_failures
+		FROM unknown_logins WHERE portal = $1 AND id_hash = $2`+r.t.d.ForUpdate, string(portal), key).
+		Scan(&a.FailedLogins, &locked, &window, &a.WindowFailures)
+	if err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	a.LockedUntil, a.FailureWindow = fromDB(locked), fromDB(window)
+	if err := fn(&a); err != nil {
+		return nil, err
+	}
+	if _, err := r.t.q.ExecContext(ctx, `UPDATE unknown_logins SET failed_logins = $3, locked_until = $4,
+		failure_window = $5, window_failures = $6, updated_at = $7 WHERE portal = $1 AND id_hash = $2`,
+		string(portal), key, a.FailedLogins, toDB(a.LockedUntil), toDB(a.FailureWindow), a.WindowFailures, toDB(now)); err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	stored(&a.LockedUntil, &a.FailureWindow)
+	return &a, nil
+}
+
+func (r accounts) DeleteUnknownBefore(ctx context.Context, before time.Time) (int, error) {
+	const op = "sqlstore.Accounts.DeleteUnknownBefore"
+	if err := r.t.writable(op); err != nil {
+		return 0, err
+	}
+	return deleteCount(ctx, r.t.q, op, `DELETE FROM unknown_logins WHERE updated_at <= $1 AND locked_until <= $1`, toDB(before))
 }

@@ -22,7 +22,7 @@ var _ milogin.AppStore = apps{}
 
 const appCols = `id, name, category, portals, launch_url, approval, mfa, terms_text, terms_version,
 	contact, client_id, client_secret_hash, client_public, redirect_uris, post_logout_uris,
-	backchannel_logout_uri, grant_types, created_at, updated_at, id_token_alg`
+	backchannel_logout_uri, grant_types, created_at, updated_at, id_token_alg, initiate_login_uri`
 
 // jsonList stores a list as a JSON array ("[]" when empty).
 func jsonList[T any](v []T) (string, error) {
@@ -57,7 +57,8 @@ func scanApp(s scanner) (*milogin.Application, error) {
 	)
 	err := s.Scan(&a.ID, &a.Name, &a.Category, &portals, &a.LaunchURL, &approval, &mfa, &a.TermsText,
 		&a.TermsVersion, &a.Contact, &a.Client.ID, &a.Client.SecretHash, &a.Client.Public, &redirects,
-		&postLogout, &a.Client.BackchannelLogoutURI, &grantTypes, &created, &updated, &a.Client.IDTokenAlg)
+		&postLogout, &a.Client.BackchannelLogoutURI, &grantTypes, &created, &updated, &a.Client.IDTokenAlg,
+		&a.Client.InitiateLoginURI)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +99,7 @@ func appArgs(a *milogin.Application) ([]any, error) {
 	return []any{a.ID, a.Name, a.Category, lists[0], a.LaunchURL, string(a.Approval), string(a.MFA),
 		a.TermsText, a.TermsVersion, a.Contact, a.Client.ID, a.Client.SecretHash, a.Client.Public,
 		lists[1], lists[2], a.Client.BackchannelLogoutURI, lists[3], toDB(a.CreatedAt), toDB(a.UpdatedAt),
-		a.Client.IDTokenAlg}, nil
+		a.Client.IDTokenAlg, a.Client.InitiateLoginURI}, nil
 }
 
 func appConflict(constraint string) string {
@@ -124,7 +125,7 @@ func (r apps) Create(ctx context.Context, a *milogin.Application) error {
 	}
 	err = r.t.savepoint(ctx, func() error {
 		_, err := r.t.q.ExecContext(ctx, `INSERT INTO apps (`+appCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`, args...)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`, args...)
 		return err
 	})
 	if err != nil {
@@ -173,7 +174,7 @@ func (r apps) Update(ctx context.Context, id string, fn func(*milogin.Applicatio
 			launch_url = $5, approval = $6, mfa = $7, terms_text = $8, terms_version = $9, contact = $10,
 			client_id = $11, client_secret_hash = $12, client_public = $13, redirect_uris = $14,
 			post_logout_uris = $15, backchannel_logout_uri = $16, grant_types = $17,
-			created_at = $18, updated_at = $19, id_token_alg = $20
+			created_at = $18, updated_at = $19, id_token_alg = $20, initiate_login_uri = $21
 			WHERE id = $1`, args...)
 		return err
 	})

@@ -115,7 +115,32 @@ func (r sessions) DeleteExpired(ctx context.Context, before time.Time) (int, err
 	if err := r.t.writable(op); err != nil {
 		return 0, err
 	}
+	if _, err := r.t.q.ExecContext(ctx, `DELETE FROM session_ends WHERE keep_until <= $1`, toDB(before)); err != nil {
+		return 0, milogin.Wrap(op, err)
+	}
 	return deleteCount(ctx, r.t.q, op, qDeleteExpiredSessions, toDB(before))
+}
+
+func (r sessions) MarkEnded(ctx context.Context, ids []string, reason milogin.EndReason, at, until time.Time) error {
+	const op = "sqlstore.Sessions.MarkEnded"
+	if err := r.t.writable(op); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		_, err := r.t.q.ExecContext(ctx, `INSERT INTO session_ends (id, reason, ended_at, keep_until) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (id) DO UPDATE SET reason = excluded.reason, ended_at = excluded.ended_at, keep_until = excluded.keep_until`,
+			id, string(reason), toDB(at), toDB(until))
+		if err != nil {
+			return milogin.Wrap(op, err)
+		}
+	}
+	return nil
+}
+
+func (r sessions) EndReason(ctx context.Context, id string) (milogin.EndReason, error) {
+	const op = "sqlstore.Sessions.EndReason"
+	reason, err := queryOne(ctx, r.t.q, op, msgNoSession, scanString, `SELECT reason FROM session_ends WHERE id = $1`, id)
+	return milogin.EndReason(reason), err
 }
 
 func deleteCount(ctx context.Context, q querier, op, query string, args ...any) (int, error) {

@@ -362,6 +362,74 @@ func testAccounts(t *testing.T, open func(t *testing.T) milogin.Store) {
 		}
 	})
 
+	// Guessing at a user ID that names no account counts like guessing at
+	// a real one: the counters live under the ID's hash, per portal, case
+	// folded, and concurrent reservations are exact.
+	t.Run("UnknownUserIDCounters", func(t *testing.T) {
+		s := open(t)
+		p := milogin.Policy{LockoutThreshold: 5, LockoutDuration: 30 * time.Minute}
+		reserve := func(portal milogin.PortalID, id string, now time.Time) (bool, *milogin.Account) {
+			var ok bool
+			var got *milogin.Account
+			write(t, s, func(tx milogin.Tx) (err error) {
+				got, err = tx.Accounts().UpdateUnknown(ctx(t), portal, id, now, func(a *milogin.Account) error {
+					_, ok = a.ReserveAttempt(p, now)
+					return nil
+				})
+				return err
+			})
+			return ok, got
+		}
+		for i := 1; i <= 5; i++ {
+			ok, a := reserve(milogin.Citizen, "Nobody0001", t0)
+			if !ok || a.FailedLogins != i {
+				t.Fatalf("attempt %d: reserved=%v failures=%d", i, ok, a.FailedLogins)
+			}
+		}
+		ok, a := reserve(milogin.Citizen, "NOBODY0001", t0.Add(time.Minute))
+		if ok || !a.LockedUntil.Equal(norm(t0.Add(30*time.Minute))) {
+			t.Errorf("sixth attempt (other case): reserved=%v locked until %v", ok, a.LockedUntil)
+		}
+		if ok, a := reserve(milogin.ThirdParty, "nobody0001", t0); !ok || a.FailedLogins != 1 {
+			t.Errorf("another portal shares the counters: %v %d", ok, a.FailedLogins)
+		}
+		// Concurrent guesses at a fresh unknown ID: exactly five reserved.
+		const n = 16
+		oks := make([]bool, n)
+		errs := make([]error, n)
+		parallel(n, func(i int) {
+			errs[i] = s.Write(ctx(t), func(tx milogin.Tx) error {
+				_, err := tx.Accounts().UpdateUnknown(ctx(t), milogin.Citizen, "ghost0001", t0, func(a *milogin.Account) error {
+					_, oks[i] = a.ReserveAttempt(p, t0)
+					return nil
+				})
+				return err
+			})
+		})
+		granted := 0
+		for i := range n {
+			if errs[i] != nil {
+				t.Errorf("goroutine %d: %v", i, errs[i])
+			}
+			if oks[i] {
+				granted++
+			}
+		}
+		wantEqual(t, "concurrent reservations", granted, 5)
+		// Forgotten once untouched and unlocked.
+		var del int
+		write(t, s, func(tx milogin.Tx) (err error) {
+			del, err = tx.Accounts().DeleteUnknownBefore(ctx(t), t0.Add(10*time.Minute))
+			return err
+		})
+		wantEqual(t, "deleted: only the unlocked one", del, 1)
+		write(t, s, func(tx milogin.Tx) (err error) {
+			del, err = tx.Accounts().DeleteUnknownBefore(ctx(t), t0.Add(2*time.Hour))
+			return err
+		})
+		wantEqual(t, "deleted once the locks ended", del, 2)
+	})
+
 	t.Run("UserIDsWithPrefix", func(t *testing.T) {
 		s := open(t)
 		var as []*milogin.Account

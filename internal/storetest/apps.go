@@ -26,6 +26,7 @@ func app(id, name string, portals ...milogin.PortalID) *milogin.Application {
 			PostLogoutURIs:       []string{"https://" + id + ".example.org/"},
 			BackchannelLogoutURI: "https://" + id + ".example.org/bcl",
 			GrantTypes:           []string{"authorization_code", "refresh_token"},
+			InitiateLoginURI:     "https://" + id + ".example.org/oidc/initiate",
 		},
 		CreatedAt: t0,
 		UpdatedAt: t0.Add(time.Second),
@@ -135,12 +136,14 @@ func testApps(t *testing.T, open func(t *testing.T) milogin.Store) {
 				x.TermsVersion = 3
 				x.Portals = append(x.Portals, milogin.ThirdParty)
 				x.Client.RedirectURIs = nil
+				x.Client.InitiateLoginURI = ""
 				x.UpdatedAt = t0.Add(time.Hour + time.Nanosecond)
 				return nil
 			})
 			return err
 		})
 		a.TermsVersion, a.Portals, a.Client.RedirectURIs, a.UpdatedAt = 3, []milogin.PortalID{milogin.Workforce, milogin.ThirdParty}, nil, t0.Add(time.Hour)
+		a.Client.InitiateLoginURI = ""
 		wantEqual(t, "returned", returned, normApp(a))
 		wantEqual(t, "stored", getApp(t, s, a.ID), normApp(a))
 

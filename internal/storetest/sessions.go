@@ -214,4 +214,38 @@ func testSessions(t *testing.T, open func(t *testing.T) milogin.Store) {
 		wantEqual(t, "deleted", n, 2)
 		wantEqual(t, "remaining", sessionIDs(t, s, a.ID), []string{"future"})
 	})
+	t.Run("EndReason", func(t *testing.T) {
+		s := open(t)
+		reason := func(id string) (r milogin.EndReason, err error) {
+			err = s.Read(ctx(t), func(tx milogin.Tx) error {
+				r, err = tx.Sessions().EndReason(ctx(t), id)
+				return err
+			})
+			return r, err
+		}
+		_, err := reason("never")
+		wantKind(t, err, milogin.ENOTFOUND)
+
+		write(t, s, func(tx milogin.Tx) error {
+			return tx.Sessions().MarkEnded(ctx(t), []string{"e1", "e2"}, milogin.EndSignedInElsewhere, t0, t0.Add(time.Hour))
+		})
+		wantEqual(t, "e1", must(reason("e1")), milogin.EndSignedInElsewhere)
+		wantEqual(t, "e2", must(reason("e2")), milogin.EndSignedInElsewhere)
+		// Marking again replaces the reason, and the later keep-until.
+		write(t, s, func(tx milogin.Tx) error {
+			return tx.Sessions().MarkEnded(ctx(t), []string{"e2"}, milogin.EndPasswordChanged, t0, t0.Add(3*time.Hour))
+		})
+		wantEqual(t, "e2 re-marked", must(reason("e2")), milogin.EndPasswordChanged)
+		// Marking nothing is not an error.
+		write(t, s, func(tx milogin.Tx) error {
+			return tx.Sessions().MarkEnded(ctx(t), nil, milogin.EndPasswordChanged, t0, t0)
+		})
+		write(t, s, func(tx milogin.Tx) error {
+			_, err := tx.Sessions().DeleteExpired(ctx(t), t0.Add(2*time.Hour))
+			return err
+		})
+		_, err = reason("e1")
+		wantKind(t, err, milogin.ENOTFOUND)
+		wantEqual(t, "e2 kept until later", must(reason("e2")), milogin.EndPasswordChanged)
+	})
 }

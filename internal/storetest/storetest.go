@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) milogin.Store) {
 	t.Run("MFA", func(t *testing.T) { testMFA(t, open) })
 	t.Run("Flows", func(t *testing.T) { testFlows(t, open) })
 	t.Run("SecurityAnswers", func(t *testing.T) { testSecurityAnswers(t, open) })
+	t.Run("Admin", func(t *testing.T) { testAdmin(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 	t.Run("Records", func(t *testing.T) { testRecords(t, open) })
 	t.Run("VerifyThrottle", func(t *testing.T) { testVerifyThrottle(t, open) })
@@ -341,6 +342,9 @@ func testStore(t *testing.T, open func(t *testing.T) milogin.Store) {
 			"Sessions.DeleteExpired": func(tx milogin.Tx) error {
 				_, err := tx.Sessions().DeleteExpired(ctx(t), t0.Add(48*time.Hour))
 				return err
+			},
+			"Sessions.MarkEnded": func(tx milogin.Tx) error {
+				return tx.Sessions().MarkEnded(ctx(t), []string{sess.ID}, milogin.EndPasswordChanged, t0, t0.Add(time.Hour))
 			},
 			"Codes.Create": func(tx milogin.Tx) error {
 				c := *code

@@ -33,6 +33,7 @@ func (s *Server) initAccess() {
 	if s.cfg.MFA == nil {
 		m := mfa.New(s.cfg.Store, s.cfg.Auth.Codes, s.cfg.Auth.Hasher)
 		m.Now, m.Kick, m.Logger = now, kick, s.cfg.Logger
+		m.Portals = s.cfg.Auth.Portals
 		if wa, err := mfa.NewWebAuthn(s.cfg.BaseURL); err == nil {
 			m.WebAuthn = wa
 		} else {

@@ -88,6 +88,7 @@ func newAccessEnv(t *testing.T) *accessEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	setHelpDesk(auth)
 	srv := httptest.NewServer(nil)
 	t.Cleanup(srv.Close)
 	acc := access.New(store)
@@ -102,7 +103,7 @@ func newAccessEnv(t *testing.T) *accessEnv {
 		t.Fatal(err)
 	}
 	h, err := web.NewServer(web.Config{Auth: auth, Store: store, BaseURL: srv.URL, Registry: prometheus.NewRegistry(),
-		Logger: slog.New(slog.DiscardHandler), Access: acc, MFA: m})
+		Logger: slog.New(slog.DiscardHandler), Access: acc, MFA: m, MailFrom: testMailFrom})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -445,8 +446,8 @@ func TestDailyMFAByEmailAsksOncePerDay(t *testing.T) {
 	}
 	form := url.Values{"login": {id}, "method": {"email"}, "code": {formValue(t, page.body, "code")}, "passcode": {wrong}}
 	r = do(t, c, "POST", e.srv.URL+"/thirdparty/continue/mfa/passcode", form)
-	if r.status != http.StatusUnauthorized || !strings.Contains(r.body, mfa.MsgWrongCode) {
-		t.Fatalf("wrong passcode: %d", r.status)
+	if r.status != http.StatusUnauthorized || !strings.Contains(r.body, mfa.MsgWrongCode+" You have 4 more tries.") {
+		t.Fatalf("wrong passcode: %d (the tries left must be shown)", r.status)
 	}
 	form.Set("passcode", code)
 	r = do(t, c, "POST", e.srv.URL+"/thirdparty/continue/mfa/passcode", form)

@@ -8,6 +8,7 @@ import (
 
 	"milogin"
 	"milogin/internal/access"
+	"milogin/internal/authn"
 )
 
 func queryEscape(s string) string { return url.QueryEscape(s) }
@@ -36,6 +37,10 @@ var notices = map[string]string{
 	"ended":      "Your session has ended. Please sign in again.",
 	"cancelled":  "Sign-in cancelled. Your other session is still active.",
 	"reauth":     "For your security, the application asks you to sign in again.",
+	// Why a session ended (authn.EndReasonOf), set by notSignedIn.
+	string(milogin.EndSignedInElsewhere): authn.EndedMessage(milogin.EndSignedInElsewhere),
+	string(milogin.EndPasswordChanged):   authn.EndedMessage(milogin.EndPasswordChanged),
+	string(milogin.EndTimedOut):          authn.EndedMessage(milogin.EndTimedOut),
 }
 
 type loginData struct {
@@ -179,12 +184,13 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleHelp(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "help", &page{Title: "Need Help?", Portal: portalOf(r), Data: s.cfg.HelpDesk})
+	s.render(w, r, http.StatusOK, "help", &page{Title: "Need Help?", Portal: portalOf(r)})
 }
 
 type homeData struct {
 	DaysLeft int // -1: the password never expires
 	Apps     []access.Group
+	Issuer   string // the portal's OpenID Provider, for initiate_login_uri links
 }
 
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
@@ -192,7 +198,8 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 	si := sessionOf(r)
 	s.render(w, r, http.StatusOK, "home", &page{
 		Title: "Home", Portal: p, Account: si.Account,
-		Data: homeData{DaysLeft: si.Account.PasswordDaysLeft(p.Policy, s.cfg.Auth.Now()), Apps: s.homeApps(r, si.Account)},
+		Data: homeData{DaysLeft: si.Account.PasswordDaysLeft(p.Policy, s.cfg.Auth.Now()), Apps: s.homeApps(r, si.Account),
+			Issuer: s.cfg.BaseURL + "/" + string(p.ID)},
 	})
 }
 

@@ -129,6 +129,9 @@ func (s *Server) resetEnded(w http.ResponseWriter, r *http.Request, err error) b
 	case flowEnded(err):
 		s.clearFlowCookie(w, milogin.FlowResetPassword, p.ID)
 		redirect(w, r, portalPath(p, "/forgot-password?m=expired"))
+	case milogin.IsKind(err, milogin.ELOCKED) && milogin.ErrorMessage(err) == authn.MsgPINLockedReset:
+		// The reset is kept at 2 Select Options for a new PIN.
+		redirect(w, r, portalPath(p, "/forgot-password/options?m=pin-locked-reset"))
 	case milogin.IsKind(err, milogin.ELOCKED):
 		s.clearFlowCookie(w, milogin.FlowResetPassword, p.ID)
 		key := "pin-locked"
@@ -165,7 +168,7 @@ func (s *Server) handleResetOptionsPage(w http.ResponseWriter, r *http.Request) 
 		redirect(w, r, portalPath(portalOf(r), "/forgot-password/new-password"))
 		return
 	}
-	s.renderResetOptions(w, r, http.StatusOK, &page{}, st)
+	s.renderResetOptions(w, r, http.StatusOK, &page{Notice: noticeOf(r)}, st)
 }
 
 func (s *Server) handleResetOptions(w http.ResponseWriter, r *http.Request) {

@@ -11,8 +11,10 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"milogin"
+	"milogin/internal/access"
 	"milogin/internal/authn"
 )
 
@@ -27,6 +29,24 @@ type page struct {
 	Errors  []milogin.Violation
 	Form    url.Values // what the person typed, re-displayed (never passwords)
 	Data    any
+	// MailFrom is the address emails come from (--mail-from), for "look
+	// for email from …"; render sets it.
+	MailFrom string
+	// Offers says which optional second factors this service has, so
+	// that no page links to one that is off; render sets it.
+	Offers offers
+}
+
+type offers struct {
+	Authenticator bool // authenticator apps (a sealing key is configured)
+	Passkeys      bool // WebAuthn (the base URL names a domain)
+}
+
+func (s *Server) offers() offers {
+	if s.cfg.MFA == nil {
+		return offers{}
+	}
+	return offers{Authenticator: s.cfg.MFA.TOTPKey != nil, Passkeys: s.cfg.MFA.WebAuthn != nil}
 }
 
 type navLink struct {
@@ -69,6 +89,7 @@ type fieldArgs struct {
 	Required     bool
 	Type         string
 	MaxLength    int
+	Hint         string // shown under the label, tied by aria-describedby
 }
 
 func parseTemplates() (map[string]*template.Template, error) {
@@ -76,12 +97,32 @@ func parseTemplates() (map[string]*template.Template, error) {
 		"lower": strings.ToLower,
 		// signupOpen: whether the portal's sign-in page offers SIGN UP.
 		"signupOpen": func(p milogin.PortalID) bool { return authn.SignupEnabled(p) },
-		"upper":      strings.ToUpper,
+		"stateTime": func(t time.Time) string {
+			return t.In(access.StateLocation()).Format("Jan 2, 2006 3:04 PM MST")
+		},
+		// minutes says a lock's length as the lockout email does.
+		"minutes": authn.LockMinutes,
+		// tel is a phone number as a tel: URI wants it: digits and a leading +.
+		"tel": func(phone string) string {
+			return strings.Map(func(r rune) rune {
+				if r >= '0' && r <= '9' || r == '+' {
+					return r
+				}
+				return -1
+			}, phone)
+		},
+		"upper": strings.ToUpper,
 		"fieldArgs": func(p *page, name, label, autocomplete string) fieldArgs {
 			return fieldArgs{Page: p, Name: name, Label: label, Autocomplete: autocomplete, Required: true}
 		},
 		"field": func(p *page, name, label string, required bool, autocomplete string) fieldArgs {
-			return fieldArgs{Page: p, Name: name, Label: label, Autocomplete: autocomplete, Required: required}
+			// A field with a length rule says it and stops there (maxlength).
+			n := authn.FieldMaxLength(name)
+			var hint string
+			if n > 1 {
+				hint = fmt.Sprintf("Up to %d characters.", n)
+			}
+			return fieldArgs{Page: p, Name: name, Label: label, Autocomplete: autocomplete, Required: required, MaxLength: n, Hint: hint}
 		},
 	}
 	// Files named _*.html hold partials shared by every page.
@@ -126,6 +167,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 			p.Nav = append(p.Nav, navLink{Label: n.Label, Href: href, Current: r.URL.Path == href})
 		}
 	}
+	p.MailFrom = s.mailFrom
+	p.Offers = s.offers()
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
 		s.cfg.Logger.Error("rendering page", "name", name, "err", err)
@@ -147,7 +190,7 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, m
 	if portal.Name == "" {
 		portal = s.portalOrDefault(milogin.ThirdParty)
 	}
-	s.render(w, r, status, "error", &page{Title: http.StatusText(status), Portal: portal, Error: msg, Data: s.cfg.HelpDesk})
+	s.render(w, r, status, "error", &page{Title: http.StatusText(status), Portal: portal, Error: msg})
 }
 
 // fail renders err on an error page, hiding internal details.

@@ -68,6 +68,8 @@ func (s *Server) routes() {
 	s.portal("GET /forgot-password/new-password", s.handleResetNewPage)
 	s.portal("POST /forgot-password/new-password", s.handleResetNew)
 	s.portal("GET /forgot-password/done", s.handleResetDone)
+	// A reset link the help desk emailed (internal/admin): opens 4 New Password.
+	s.portal("GET /forgot-password/link", s.handleResetLink)
 	s.portal("GET /update-profile", s.requireSession(s.handleProfilePage))
 	s.portal("POST /update-profile", s.requireSession(s.handleProfile))
 	s.portal("GET /update-profile/verify", s.requireSession(s.handleProfilePINPage))
@@ -89,6 +91,10 @@ func (s *Server) routes() {
 	s.portal("POST /security-options/passkeys/begin", s.requireSession(s.handlePasskeyRegisterBegin))
 	s.portal("POST /security-options/passkeys/finish", s.requireSession(s.handlePasskeyRegisterFinish))
 	s.portal("POST /security-options/passkeys/remove", s.requireSession(s.handlePasskeyRemove))
+
+	// Your Activity and Download your data (activity.go).
+	s.portal("GET /activity", s.requireSession(s.handleActivity))
+	s.portal("GET /activity/download", s.requireSession(s.handleDownload))
 
 	if s.cfg.Demo {
 		m.HandleFunc("GET /dev/mailbox", s.handleMailbox)

@@ -50,6 +50,8 @@ func (s *Server) clearFlowCookie(w http.ResponseWriter, kind string, p milogin.P
 var selfServiceNotices = map[string]string{
 	"expired":                authn.MsgFlowExpired,
 	"pin-locked":             authn.MsgPINLocked,
+	"pin-locked-signup":      authn.MsgPINLockedSignup,
+	"pin-locked-reset":       authn.MsgPINLockedReset,
 	"answers-locked":         authn.MsgAnswersLocked,
 	"resent":                 authn.MsgPINResent,
 	"profile-updated":        authn.MsgProfileUpdated,

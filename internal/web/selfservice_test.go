@@ -330,13 +330,29 @@ func TestSignupPINLocksAfterFiveWrong(t *testing.T) {
 		wantField(t, r.body, "pin", fmt.Sprintf("The PIN you entered is incorrect. You have %d more %s.", i, tries))
 	}
 	r := do(t, c, "POST", base+"/pin", url.Values{"pin": {wrong}})
-	wantRedirect(t, r, "/thirdparty/signup?m=pin-locked")
-	p := do(t, c, "GET", base+"?m=pin-locked", nil)
-	if !strings.Contains(p.body, "You have entered an incorrect PIN too many times. Please start again to receive a new PIN.") || !strings.Contains(p.body, "Verification Question") {
-		t.Error("after five wrong PINs: no message or no fresh start")
+	// What was entered is kept (never the password), and the page says so.
+	wantRedirect(t, r, "/thirdparty/signup/security?m=pin-locked-signup")
+	p := do(t, c, "GET", base+"/security?m=pin-locked-signup", nil)
+	wantAll(t, "after five wrong PINs", p.body, authn.MsgPINLockedSignup, `value="leea0000"`, `id="opt_questions" name="opt_questions" value="on" checked`)
+	if strings.Contains(p.body, "Lake#Huron1987") {
+		t.Error("the password is shown again")
 	}
 	if r := do(t, c, "POST", base+"/pin", url.Values{"pin": {pin}}); r.header.Get("Location") == "/thirdparty/signup/done" {
 		t.Fatal("the right PIN worked after five wrong ones")
+	}
+	// CREATE ACCOUNT again: a new PIN, and five more wrong ones end it.
+	wantRedirect(t, do(t, c, "POST", base+"/security", merge(annSecurity, url.Values{"action": {"create"}})), "/thirdparty/signup/pin")
+	pin = e.lastPIN(t, "ann.lee@example.org")
+	if pin == wrong {
+		wrong = "999999"
+	}
+	for range 4 {
+		do(t, c, "POST", base+"/pin", url.Values{"pin": {wrong}})
+	}
+	wantRedirect(t, do(t, c, "POST", base+"/pin", url.Values{"pin": {wrong}}), "/thirdparty/signup?m=pin-locked")
+	p = do(t, c, "GET", base+"?m=pin-locked", nil)
+	if !strings.Contains(p.body, "You have entered an incorrect PIN too many times. Please start again to receive a new PIN.") || !strings.Contains(p.body, "Verification Question") {
+		t.Error("after ten wrong PINs: no message or no fresh start")
 	}
 }
 
@@ -475,7 +491,7 @@ func TestProfileAndSecurityOptionsPages(t *testing.T) {
 	r := do(t, c, "POST", base, url.Values{"first_name": {"John"}, "last_name": {""}, "email": {"new@example.org"}, "confirm_email": {"other@example.org"}, "work_phone": {"517-555-0100"}})
 	wantField(t, r.body, "last_name", "Last Name is required.")
 	wantField(t, r.body, "confirm_email", "Email Address and Confirm Email Address do not match.")
-	wantField(t, r.body, "current_password", "Enter Current Password is required to change your Email Address, Mobile Number or Security Options.")
+	wantField(t, r.body, "current_password", "Current Password is required to change your Email Address or Mobile Number.")
 	r = do(t, c, "POST", base, url.Values{"first_name": {"John"}, "last_name": {"Smith"}, "suffix": {"Jr."}, "email": {"john.smith@example.org"},
 		"confirm_email": {"john.smith@example.org"}, "work_phone": {"517-555-0100"}})
 	wantRedirect(t, r, "/thirdparty/update-profile?m=profile-updated")
@@ -486,7 +502,7 @@ func TestProfileAndSecurityOptionsPages(t *testing.T) {
 	so := e.srv.URL + "/thirdparty/security-options"
 	s := do(t, c, "GET", so, nil)
 	wantAll(t, "security options", s.body, "<h1>Security Options</h1>", `id="opt_email" name="opt_email" value="on" checked`, "john.smith@example.org",
-		"/thirdparty/security-options/authenticator", ">SUBMIT<")
+		">SUBMIT<")
 	r = do(t, c, "POST", so, url.Values{"current_password": {goodPassword}})
 	wantField(t, r.body, "options", "Select at least one security option.")
 	// A new number for Mobile (Text/SMS): the password proves the person,
@@ -562,5 +578,31 @@ func TestSignupPagesSayTheSameForARegisteredEmail(t *testing.T) {
 	ms := e.messages(t)
 	if len(ms) == 0 || ms[0].To != "john.smith@example.org" || !strings.Contains(ms[0].Text, "smithj0001") {
 		t.Errorf("the holder was not emailed the account's User ID: %+v", ms[0])
+	}
+}
+
+// Five wrong PINs in Forgot Password restarted it at step 1 with nothing
+// kept; now the page says what happened and goes back to Select Options
+// for a new PIN (once), for a known and an unknown user ID alike.
+func TestForgotPasswordFiveWrongPINsOfferANewPIN(t *testing.T) {
+	e := newEnv(t, false)
+	base := e.srv.URL + "/thirdparty/forgot-password"
+	var pages []string
+	for _, id := range []string{"smithj0001", "nobody0042"} {
+		c, r := e.resetClient(t, id)
+		wantRedirect(t, r, "/thirdparty/forgot-password/options")
+		wantRedirect(t, do(t, c, "POST", base+"/options", url.Values{"method": {"email"}}), "/thirdparty/forgot-password/verify")
+		for range 4 {
+			do(t, c, "POST", base+"/verify", url.Values{"pin": {"000000"}})
+		}
+		r = do(t, c, "POST", base+"/verify", url.Values{"pin": {"000000"}})
+		wantRedirect(t, r, "/thirdparty/forgot-password/options?m=pin-locked-reset")
+		p := do(t, c, "GET", base+"/options?m=pin-locked-reset", nil)
+		wantAll(t, "options after five wrong PINs", p.body, authn.MsgPINLockedReset, "Select Options")
+		pages = append(pages, p.body)
+		wantRedirect(t, do(t, c, "POST", base+"/options", url.Values{"method": {"email"}}), "/thirdparty/forgot-password/verify")
+	}
+	if pages[0] != pages[1] {
+		t.Error("a known and an unknown user ID see different pages after five wrong PINs")
 	}
 }

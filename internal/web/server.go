@@ -11,10 +11,12 @@ package web
 import (
 	"context"
 	"embed"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/mail"
 	"net/url"
 	"strings"
 	"time"
@@ -45,8 +47,9 @@ type Config struct {
 	Logger  *slog.Logger
 	// Registry receives the HTTP metrics; nil makes a private one.
 	Registry *prometheus.Registry
-	// HelpDesk is the contact shown on Need Help? and error pages.
-	HelpDesk string
+	// MailFrom is the sender of every email (serve's --mail-from), named
+	// where a page says to look for one; a display name is left off.
+	MailFrom string
 	// Access applies the applications' access rules (gate, home page,
 	// Request Access); nil builds one on Store with Auth's clock.
 	Access *access.Service
@@ -54,6 +57,9 @@ type Config struct {
 	// passkeys but no authenticator apps (they need a sealing key).
 	MFA *mfa.Service
 }
+
+// defaultMailFrom is serve's default --mail-from.
+const defaultMailFrom = "DONOTREPLY-MILogin@michigan.gov"
 
 // Server is the web front end. Build it with NewServer.
 type Server struct {
@@ -64,7 +70,9 @@ type Server struct {
 	metrics *metrics
 	nav     []navItem
 	pages   map[string]bool // GET paths registered under every portal
-	h       http.Handler
+	// mailFrom is the address part of cfg.MailFrom.
+	mailFrom string
+	h        http.Handler
 }
 
 type navItem struct {
@@ -76,9 +84,6 @@ type navItem struct {
 func NewServer(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
-	}
-	if cfg.HelpDesk == "" {
-		cfg.HelpDesk = "1-800-555-0100"
 	}
 	s := &Server{
 		cfg:    cfg,
@@ -93,8 +98,17 @@ func NewServer(cfg Config) (*Server, error) {
 			{"UPDATE PROFILE", "/update-profile"},
 			{"SECURITY OPTIONS", "/security-options"},
 			{"CHANGE PASSWORD", "/change-password"},
+			{"YOUR ACTIVITY", "/activity"},
 		},
-		pages: map[string]bool{},
+		pages:    map[string]bool{},
+		mailFrom: defaultMailFrom,
+	}
+	if cfg.MailFrom != "" {
+		a, err := mail.ParseAddress(cfg.MailFrom)
+		if err != nil {
+			return nil, fmt.Errorf("web: MailFrom %q: %w", cfg.MailFrom, err)
+		}
+		s.mailFrom = a.Address
 	}
 	var err error
 	if s.tmpl, err = parseTemplates(); err != nil {

@@ -3,9 +3,12 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 
 	"milogin"
+	"milogin/internal/authn"
 )
 
 type ctxKey int
@@ -94,18 +97,45 @@ func (s *Server) notSignedIn(w http.ResponseWriter, r *http.Request, p milogin.P
 	if token != "" {
 		s.clearSessionCookie(w, p.ID)
 	}
-	to := "/" + string(p.ID) + "/login"
+	q := url.Values{}
+	// The page to come back to: the one asked for, or for a form sent after
+	// the session ended, the page the form is on (its own GET), so that
+	// nothing is posted twice.
 	if r.Method == http.MethodGet {
-		to += "?next=" + queryEscape(r.URL.RequestURI())
+		q.Set("next", r.URL.RequestURI())
+	} else if rel, ok := strings.CutPrefix(r.URL.Path, "/"+string(p.ID)); ok && s.pages[rel] {
+		q.Set("next", r.URL.Path)
+	}
+	// Why the session ended, by key (notices), never as free text.
+	if reason := authn.EndReasonOf(err); reason != "" && token != "" {
+		q.Set("m", string(reason))
+	}
+	to := "/" + string(p.ID) + "/login"
+	if len(q) > 0 {
+		to += "?" + q.Encode()
 	}
 	redirect(w, r, to)
 }
 
 // safeNext accepts only a path inside the portal, so the sign-in page can
 // never be used to send someone to another site.
+//
+// It must be a relative reference with an absolute path (no scheme, no
+// host, no "//" that a browser would read as a host, no backslash that some
+// read as a slash, no control characters they strip) whose cleaned path is
+// still inside the portal.
 func safeNext(p milogin.PortalID, next string) string {
 	prefix := "/" + string(p) + "/"
-	if !strings.HasPrefix(next, prefix) || strings.ContainsAny(next, "\\\r\n") || strings.HasPrefix(next, "//") {
+	if !strings.HasPrefix(next, prefix) || strings.HasPrefix(next, "//") || strings.ContainsFunc(next, func(r rune) bool {
+		return r == '\\' || r < 0x20 || r == 0x7f
+	}) {
+		return ""
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return ""
+	}
+	if clean := path.Clean(u.Path); clean != u.Path && clean+"/" != u.Path || !strings.HasPrefix(clean+"/", prefix) {
 		return ""
 	}
 	if strings.HasPrefix(next, prefix+"login") || strings.HasPrefix(next, prefix+"logout") {

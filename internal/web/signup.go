@@ -195,7 +195,7 @@ func (s *Server) handleSignupSecurityPage(w http.ResponseWriter, r *http.Request
 		redirect(w, r, portalPath(pt, "/signup/done"))
 		return
 	}
-	s.renderSignupSecurity(w, r, http.StatusOK, &page{Form: signupSecurityForm(p)}, p)
+	s.renderSignupSecurity(w, r, http.StatusOK, &page{Form: signupSecurityForm(p), Notice: noticeOf(r)}, p)
 }
 
 func (s *Server) handleSignupSecurity(w http.ResponseWriter, r *http.Request) {
@@ -302,6 +302,10 @@ func (s *Server) handleSignupPIN(w http.ResponseWriter, r *http.Request) {
 	}
 	var se *authn.SignupError
 	switch {
+	case errors.As(err, &se) && se.Step == authn.SignupNewPIN:
+		// Everything but the password and the answers was kept.
+		redirect(w, r, portalPath(pt, "/signup/security?m=pin-locked-signup"))
+		return
 	case errors.As(err, &se) && se.Step == authn.SignupStartOver:
 		s.clearFlowCookie(w, milogin.FlowSignup, pt.ID)
 		redirect(w, r, portalPath(pt, "/signup?m=pin-locked"))

@@ -35,6 +35,12 @@ type env struct {
 
 func newEnv(t *testing.T, demo bool) *env {
 	t.Helper()
+	return newEnvWith(t, demo, nil)
+}
+
+// newEnvWith is newEnv with a last say on the configuration (may be nil).
+func newEnvWith(t *testing.T, demo bool, configure func(*web.Config)) *env {
+	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, t.TempDir()+"/milogin.db", sqlstore.Options{})
 	if err != nil {
@@ -49,10 +55,15 @@ func newEnv(t *testing.T, demo bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	setHelpDesk(auth)
 	e := &env{auth: auth, store: store, clk: clk}
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
-	h, err := web.NewServer(web.Config{Auth: auth, Store: store, BaseURL: srv.URL, Demo: demo, Registry: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})
+	cfg := web.Config{Auth: auth, Store: store, BaseURL: srv.URL, Demo: demo, Registry: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)}
+	if configure != nil {
+		configure(&cfg)
+	}
+	h, err := web.NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +156,7 @@ func TestSignInSetsHardenedCookieAndRotatesIt(t *testing.T) {
 		}
 	}
 	home := do(t, c, "GET", e.srv.URL+"/thirdparty/home", nil)
-	if !strings.Contains(home.body, "Home Page of John Smith") || !strings.Contains(home.body, "Your password will expire in 359 days") {
+	if !strings.Contains(home.body, "Home Page of John Smith") || !strings.Contains(home.body, "Your password will expire in 360 days") {
 		t.Errorf("home page:\n%s", home.body)
 	}
 	for _, want := range []string{">HOME<", ">CHANGE PASSWORD<", ">LOGOUT<", "Access your applications by clicking on the application links below"} {
