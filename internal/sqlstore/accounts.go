@@ -349,8 +349,7 @@ func (r accounts) UpdateUnknown(ctx context.Context, portal milogin.PortalID, us
 		a              = milogin.Account{Portal: portal, UserID: userID, Status: milogin.StatusActive}
 		locked, window int64
 	)
-	err := r.t.q.QueryRowContext(ctx, `SELECT failed_logins, locked_until, failure_window, window_failures
-		FROM unknown_logins WHERE portal = $1 AND id_hash = $2`+r.t.d.ForUpdate, string(portal), key).
+	err := r.t.q.QueryRowContext(ctx, qUnknownLogin+r.t.d.ForUpdate, string(portal), key).
 		Scan(&a.FailedLogins, &locked, &window, &a.WindowFailures)
 	if err != nil {
 		return nil, milogin.Wrap(op, err)
@@ -373,5 +372,5 @@ func (r accounts) DeleteUnknownBefore(ctx context.Context, before time.Time) (in
 	if err := r.t.writable(op); err != nil {
 		return 0, err
 	}
-	return deleteCount(ctx, r.t.q, op, `DELETE FROM unknown_logins WHERE updated_at <= $1 AND locked_until <= $1`, toDB(before))
+	return deleteCount(ctx, r.t.q, op, qDeleteOldUnknownLogins, toDB(before))
 }

@@ -21,6 +21,12 @@ const (
 	whereOAuthReqByID    = `id = $1`
 	whereOAuthReqByCode  = `code_hash = $1 AND code_hash <> ''`
 
+	qUnknownLogin = `SELECT failed_logins, locked_until, failure_window, window_failures
+		FROM unknown_logins WHERE portal = $1 AND id_hash = $2`
+	qDeleteOldUnknownLogins = `DELETE FROM unknown_logins WHERE updated_at <= $1 AND locked_until <= $1`
+	qSessionEnd             = `SELECT reason FROM session_ends WHERE id = $1`
+	qDeleteOldSessionEnds   = `DELETE FROM session_ends WHERE keep_until <= $1`
+
 	qCountByMobile              = `SELECT COUNT(*) FROM accounts WHERE portal = $1 AND mobile_digits = $2 AND mobile_verified`
 	qSessionByID                = `SELECT ` + sessionCols + ` FROM sessions WHERE id = $1`
 	qSessionsByAccount          = `SELECT ` + sessionCols + ` FROM sessions WHERE account_id = $1 ORDER BY created_at, id`
@@ -62,6 +68,8 @@ func HotQueries() []HotQuery {
 		{"account by email", `SELECT ` + accountCols + ` FROM accounts WHERE ` + whereAccountByEmail, []any{s, s}},
 		{"account count by mobile", qCountByMobile, []any{s, s}},
 		{"session by id", qSessionByID, []any{s}},
+		{"why a session ended", qSessionEnd, []any{s}},
+		{"counters of an unknown user ID (sign-in)", qUnknownLogin, []any{s, s}},
 		{"sessions of an account", qSessionsByAccount, []any{s}},
 		{"code by id", qCodeByID, []any{s}},
 		{"login request by id", qLoginRequestByID, []any{s}},
@@ -88,5 +96,7 @@ func HotQueries() []HotQuery {
 		{"sweep sessions", qDeleteExpiredSessions, []any{n}},
 		{"sweep login requests", qDeleteExpiredLoginRequests, []any{n}},
 		{"sweep limits", qDeleteExpiredLimits, []any{n}},
+		{"sweep unknown user IDs", qDeleteOldUnknownLogins, []any{n}},
+		{"sweep session ends", qDeleteOldSessionEnds, []any{n}},
 	}
 }

@@ -115,7 +115,7 @@ func (r sessions) DeleteExpired(ctx context.Context, before time.Time) (int, err
 	if err := r.t.writable(op); err != nil {
 		return 0, err
 	}
-	if _, err := r.t.q.ExecContext(ctx, `DELETE FROM session_ends WHERE keep_until <= $1`, toDB(before)); err != nil {
+	if _, err := r.t.q.ExecContext(ctx, qDeleteOldSessionEnds, toDB(before)); err != nil {
 		return 0, milogin.Wrap(op, err)
 	}
 	return deleteCount(ctx, r.t.q, op, qDeleteExpiredSessions, toDB(before))
@@ -139,7 +139,7 @@ func (r sessions) MarkEnded(ctx context.Context, ids []string, reason milogin.En
 
 func (r sessions) EndReason(ctx context.Context, id string) (milogin.EndReason, error) {
 	const op = "sqlstore.Sessions.EndReason"
-	reason, err := queryOne(ctx, r.t.q, op, msgNoSession, scanString, `SELECT reason FROM session_ends WHERE id = $1`, id)
+	reason, err := queryOne(ctx, r.t.q, op, msgNoSession, scanString, qSessionEnd, id)
 	return milogin.EndReason(reason), err
 }
 
