@@ -53,6 +53,11 @@ type Account struct {
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
+
+	// Seeded marks an account made in bulk for load tests (milogin users
+	// seed): all seeded accounts share one password, so the server refuses
+	// them unless it was started to accept them. Set at creation only.
+	Seeded bool
 }
 
 // SetMobile changes the number on file; a different number is unproven

@@ -20,6 +20,7 @@ const (
 	ELOCKED       Kind = "locked"       // account locked or disabled
 	ERATELIMIT    Kind = "rate_limited" // too many attempts
 	EEXPIRED      Kind = "expired"      // code, session or password past its life
+	EBUSY         Kind = "busy"         // overloaded: try again shortly (503, Retry-After)
 	EINTERNAL     Kind = "internal"     // anything else
 )
 
@@ -33,6 +34,7 @@ var statusOf = map[Kind]int{
 	ELOCKED:       http.StatusForbidden,
 	ERATELIMIT:    http.StatusTooManyRequests,
 	EEXPIRED:      http.StatusGone,
+	EBUSY:         http.StatusServiceUnavailable,
 	EINTERNAL:     http.StatusInternalServerError,
 }
 

@@ -61,6 +61,9 @@ type Tx interface {
 // ECONFLICT with a message naming the field when a user ID or email is taken.
 type AccountStore interface {
 	Create(ctx context.Context, a *Account) error
+	// CreateMany inserts accounts in bulk (seeding), skipping any whose ID,
+	// user ID or email is taken, and returns how many it inserted.
+	CreateMany(ctx context.Context, list []*Account) (int, error)
 	Get(ctx context.Context, id string) (*Account, error)
 	GetByUserID(ctx context.Context, portal PortalID, userID string) (*Account, error)
 	GetByEmail(ctx context.Context, portal PortalID, email string) (*Account, error)

@@ -5,11 +5,13 @@
 //	milogin demo [--addr A] [--osmis-addr A] [--cars-addr A] [--data DIR] [--smtp URL]
 //	milogin serve [--addr A] [--data DIR] [--db DSN] [--base-url URL] [--smtp URL] [--mail-from ADDR] [--demo]
 //	milogin users add --portal P --user-id ID --first F --last L --email E [--work-phone N] [--mobile N] --password-stdin
+//	milogin users seed --portal P --count N [--prefix seed] [--start 0] [--password-stdin]
 //	milogin apps add --portal thirdparty --id ID --name NAME --redirect-uri URI [--redirect-uri URI …] [--post-logout-uri URI] [--backchannel-logout-uri URI] [--public] [--category C] [--approval open|approval|provisioned] [--mfa none|daily|always] [--terms-file FILE] [--json]
 //	milogin apps update --id ID [flags of add] [--rotate-secret] [--json]
 //	milogin apps list [--portal P] [--json]
 //	milogin apps remove --id ID
 //	milogin keys rotate [--json]
+//	milogin bench --target URL --scenario signin|flow|session|userinfo|client-credentials|jwks [--concurrency N] [--duration D] [--users N] [--pid PID] [--hash-baseline D] [--json]
 //	milogin records import FILE.csv [--batch N]
 //	milogin records stats
 //	milogin admin bootstrap --email E --name N
@@ -55,6 +57,7 @@ commands:
   serve        run the MILogin server
   demo         run MILogin and the demo applications (OSMIS) wired together, seeded
   users add    create an account (password read from standard input)
+  users seed   create --count accounts for load tests (refused by serve unless --allow-seeded)
   apps add     register an application and its OpenID Connect client
   apps update  change an application (--rotate-secret for a new secret)
   apps list    list the application catalog
@@ -63,6 +66,7 @@ commands:
   access approve|deny|grant|revoke
                decide or change a person's access to an application (emails them)
   access list  an application's access requests and grants (--status pending)
+  bench        drive a running deployment over HTTP (load test on loopback) and print throughput and latency
   records import FILE.csv
                load Secretary of State card records (citizen sign-up verifies against them)
   records stats
@@ -90,12 +94,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runDemo(ctx, args[2:], getenv, stdout, stderr)
 	case "users":
 		if len(args) < 3 {
-			fmt.Fprint(stderr, "usage: milogin users add [flags]\n")
+			fmt.Fprint(stderr, "usage: milogin users add|seed [flags]\n")
 			return usageError{}
 		}
 		switch args[2] {
 		case "add":
 			return runUsersAdd(ctx, args[3:], getenv, stdin, stdout, stderr)
+		case "seed":
+			return runUsersSeed(ctx, args[3:], getenv, stdin, stdout, stderr)
 		}
 		return usageError{msg: fmt.Sprintf("unknown users command %q", args[2])}
 	case "apps":
@@ -104,6 +110,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runKeys(ctx, args[2:], getenv, stdout, stderr)
 	case "access":
 		return runAccess(ctx, args[2:], getenv, stdout, stderr)
+	case "bench":
+		return runBench(ctx, args[2:], getenv, stdout, stderr)
 	case "records":
 		return runRecords(ctx, args[2:], getenv, stdout, stderr)
 	case "admin":

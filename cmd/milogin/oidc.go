@@ -42,9 +42,9 @@ func withOIDC(provider *oidc.Provider, pages http.Handler) http.Handler {
 }
 
 // sweepOIDC deletes expired authorization requests, codes, tokens and
-// session links every sweepEvery.
+// session links every oidcSweepEvery.
 func sweepOIDC(ctx context.Context, p *oidc.Provider, logger *slog.Logger) {
-	t := time.NewTicker(sweepEvery)
+	t := time.NewTicker(oidcSweepEvery)
 	defer t.Stop()
 	for {
 		if n, err := p.Sweep(ctx); err != nil && ctx.Err() == nil {

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +23,7 @@ import (
 	"milogin"
 	"milogin/internal/access"
 	"milogin/internal/admin"
+	"milogin/internal/authn"
 	"milogin/internal/clientip"
 	"milogin/internal/keys"
 	"milogin/internal/notify"
@@ -31,6 +34,13 @@ import (
 
 // sweepEvery is how often the inactivity sweep and expired-row clean-up run.
 const sweepEvery = time.Hour
+
+// oidcSweepEvery is how often expired authorization requests, codes and
+// tokens are deleted. They live minutes and arrive at the rate of sign-ins:
+// swept hourly, a busy hour leaves hundreds of thousands of dead rows that
+// every insert's index maintenance and every backup pays for. Each sweep is
+// an indexed delete of about a minute's worth of rows.
+const oidcSweepEvery = time.Minute
 
 // defaultBaseURL is the base URL when none is given: for a listener on a
 // loopback (or every) address, http://localhost:PORT, which browsers treat
@@ -57,6 +67,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	smsFormat := fs.String("sms-format", "json", "how texts are POSTed to --sms-url: json or form")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	mfaTZ := fs.String("mfa-time-zone", access.StateTimeZone, "time zone whose calendar day the daily MFA policy counts")
+	memLimit := fs.Int("memory-limit-mb", 100, "soft memory limit of the Go runtime in MiB (0: none; GOMEMLIMIT overrides): the collector works harder before the process grows past it")
+	hashSlots := fs.Int("hash-slots", 0, "password hashes run at once (default: one per core); fewer than the cores keeps a core for signed-in pages under a sign-in flood")
+	hashQueue := fs.Int("hash-queue", -1, "sign-ins that may wait for a password-hash slot before new ones get 503 (default: 64 per core)")
+	allowSeeded := fs.Bool("allow-seeded", false, "let accounts made by \"milogin users seed\" sign in (load tests only: they share one password)")
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9090", "address of the operations listener: /metrics and /debug/pprof/ (never on the public listener); empty disables it")
 	outboxLease := fs.Duration("outbox-lease", notify.DefaultLease, "how long a node reserves the messages it is sending; after a crash another node (or the restarted one) retries them once it runs out")
 	trustedProxies := fs.String("trusted-proxies", "", "comma-separated CIDR prefixes or addresses of the load balancers whose X-Forwarded-For is believed (right-most untrusted hop); empty trusts none")
@@ -77,6 +91,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return usageError{msg: "--log-level: " + err.Error()}
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if *memLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(*memLimit) << 20)
+	}
 	proxies, err := clientip.ParseTrusted(*trustedProxies)
 	if err != nil {
 		return usageError{msg: "--trusted-proxies: " + err.Error()}
@@ -88,6 +105,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer e.store.Close()
 	e.auth.Logger = logger
+	if *hashSlots > 0 {
+		e.auth.Hasher = authn.NewHasher(e.auth.Hasher.Params(), *hashSlots)
+	}
+	if *hashQueue >= 0 {
+		e.auth.Hasher.SetMaxWaiting(*hashQueue)
+	}
+	if e.auth.AllowSeeded = *allowSeeded; *allowSeeded {
+		logger.Warn("--allow-seeded: seeded load-test accounts, which share one password, can sign in")
+	}
 	if *clockOffset != 0 {
 		// Everything MILogin dates (sessions, codes, the daily MFA mark,
 		// grants) follows the moved clock; tokens signed by the OpenID

@@ -13,8 +13,10 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
-	"golang.org/x/crypto/argon2"
+	"milogin"
+	"milogin/internal/argon2"
 )
 
 // Params are the argon2id cost parameters. They are written into every hash,
@@ -47,13 +49,24 @@ const (
 // not an argon2id PHC string this package can check.
 var ErrMalformedHash = errors.New("authn: malformed password hash")
 
-// Hasher hashes and verifies passwords. Every hash costs MemoryKiB of memory,
-// so a semaphore caps how many run at once on this node; callers queue, and
-// give up when their context ends. A Hasher is safe for concurrent use.
+// MsgBusy is what a person is told when the node has more password checks
+// waiting than it can do in a few seconds.
+const MsgBusy = "MILogin is very busy. Please try again in a minute."
+
+// Hasher hashes and verifies passwords. Every hash costs MemoryKiB of memory
+// and a core for tens of milliseconds, so a semaphore caps how many run at
+// once on this node. Callers queue for a slot, but the queue is short: past
+// MaxWaiting callers a new one is refused at once with EBUSY (the server
+// answers 503), because a sign-in that waits half a minute for its hash is
+// worse than one told to come back, and a queue that grows without bound
+// only makes every waiter late. A Hasher is safe for concurrent use.
 type Hasher struct {
-	params Params
-	sem    chan struct{}
-	dummy  string // encoded hash with this hasher's params that matches nothing
+	params  Params
+	sem     chan struct{}
+	dummy   string // encoded hash with this hasher's params that matches nothing
+	waiting atomic.Int64
+	// maxWaiting bounds the callers waiting for a slot (SetMaxWaiting).
+	maxWaiting atomic.Int64
 
 	// hook, when set by tests, is called with "start" and "end" around each
 	// argon2 computation while the semaphore slot is held.
@@ -84,6 +97,7 @@ func NewHasher(p Params, maxConcurrent int) *Hasher {
 		maxConcurrent = runtime.GOMAXPROCS(0)
 	}
 	h := &Hasher{params: p, sem: make(chan struct{}, maxConcurrent)}
+	h.maxWaiting.Store(int64(DefaultWaitingPerSlot * maxConcurrent))
 	// The dummy's salt is fixed and its key is all zeros: no password
 	// produces it, but checking a password against it costs exactly what
 	// checking a real hash with these parameters costs.
@@ -94,6 +108,17 @@ func NewHasher(p Params, maxConcurrent int) *Hasher {
 	h.dummy = encodeHash(p, salt, make([]byte, p.KeyLen))
 	return h
 }
+
+// DefaultWaitingPerSlot sizes the queue: 64 waiters per concurrent hash is
+// about two seconds of work at production parameters (30 ms a hash).
+const DefaultWaitingPerSlot = 64
+
+// SetMaxWaiting sets how many callers may wait for a slot before new ones
+// are refused with EBUSY; n < 0 means no limit.
+func (h *Hasher) SetMaxWaiting(n int) { h.maxWaiting.Store(int64(n)) }
+
+// Slots returns how many hashes may run at once.
+func (h *Hasher) Slots() int { return cap(h.sem) }
 
 // Params returns the parameters new hashes are made with.
 func (h *Hasher) Params() Params { return h.params }
@@ -145,15 +170,47 @@ func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
 	return err
 }
 
-// derive runs argon2id once a semaphore slot is free.
-func (h *Hasher) derive(ctx context.Context, p Params, salt []byte, password string) ([]byte, error) {
+// errBusy is returned when the queue for a slot is full.
+var errBusy = &milogin.Error{Op: "authn.Hasher", Kind: milogin.EBUSY, Msg: MsgBusy}
+
+// Reserve takes a hash slot under the same rules as a hash (queueing, EBUSY
+// when the queue is full) and returns the function that gives it back. It
+// lets tests hold the node at capacity without timing.
+func (h *Hasher) Reserve(ctx context.Context) (release func(), err error) {
+	if err := h.acquire(ctx); err != nil {
+		return nil, err
+	}
+	return func() { <-h.sem }, nil
+}
+
+// acquire takes a slot, waiting in the bounded queue when none is free.
+func (h *Hasher) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("authn: waiting to hash: %w", err)
+		return fmt.Errorf("authn: waiting to hash: %w", err)
 	}
 	select {
 	case h.sem <- struct{}{}:
+		return nil
+	default:
+	}
+	// No free slot: join the queue if it has room.
+	n := h.waiting.Add(1)
+	defer h.waiting.Add(-1)
+	if limit := h.maxWaiting.Load(); limit >= 0 && n > limit {
+		return errBusy
+	}
+	select {
+	case h.sem <- struct{}{}:
+		return nil
 	case <-ctx.Done():
-		return nil, fmt.Errorf("authn: waiting to hash: %w", ctx.Err())
+		return fmt.Errorf("authn: waiting to hash: %w", ctx.Err())
+	}
+}
+
+// derive runs argon2id once a semaphore slot is free.
+func (h *Hasher) derive(ctx context.Context, p Params, salt []byte, password string) ([]byte, error) {
+	if err := h.acquire(ctx); err != nil {
+		return nil, err
 	}
 	defer func() { <-h.sem }()
 	if h.hook != nil {

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"milogin"
 )
 
 // fastParams keep the tests quick; the format and the code paths are the
@@ -404,4 +406,50 @@ func BenchmarkVerify(b *testing.B) {
 			b.Fatal(ok, err)
 		}
 	}
+}
+
+// TestHashQueueBounded: with every slot taken and the queue full, a new hash
+// is refused at once with EBUSY; a queued one runs when a slot frees.
+func TestHashQueueBounded(t *testing.T) {
+	h := NewHasher(fastParams, 1)
+	if got := h.maxWaiting.Load(); got != DefaultWaitingPerSlot {
+		t.Errorf("default queue %d; want %d", got, DefaultWaitingPerSlot)
+	}
+	h.SetMaxWaiting(2)
+	release, err := h.Reserve(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued := make(chan error, 2)
+	for range 2 {
+		go func() { _, err := h.Hash(t.Context(), "pw"); queued <- err }()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for h.waiting.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if _, _, err := h.Verify(t.Context(), h.dummy, "pw"); !milogin.IsKind(err, milogin.EBUSY) || milogin.ErrorMessage(err) != MsgBusy {
+		t.Errorf("Verify with a full queue = %v; want EBUSY %q", err, MsgBusy)
+	}
+	if err := h.VerifyDummy(t.Context(), "pw"); !milogin.IsKind(err, milogin.EBUSY) {
+		t.Errorf("VerifyDummy with a full queue = %v; want EBUSY", err)
+	}
+	release()
+	for range 2 {
+		if err := <-queued; err != nil {
+			t.Errorf("queued hash: %v", err)
+		}
+	}
+	if n := h.waiting.Load(); n != 0 {
+		t.Errorf("%d still counted as waiting", n)
+	}
+	// An unlimited queue never refuses.
+	h.SetMaxWaiting(-1)
+	release, _ = h.Reserve(t.Context())
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := h.Hash(ctx, "pw"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("unlimited queue: %v; want to wait until the deadline", err)
+	}
+	release()
 }

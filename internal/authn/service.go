@@ -43,6 +43,9 @@ type Service struct {
 	// the per-IP limit off.
 	IPFailureLimit  int
 	IPFailureWindow time.Duration
+	// AllowSeeded lets accounts made by "milogin users seed" sign in. They
+	// share one password, so only a load-test deployment sets it.
+	AllowSeeded bool
 }
 
 // NewService returns a Service with the default portals, the common-password

@@ -50,6 +50,7 @@ var Dialect = sqlstore.Dialect{
 	ForUpdate:       " FOR UPDATE",
 	SkipLocked:      " FOR UPDATE SKIP LOCKED",
 	UniqueViolation: uniqueViolation,
+	BulkRows:        500,
 }
 
 // uniqueViolation recognizes SQLSTATE 23505 and returns the constraint (for

@@ -1,7 +1,11 @@
 package postgres_test
 
 import (
+	"context"
 	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -80,4 +84,70 @@ func TestOpenConcurrently(t *testing.T) {
 func pool(db *postgres.DB) *sql.DB {
 	w, _ := db.Pools()
 	return w
+}
+
+// Every hot query finds its rows through an index in the plan PostgreSQL
+// uses for a prepared statement after a few executions: the generic plan,
+// which knows nothing of the parameters' values (and so cannot use a partial
+// index whose condition the query does not repeat). Sequential scans are
+// discouraged so that the empty tables of the test do not make one look
+// cheap: a Seq Scan left in the plan means no index can answer.
+func TestHotQueryPlans(t *testing.T) {
+	db := mustOpen(t, sqlstore.Options{})
+	conn, err := pool(db).Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// With empty tables every index looks as good as any other; a portal
+	// with some thousands of accounts and fresh statistics gives the planner
+	// the distribution it sees in production.
+	for _, s := range []string{
+		`INSERT INTO accounts (id, portal, user_id, user_id_norm, email, email_norm, mobile, mobile_digits, status, created_at)
+			SELECT 'a' || i, 'citizen', 'u' || i, 'u' || i, 'u' || i || '@example.com', 'u' || i || '@example.com',
+				'517555' || i, '517555' || i, 'active', i FROM generate_series(1, 5000) AS i`,
+		`ANALYZE`,
+		`SET enable_seqscan = off`,
+		`SET plan_cache_mode = force_generic_plan`,
+	} {
+		if _, err := conn.ExecContext(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	explain := func(ctx context.Context, q sqlstore.HotQuery) ([]string, error) {
+		if _, err := conn.ExecContext(ctx, `PREPARE hot AS `+q.SQL); err != nil {
+			return nil, err
+		}
+		defer conn.ExecContext(ctx, `DEALLOCATE hot`)
+		lits := make([]string, len(q.Args))
+		for i, a := range q.Args {
+			switch v := a.(type) {
+			case string:
+				lits[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+			case int64:
+				lits[i] = strconv.FormatInt(v, 10)
+			default:
+				return nil, fmt.Errorf("argument %d: unexpected type %T", i, a)
+			}
+		}
+		rows, err := conn.QueryContext(ctx, `EXPLAIN EXECUTE hot(`+strings.Join(lits, ", ")+`)`)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var lines []string
+		for rows.Next() {
+			var l string
+			if err := rows.Scan(&l); err != nil {
+				return nil, err
+			}
+			lines = append(lines, strings.TrimSpace(l))
+		}
+		return lines, rows.Err()
+	}
+	// An index condition on the portal alone reads every account of the
+	// portal: as bad as a scan.
+	storetest.RequireIndexedPlans(t, explain, func(l string) bool {
+		return strings.Contains(l, "Seq Scan") || l == "Index Cond: (portal = $1)"
+	})
 }

@@ -53,6 +53,7 @@ var Dialect = sqlstore.Dialect{
 	ForUpdate:       "",
 	SkipLocked:      "",
 	UniqueViolation: uniqueViolation,
+	BulkRows:        8,
 }
 
 // uniqueViolation returns SQLite's error text, which names the columns of

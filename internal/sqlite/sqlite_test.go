@@ -1,8 +1,10 @@
 package sqlite_test
 
 import (
+	"context"
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -139,4 +141,36 @@ func TestReopen(t *testing.T) {
 		}
 		db.Close()
 	}
+}
+
+// Every hot query finds its rows through an index: no "SCAN <table>" in
+// EXPLAIN QUERY PLAN (a SEARCH is an index lookup), and no SEARCH on the
+// portal alone, which reads every account of the portal.
+func TestHotQueryPlans(t *testing.T) {
+	db := mustOpen(t, sqlstore.Options{})
+	raw, err := sql.Open("sqlite", db.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	explain := func(ctx context.Context, q sqlstore.HotQuery) ([]string, error) {
+		rows, err := raw.QueryContext(ctx, `EXPLAIN QUERY PLAN `+q.SQL, q.Args...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var lines []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				return nil, err
+			}
+			lines = append(lines, detail)
+		}
+		return lines, rows.Err()
+	}
+	storetest.RequireIndexedPlans(t, explain, func(l string) bool {
+		return strings.HasPrefix(l, "SCAN ") || strings.HasSuffix(l, "(portal=?)")
+	})
 }

@@ -31,7 +31,7 @@ const accountCols = `id, portal, user_id, first_name, middle_initial, last_name,
 	email, email_verified, work_phone, mobile, recover_by_email, recover_by_mobile,
 	password_hash, password_changed_at, password_history, status, failed_logins,
 	locked_until, failure_window, window_failures, last_login_at, created_at, updated_at,
-	mobile_verified`
+	mobile_verified, seeded`
 
 func scanAccount(s scanner) (*milogin.Account, error) {
 	var (
@@ -43,7 +43,7 @@ func scanAccount(s scanner) (*milogin.Account, error) {
 		&a.Email, &a.EmailVerified, &a.WorkPhone, &a.Mobile, &a.RecoverByEmail, &a.RecoverByMobile,
 		&a.PasswordHash, &pwChanged, &history, &status, &a.FailedLogins,
 		&locked, &window, &a.WindowFailures, &lastLogin, &created, &up,
-		&a.MobileVerified)
+		&a.MobileVerified, &a.Seeded)
 	if err != nil {
 		return nil, err
 	}
@@ -97,6 +97,27 @@ func accountConflict(constraint string) string {
 	return msgAccountDup
 }
 
+// accountInsertCols are the columns an insert writes: accountCols and the
+// normalized forms the unique indexes and lookups use.
+const accountInsertCols = accountCols + `, user_id_norm, email_norm, mobile_digits`
+
+// accountInsertN is the number of columns in accountInsertCols.
+const accountInsertN = 29
+
+// insertArgs returns a's values in accountInsertCols order.
+func insertArgs(a *milogin.Account) ([]any, error) {
+	history, err := historyJSON(a.PasswordHistory)
+	if err != nil {
+		return nil, err
+	}
+	return []any{a.ID, string(a.Portal), a.UserID, a.FirstName, a.MiddleInitial, a.LastName, a.Suffix,
+		a.Email, a.EmailVerified, a.WorkPhone, a.Mobile, a.RecoverByEmail, a.RecoverByMobile,
+		a.PasswordHash, toDB(a.PasswordChangedAt), history, string(a.Status), a.FailedLogins,
+		toDB(a.LockedUntil), toDB(a.FailureWindow), a.WindowFailures, toDB(a.LastLoginAt),
+		toDB(a.CreatedAt), toDB(a.UpdatedAt), a.MobileVerified, a.Seeded,
+		milogin.NormalizeLogin(a.UserID), milogin.NormalizeLogin(a.Email), mobileDigits(a.Mobile)}, nil
+}
+
 func (r accounts) Create(ctx context.Context, a *milogin.Account) error {
 	const op = "sqlstore.Accounts.Create"
 	if err := r.t.writable(op); err != nil {
@@ -105,21 +126,13 @@ func (r accounts) Create(ctx context.Context, a *milogin.Account) error {
 	if a.ID == "" {
 		return &milogin.Error{Op: op, Kind: milogin.EINVALID, Msg: "An account needs an ID."}
 	}
-	history, err := historyJSON(a.PasswordHistory)
+	args, err := insertArgs(a)
 	if err != nil {
 		return milogin.Wrap(op, err)
 	}
 	err = r.t.savepoint(ctx, func() error {
-		_, err := r.t.q.ExecContext(ctx, `INSERT INTO accounts (`+accountCols+`,
-			user_id_norm, email_norm, mobile_digits)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-				$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)`,
-			a.ID, string(a.Portal), a.UserID, a.FirstName, a.MiddleInitial, a.LastName, a.Suffix,
-			a.Email, a.EmailVerified, a.WorkPhone, a.Mobile, a.RecoverByEmail, a.RecoverByMobile,
-			a.PasswordHash, toDB(a.PasswordChangedAt), history, string(a.Status), a.FailedLogins,
-			toDB(a.LockedUntil), toDB(a.FailureWindow), a.WindowFailures, toDB(a.LastLoginAt),
-			toDB(a.CreatedAt), toDB(a.UpdatedAt), a.MobileVerified,
-			milogin.NormalizeLogin(a.UserID), milogin.NormalizeLogin(a.Email), mobileDigits(a.Mobile))
+		_, err := r.t.q.ExecContext(ctx, `INSERT INTO accounts (`+accountInsertCols+`)
+			VALUES (`+inList(1, accountInsertN)+`)`, args...)
 		return err
 	})
 	if err != nil {
@@ -128,16 +141,61 @@ func (r accounts) Create(ctx context.Context, a *milogin.Account) error {
 	return nil
 }
 
+// CreateMany inserts the accounts with multi-row INSERTs and skips those
+// whose ID, user ID or email is taken, reporting how many it inserted.
+func (r accounts) CreateMany(ctx context.Context, list []*milogin.Account) (int, error) {
+	const op = "sqlstore.Accounts.CreateMany"
+	if err := r.t.writable(op); err != nil {
+		return 0, err
+	}
+	// Dialect.BulkRows accounts per INSERT, at most 1,000 (29,000
+	// parameters: under SQLite's limit of 32,766 and PostgreSQL's of 65,535).
+	rows := min(max(r.t.d.BulkRows, 1), 1000)
+	total := 0
+	for len(list) > 0 {
+		chunk := list[:min(len(list), rows)]
+		list = list[len(chunk):]
+		var b strings.Builder
+		args := make([]any, 0, len(chunk)*accountInsertN)
+		b.WriteString(`INSERT INTO accounts (` + accountInsertCols + `) VALUES `)
+		for i, a := range chunk {
+			if a.ID == "" {
+				return total, &milogin.Error{Op: op, Kind: milogin.EINVALID, Msg: "An account needs an ID."}
+			}
+			row, err := insertArgs(a)
+			if err != nil {
+				return total, milogin.Wrap(op, err)
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(" + inList(len(args)+1, accountInsertN) + ")")
+			args = append(args, row...)
+		}
+		b.WriteString(` ON CONFLICT DO NOTHING`)
+		res, err := r.t.q.ExecContext(ctx, b.String(), args...)
+		if err != nil {
+			return total, milogin.Wrap(op, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, milogin.Wrap(op, err)
+		}
+		total += int(n)
+	}
+	return total, nil
+}
+
 func (r accounts) getOne(ctx context.Context, op, where string, args ...any) (*milogin.Account, error) {
 	return queryOne(ctx, r.t.q, op, msgNoAccount, scanAccount, `SELECT `+accountCols+` FROM accounts WHERE `+where, args...)
 }
 
 func (r accounts) Get(ctx context.Context, id string) (*milogin.Account, error) {
-	return r.getOne(ctx, "sqlstore.Accounts.Get", `id = $1`, id)
+	return r.getOne(ctx, "sqlstore.Accounts.Get", whereAccountByID, id)
 }
 
 func (r accounts) GetByUserID(ctx context.Context, portal milogin.PortalID, userID string) (*milogin.Account, error) {
-	return r.getOne(ctx, "sqlstore.Accounts.GetByUserID", `portal = $1 AND user_id_norm = $2`,
+	return r.getOne(ctx, "sqlstore.Accounts.GetByUserID", whereAccountByUserID,
 		string(portal), milogin.NormalizeLogin(userID))
 }
 
@@ -148,7 +206,7 @@ func (r accounts) GetByEmail(ctx context.Context, portal milogin.PortalID, email
 		// Empty emails are not unique: "the account with no email" is not one account.
 		return nil, notFound(op, msgNoAccount)
 	}
-	return r.getOne(ctx, op, `portal = $1 AND email_norm = $2`, string(portal), norm)
+	return r.getOne(ctx, op, whereAccountByEmail, string(portal), norm)
 }
 
 func (r accounts) CountByMobile(ctx context.Context, portal milogin.PortalID, mobile string) (int, error) {
@@ -160,7 +218,7 @@ func (r accounts) CountByMobile(ctx context.Context, portal milogin.PortalID, mo
 	var n int
 	// Only proven numbers: a number typed in without its PIN counts against
 	// no one (anyone can type anyone's number).
-	err := r.t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE portal = $1 AND mobile_digits = $2 AND mobile_verified`,
+	err := r.t.q.QueryRowContext(ctx, qCountByMobile,
 		string(portal), digits).Scan(&n)
 	if err != nil {
 		return 0, milogin.Wrap(op, err)
@@ -192,7 +250,7 @@ func (r accounts) Update(ctx context.Context, id string, fn func(*milogin.Accoun
 	if err := r.t.writable(op); err != nil {
 		return nil, err
 	}
-	a, err := r.getOne(ctx, op, `id = $1`+r.t.d.ForUpdate, id)
+	a, err := r.getOne(ctx, op, whereAccountByID+r.t.d.ForUpdate, id)
 	if err != nil {
 		return nil, err
 	}
@@ -291,8 +349,7 @@ func (r accounts) UpdateUnknown(ctx context.Context, portal milogin.PortalID, us
 		a              = milogin.Account{Portal: portal, UserID: userID, Status: milogin.StatusActive}
 		locked, window int64
 	)
-	err := r.t.q.QueryRowContext(ctx, `SELECT failed_logins, locked_until, failure_window, window_failures
-		FROM unknown_logins WHERE portal = $1 AND id_hash = $2`+r.t.d.ForUpdate, string(portal), key).
+	err := r.t.q.QueryRowContext(ctx, qUnknownLogin+r.t.d.ForUpdate, string(portal), key).
 		Scan(&a.FailedLogins, &locked, &window, &a.WindowFailures)
 	if err != nil {
 		return nil, milogin.Wrap(op, err)
@@ -315,5 +372,5 @@ func (r accounts) DeleteUnknownBefore(ctx context.Context, before time.Time) (in
 	if err := r.t.writable(op); err != nil {
 		return 0, err
 	}
-	return deleteCount(ctx, r.t.q, op, `DELETE FROM unknown_logins WHERE updated_at <= $1 AND locked_until <= $1`, toDB(before))
+	return deleteCount(ctx, r.t.q, op, qDeleteOldUnknownLogins, toDB(before))
 }

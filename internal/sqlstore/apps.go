@@ -139,7 +139,7 @@ func (r apps) getOne(ctx context.Context, op, where string, args ...any) (*milog
 }
 
 func (r apps) Get(ctx context.Context, id string) (*milogin.Application, error) {
-	return r.getOne(ctx, "sqlstore.Apps.Get", `id = $1`, id)
+	return r.getOne(ctx, "sqlstore.Apps.Get", whereAppByID, id)
 }
 
 func (r apps) GetByClientID(ctx context.Context, clientID string) (*milogin.Application, error) {
@@ -147,7 +147,7 @@ func (r apps) GetByClientID(ctx context.Context, clientID string) (*milogin.Appl
 	if clientID == "" {
 		return nil, notFound(op, msgNoApp)
 	}
-	return r.getOne(ctx, op, `client_id = $1`, clientID)
+	return r.getOne(ctx, op, whereAppByClientID, clientID)
 }
 
 // Update loads the application (locked on PostgreSQL), applies fn and saves
@@ -157,7 +157,7 @@ func (r apps) Update(ctx context.Context, id string, fn func(*milogin.Applicatio
 	if err := r.t.writable(op); err != nil {
 		return nil, err
 	}
-	a, err := r.getOne(ctx, op, `id = $1`+r.t.d.ForUpdate, id)
+	a, err := r.getOne(ctx, op, whereAppByID+r.t.d.ForUpdate, id)
 	if err != nil {
 		return nil, err
 	}

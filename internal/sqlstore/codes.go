@@ -57,7 +57,7 @@ func (r codes) Create(ctx context.Context, c *milogin.Code) error {
 }
 
 func (r codes) get(ctx context.Context, op, suffix, id string) (*milogin.Code, error) {
-	return queryOne(ctx, r.t.q, op, msgNoCode, scanCode, `SELECT `+codeCols+` FROM codes WHERE id = $1`+suffix, id)
+	return queryOne(ctx, r.t.q, op, msgNoCode, scanCode, qCodeByID+suffix, id)
 }
 
 func (r codes) Get(ctx context.Context, id string) (*milogin.Code, error) {

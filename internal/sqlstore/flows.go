@@ -53,7 +53,7 @@ func (r flows) Create(ctx context.Context, f *milogin.Flow) error {
 }
 
 func (r flows) get(ctx context.Context, op, suffix, id string) (*milogin.Flow, error) {
-	return queryOne(ctx, r.t.q, op, msgNoFlow, scanFlow, `SELECT `+flowCols+` FROM flows WHERE id = $1`+suffix, id)
+	return queryOne(ctx, r.t.q, op, msgNoFlow, scanFlow, qFlowByID+suffix, id)
 }
 
 func (r flows) Get(ctx context.Context, id string) (*milogin.Flow, error) {

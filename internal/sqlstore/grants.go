@@ -36,8 +36,7 @@ func scanGrant(s scanner) (*milogin.Grant, error) {
 
 func (r grants) Get(ctx context.Context, appID, accountID string) (*milogin.Grant, error) {
 	const op = "sqlstore.Grants.Get"
-	return queryOne(ctx, r.t.q, op, msgNoGrant, scanGrant, `SELECT `+grantCols+` FROM grants
-		WHERE app_id = $1 AND account_id = $2`, appID, accountID)
+	return queryOne(ctx, r.t.q, op, msgNoGrant, scanGrant, qGrant, appID, accountID)
 }
 
 // Put creates or replaces the grant of (AppID, AccountID) in one statement,
@@ -101,8 +100,7 @@ func (r grants) Terms(ctx context.Context, appID, accountID string) (*milogin.Te
 	const op = "sqlstore.Grants.Terms"
 	ta := milogin.TermsAcceptance{AppID: appID, AccountID: accountID}
 	var at int64
-	err := r.t.q.QueryRowContext(ctx, `SELECT version, accepted_at FROM terms_acceptances
-		WHERE app_id = $1 AND account_id = $2 ORDER BY version DESC LIMIT 1`,
+	err := r.t.q.QueryRowContext(ctx, qTerms,
 		appID, accountID).Scan(&ta.Version, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(op, msgNoTerms)
@@ -132,8 +130,7 @@ func (r grants) LastMFA(ctx context.Context, accountID, appID string) (*milogin.
 	const op = "sqlstore.Grants.LastMFA"
 	e := milogin.MFAEvent{AccountID: accountID, AppID: appID}
 	var at int64
-	err := r.t.q.QueryRowContext(ctx, `SELECT method, occurred_at FROM mfa_events
-		WHERE account_id = $1 AND app_id = $2 ORDER BY occurred_at DESC, id DESC LIMIT 1`,
+	err := r.t.q.QueryRowContext(ctx, qLastMFA,
 		accountID, appID).Scan(&e.Method, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(op, msgNoMFA)

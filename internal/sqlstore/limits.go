@@ -45,8 +45,7 @@ func (r limits) Count(ctx context.Context, key string, window time.Duration, now
 		return 0, &milogin.Error{Op: op, Kind: milogin.EINTERNAL, Err: errors.New("window must be positive")}
 	}
 	var n int
-	err := r.t.q.QueryRowContext(ctx, `SELECT hits FROM rate_limits
-		WHERE limit_key = $1 AND window_us = $2 AND window_start = $3`,
+	err := r.t.q.QueryRowContext(ctx, qLimitCount,
 		key, window.Microseconds(), now.Truncate(window).UnixMicro()).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
@@ -63,7 +62,7 @@ func (r limits) DeleteExpired(ctx context.Context, before time.Time) (int, error
 	if err := r.t.writable(op); err != nil {
 		return 0, err
 	}
-	return deleteCount(ctx, r.t.q, op, `DELETE FROM rate_limits WHERE expires_at <= $1`, toDB(before))
+	return deleteCount(ctx, r.t.q, op, qDeleteExpiredLimits, toDB(before))
 }
 
 // Reserve is Hit with a ceiling, in one statement: the conditional upsert

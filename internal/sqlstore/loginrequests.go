@@ -62,8 +62,7 @@ func (r loginRequests) Create(ctx context.Context, lr *milogin.LoginRequest) err
 }
 
 func (r loginRequests) get(ctx context.Context, op, suffix, id string) (*milogin.LoginRequest, error) {
-	return queryOne(ctx, r.t.q, op, msgNoLoginRequest, scanLoginRequest, `SELECT `+loginRequestCols+` FROM login_requests
-		WHERE id = $1`+suffix, id)
+	return queryOne(ctx, r.t.q, op, msgNoLoginRequest, scanLoginRequest, qLoginRequestByID+suffix, id)
 }
 
 func (r loginRequests) Get(ctx context.Context, id string) (*milogin.LoginRequest, error) {
@@ -108,5 +107,5 @@ func (r loginRequests) DeleteExpired(ctx context.Context, before time.Time) (int
 	if err := r.t.writable(op); err != nil {
 		return 0, err
 	}
-	return deleteCount(ctx, r.t.q, op, `DELETE FROM login_requests WHERE expires_at <= $1`, toDB(before))
+	return deleteCount(ctx, r.t.q, op, qDeleteExpiredLoginRequests, toDB(before))
 }

@@ -39,7 +39,7 @@ func scanTOTP(s scanner) (*milogin.TOTPKey, error) {
 }
 
 func (r totpKeys) get(ctx context.Context, op, suffix, accountID string) (*milogin.TOTPKey, error) {
-	return queryOne(ctx, r.t.q, op, msgNoTOTP, scanTOTP, `SELECT `+totpCols+` FROM totp_keys WHERE account_id = $1`+suffix, accountID)
+	return queryOne(ctx, r.t.q, op, msgNoTOTP, scanTOTP, qTOTPByAccount+suffix, accountID)
 }
 
 func (r totpKeys) Get(ctx context.Context, accountID string) (*milogin.TOTPKey, error) {
@@ -154,8 +154,7 @@ func (r webAuthn) Get(ctx context.Context, id []byte) (*milogin.WebAuthnCredenti
 // ListByAccount returns the account's credentials, oldest first.
 func (r webAuthn) ListByAccount(ctx context.Context, accountID string) ([]*milogin.WebAuthnCredential, error) {
 	const op = "sqlstore.WebAuthn.ListByAccount"
-	return queryAll(ctx, r.t.q, op, scanWebAuthn, `SELECT `+webAuthnCols+` FROM webauthn_credentials
-		WHERE account_id = $1 ORDER BY created_at, id`, accountID)
+	return queryAll(ctx, r.t.q, op, scanWebAuthn, qPasskeysByAccount, accountID)
 }
 
 // Update loads the credential (locked on PostgreSQL), applies fn and saves

@@ -99,7 +99,7 @@ func (r oauthRequests) getWhere(ctx context.Context, op, where string, arg any) 
 }
 
 func (r oauthRequests) Get(ctx context.Context, id string) (*milogin.OAuthRequest, error) {
-	return r.getWhere(ctx, "sqlstore.OAuthRequests.Get", `id = $1`, id)
+	return r.getWhere(ctx, "sqlstore.OAuthRequests.Get", whereOAuthReqByID, id)
 }
 
 func (r oauthRequests) GetByCode(ctx context.Context, codeHash string) (*milogin.OAuthRequest, error) {
@@ -107,7 +107,7 @@ func (r oauthRequests) GetByCode(ctx context.Context, codeHash string) (*milogin
 	if codeHash == "" {
 		return nil, notFound(op, msgNoOAuthRequest)
 	}
-	return r.getWhere(ctx, op, `code_hash = $1`, codeHash)
+	return r.getWhere(ctx, op, whereOAuthReqByCode, codeHash)
 }
 
 // Update loads the request (locked on PostgreSQL), applies fn and saves it;
@@ -117,7 +117,7 @@ func (r oauthRequests) Update(ctx context.Context, id string, fn func(*milogin.O
 	if err := r.t.writable(op); err != nil {
 		return nil, err
 	}
-	x, err := r.getWhere(ctx, op, `id = $1`+r.t.d.ForUpdate, id)
+	x, err := r.getWhere(ctx, op, whereOAuthReqByID+r.t.d.ForUpdate, id)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ func (r oauthRequests) DeleteExpired(ctx context.Context, before time.Time) (int
 		return 0, err
 	}
 	b := toDB(before)
-	return deleteCount(ctx, r.t.q, op, `DELETE FROM oauth_requests WHERE expires_at <= $1 AND code_expires_at <= $1`, b)
+	return deleteCount(ctx, r.t.q, op, qDeleteExpiredOAuthRequests, b)
 }
 
 // ---- tokens ----
@@ -222,7 +222,7 @@ func (r oauthTokens) Create(ctx context.Context, t *milogin.OAuthToken) error {
 }
 
 func (r oauthTokens) get(ctx context.Context, op, suffix, id string) (*milogin.OAuthToken, error) {
-	return queryOne(ctx, r.t.q, op, msgNoOAuthToken, scanOAuthToken, `SELECT `+oauthTokenCols+` FROM oauth_tokens WHERE id = $1`+suffix, id)
+	return queryOne(ctx, r.t.q, op, msgNoOAuthToken, scanOAuthToken, qOAuthTokenByID+suffix, id)
 }
 
 func (r oauthTokens) Get(ctx context.Context, id string) (*milogin.OAuthToken, error) {
@@ -269,8 +269,7 @@ func (r oauthTokens) RevokeFamily(ctx context.Context, familyID string, at time.
 	if err := r.t.writable(op); err != nil {
 		return 0, err
 	}
-	return deleteCount(ctx, r.t.q, op, `UPDATE oauth_tokens SET revoked_at = $2
-		WHERE family_id = $1 AND revoked_at = 0`, familyID, toDB(at))
+	return deleteCount(ctx, r.t.q, op, qRevokeFamily, familyID, toDB(at))
 }
 
 func (r oauthTokens) RevokeBySubject(ctx context.Context, subject, clientID string, at time.Time) (int, error) {
@@ -299,7 +298,7 @@ func (r oauthTokens) DeleteExpired(ctx context.Context, before time.Time) (int, 
 	if err := r.t.writable(op); err != nil {
 		return 0, err
 	}
-	return deleteCount(ctx, r.t.q, op, `DELETE FROM oauth_tokens WHERE expires_at <= $1 AND family_expires_at <= $1`, toDB(before))
+	return deleteCount(ctx, r.t.q, op, qDeleteExpiredOAuthTokens, toDB(before))
 }
 
 // ---- session ↔ client links ----
@@ -349,19 +348,23 @@ func scanSessionClient(s scanner) (*milogin.SessionClient, error) {
 	return &sc, nil
 }
 
+// sessionClientsBySessions selects the links of n sessions.
+func sessionClientsBySessions(n int) string {
+	return `SELECT session_id, client_id, account_id, sid, created_at FROM session_clients
+		WHERE session_id IN (` + inList(1, n) + `) ORDER BY session_id, client_id`
+}
+
 func (r sessionClients) ListBySessions(ctx context.Context, sessionIDs []string) ([]*milogin.SessionClient, error) {
 	const op = "sqlstore.SessionClients.ListBySessions"
 	if len(sessionIDs) == 0 {
 		return nil, nil
 	}
-	return queryAll(ctx, r.t.q, op, scanSessionClient, `SELECT session_id, client_id, account_id, sid, created_at FROM session_clients
-		WHERE session_id IN (`+inList(1, len(sessionIDs))+`) ORDER BY session_id, client_id`, stringArgs(sessionIDs)...)
+	return queryAll(ctx, r.t.q, op, scanSessionClient, sessionClientsBySessions(len(sessionIDs)), stringArgs(sessionIDs)...)
 }
 
 func (r sessionClients) GetBySID(ctx context.Context, sid string) (*milogin.SessionClient, error) {
 	const op = "sqlstore.SessionClients.GetBySID"
-	list, err := queryAll(ctx, r.t.q, op, scanSessionClient, `SELECT session_id, client_id, account_id, sid, created_at FROM session_clients
-		WHERE sid = $1 ORDER BY client_id LIMIT 1`, sid)
+	list, err := queryAll(ctx, r.t.q, op, scanSessionClient, qSessionClientBySID, sid)
 	if err != nil {
 		return nil, err
 	}
@@ -400,5 +403,5 @@ func (r sessionClients) DeleteCreatedBefore(ctx context.Context, before time.Tim
 	if err := r.t.writable(op); err != nil {
 		return 0, err
 	}
-	return deleteCount(ctx, r.t.q, op, `DELETE FROM session_clients WHERE created_at <= $1`, toDB(before))
+	return deleteCount(ctx, r.t.q, op, qDeleteOldSessionClients, toDB(before))
 }

@@ -48,7 +48,7 @@ func (r sessions) Create(ctx context.Context, s *milogin.Session) error {
 }
 
 func (r sessions) get(ctx context.Context, op, suffix, id string) (*milogin.Session, error) {
-	return queryOne(ctx, r.t.q, op, msgNoSession, scanSession, `SELECT `+sessionCols+` FROM sessions WHERE id = $1`+suffix, id)
+	return queryOne(ctx, r.t.q, op, msgNoSession, scanSession, qSessionByID+suffix, id)
 }
 
 func (r sessions) Get(ctx context.Context, id string) (*milogin.Session, error) {
@@ -58,8 +58,7 @@ func (r sessions) Get(ctx context.Context, id string) (*milogin.Session, error) 
 // ListByAccount returns the account's sessions, oldest first.
 func (r sessions) ListByAccount(ctx context.Context, accountID string) ([]*milogin.Session, error) {
 	const op = "sqlstore.Sessions.ListByAccount"
-	return queryAll(ctx, r.t.q, op, scanSession, `SELECT `+sessionCols+` FROM sessions
-		WHERE account_id = $1 ORDER BY created_at, id`, accountID)
+	return queryAll(ctx, r.t.q, op, scanSession, qSessionsByAccount, accountID)
 }
 
 // Update loads the session (locked on PostgreSQL), applies fn and saves it.
@@ -116,10 +115,10 @@ func (r sessions) DeleteExpired(ctx context.Context, before time.Time) (int, err
 	if err := r.t.writable(op); err != nil {
 		return 0, err
 	}
-	if _, err := r.t.q.ExecContext(ctx, `DELETE FROM session_ends WHERE keep_until <= $1`, toDB(before)); err != nil {
+	if _, err := r.t.q.ExecContext(ctx, qDeleteOldSessionEnds, toDB(before)); err != nil {
 		return 0, milogin.Wrap(op, err)
 	}
-	return deleteCount(ctx, r.t.q, op, `DELETE FROM sessions WHERE expires_at <= $1`, toDB(before))
+	return deleteCount(ctx, r.t.q, op, qDeleteExpiredSessions, toDB(before))
 }
 
 func (r sessions) MarkEnded(ctx context.Context, ids []string, reason milogin.EndReason, at, until time.Time) error {
@@ -140,7 +139,7 @@ func (r sessions) MarkEnded(ctx context.Context, ids []string, reason milogin.En
 
 func (r sessions) EndReason(ctx context.Context, id string) (milogin.EndReason, error) {
 	const op = "sqlstore.Sessions.EndReason"
-	reason, err := queryOne(ctx, r.t.q, op, msgNoSession, scanString, `SELECT reason FROM session_ends WHERE id = $1`, id)
+	reason, err := queryOne(ctx, r.t.q, op, msgNoSession, scanString, qSessionEnd, id)
 	return milogin.EndReason(reason), err
 }
 

@@ -66,6 +66,12 @@ type Dialect struct {
 	// Index and column names are chosen so that "user_id_norm" or
 	// "email_norm" appears in that text on both engines.
 	UniqueViolation func(err error) (constraint string, ok bool)
+	// BulkRows is how many rows one multi-row INSERT of a bulk write
+	// carries (0: 1). SQLite looks bound parameters up by name in a list,
+	// which makes a statement's cost grow with the square of its
+	// parameters: a few rows per statement is fastest there. PostgreSQL
+	// pays a round trip per statement: hundreds of rows are.
+	BulkRows int
 }
 
 // Store implements milogin.Store over a write pool and a read pool (which

@@ -9,6 +9,46 @@ import (
 )
 
 func testAccounts(t *testing.T, open func(t *testing.T) milogin.Store) {
+	t.Run("CreateMany", func(t *testing.T) {
+		s := open(t)
+		// More than one multi-row INSERT's worth, with a taken user ID (in
+		// another account) and an email taken inside the batch: those are
+		// skipped, the rest inserted, and each reads back whole.
+		taken := account(1, milogin.Citizen)
+		createAccounts(t, s, taken)
+		var list []*milogin.Account
+		for i := range 1203 {
+			a := account(i+2, milogin.Citizen)
+			a.Seeded = true
+			list = append(list, a)
+		}
+		dupUser := account(1, milogin.Citizen)
+		dupUser.ID, dupUser.Email = "other-1", "other@example.org"
+		dupEmail := account(5000, milogin.Citizen)
+		dupEmail.Email = list[0].Email
+		list = append(list, dupUser, dupEmail)
+		var n int
+		write(t, s, func(tx milogin.Tx) error {
+			var err error
+			n, err = tx.Accounts().CreateMany(ctx(t), list)
+			return err
+		})
+		if n != 1203 {
+			t.Errorf("CreateMany inserted %d, want 1203", n)
+		}
+		for _, i := range []int{0, 499, 500, 1202} {
+			wantEqual(t, "seeded account", getAccount(t, s, list[i].ID), normAccount(list[i]))
+		}
+		if getAccount(t, s, taken.ID).Seeded {
+			t.Error("an account made by Create reads back seeded")
+		}
+		read(t, s, func(tx milogin.Tx) error {
+			_, err := tx.Accounts().Get(ctx(t), dupEmail.ID)
+			wantKind(t, err, milogin.ENOTFOUND)
+			return nil
+		})
+	})
+
 	t.Run("RoundTrip", func(t *testing.T) {
 		s := open(t)
 		a := account(1, milogin.Citizen)

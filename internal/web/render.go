@@ -176,6 +176,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		// Overload (EBUSY): the page asks to come back in a minute.
+		w.Header().Set("Retry-After", "60")
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

@@ -450,3 +450,43 @@ func TestContinueAsksForFreshSignInWhenForced(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOverloadedSignInGets503: with every hash slot taken and no room in the
+// queue, a new sign-in is answered 503 with Retry-After and the busy
+// message on the sign-in form (user ID kept), while a signed-in page still
+// works; once a slot frees, the same sign-in succeeds.
+func TestOverloadedSignInGets503(t *testing.T) {
+	e := newEnv(t, false)
+	signedIn := e.client(t)
+	if r := e.login(t, signedIn, "smithj0001", goodPassword); r.status != http.StatusSeeOther {
+		t.Fatalf("sign-in before the overload: %d", r.status)
+	}
+	e.auth.Hasher.SetMaxWaiting(0)
+	var releases []func()
+	for range e.auth.Hasher.Slots() {
+		release, err := e.auth.Hasher.Reserve(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		releases = append(releases, release)
+	}
+	r := e.login(t, e.client(t), "smithj0001", goodPassword)
+	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") != "60" {
+		t.Errorf("overloaded sign-in: %d, Retry-After %q; want 503, 60", r.status, r.header.Get("Retry-After"))
+	}
+	if !strings.Contains(r.body, "MILogin is very busy. Please try again in a minute.") || !strings.Contains(r.body, `value="smithj0001"`) {
+		t.Errorf("the busy page lacks the message or the typed user ID")
+	}
+	if strings.Contains(r.body, goodPassword) {
+		t.Error("password echoed back")
+	}
+	if r := do(t, signedIn, "GET", e.srv.URL+"/thirdparty/home", nil); r.status != http.StatusOK {
+		t.Errorf("signed-in home while overloaded: %d", r.status)
+	}
+	for _, release := range releases {
+		release()
+	}
+	if r := e.login(t, e.client(t), "smithj0001", goodPassword); r.status != http.StatusSeeOther {
+		t.Errorf("sign-in after the overload: %d", r.status)
+	}
+}
