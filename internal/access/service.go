@@ -478,7 +478,35 @@ type Group struct {
 // order, applications by name; the uncategorized come last as
 // "Applications".
 func (s *Service) Home(ctx context.Context, acct *milogin.Account) ([]Group, error) {
-	const op = "access.Home"
+	return s.groups(ctx, "access.Home", acct, func(a *milogin.Application, g *milogin.Grant) bool {
+		// An application without a launch URL or an initiate_login_uri
+		// has no home-page entry: a name that leads nowhere is not a link.
+		return Launchable(g) && a.HasHomeEntry()
+	})
+}
+
+// groups returns the portal's applications (in name order) that keep
+// accepts, given acct's grant for each (nil when none), grouped by
+// category: Home and Services list the same applications through
+// different filters.
+func (s *Service) groups(ctx context.Context, op string, acct *milogin.Account, keep func(*milogin.Application, *milogin.Grant) bool) ([]Group, error) {
+	apps, byApp, err := s.appsAndGrants(ctx, acct)
+	if err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
+	var list []*milogin.Application
+	for _, a := range apps {
+		if keep(a, byApp[a.ID]) {
+			list = append(list, a)
+		}
+	}
+	return groupByCategory(list), nil
+}
+
+// appsAndGrants reads, in one transaction, the applications of acct's
+// portal (in name order) and acct's grants by application ID (at most one
+// grant an application and account).
+func (s *Service) appsAndGrants(ctx context.Context, acct *milogin.Account) ([]*milogin.Application, map[string]*milogin.Grant, error) {
 	var apps []*milogin.Application
 	var grants []*milogin.Grant
 	err := s.Store.Read(ctx, func(tx milogin.Tx) error {
@@ -490,23 +518,13 @@ func (s *Service) Home(ctx context.Context, acct *milogin.Account) ([]Group, err
 		return err
 	})
 	if err != nil {
-		return nil, milogin.Wrap(op, err)
+		return nil, nil, err
 	}
-	active := map[string]bool{}
+	byApp := make(map[string]*milogin.Grant, len(grants))
 	for _, g := range grants {
-		if Launchable(g) {
-			active[g.AppID] = true
-		}
+		byApp[g.AppID] = g
 	}
-	var launch []*milogin.Application
-	for _, a := range apps {
-		// An application without a launch URL or an initiate_login_uri
-		// has no home-page entry: a name that leads nowhere is not a link.
-		if active[a.ID] && a.HasHomeEntry() {
-			launch = append(launch, a)
-		}
-	}
-	return groupByCategory(launch), nil
+	return apps, byApp, nil
 }
 
 // groupByCategory groups apps (in name order) by category, categories in
@@ -550,23 +568,9 @@ type Entry struct {
 // Catalog returns the portal's applications acct cannot launch yet, with
 // their status, by name.
 func (s *Service) Catalog(ctx context.Context, acct *milogin.Account) ([]Entry, error) {
-	const op = "access.Catalog"
-	var apps []*milogin.Application
-	var grants []*milogin.Grant
-	err := s.Store.Read(ctx, func(tx milogin.Tx) error {
-		var err error
-		if apps, err = tx.Apps().List(ctx, acct.Portal); err != nil {
-			return err
-		}
-		grants, err = tx.Grants().ListByAccount(ctx, acct.ID)
-		return err
-	})
+	apps, byApp, err := s.appsAndGrants(ctx, acct)
 	if err != nil {
-		return nil, milogin.Wrap(op, err)
-	}
-	byApp := map[string]*milogin.Grant{}
-	for _, g := range grants {
-		byApp[g.AppID] = g
+		return nil, milogin.Wrap("access.Catalog", err)
 	}
 	var out []Entry
 	for _, a := range apps {

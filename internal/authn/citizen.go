@@ -96,14 +96,11 @@ func (s *Service) SaveCitizenProfile(ctx context.Context, token string, in Citiz
 	err := s.Store.Write(ctx, func(tx milogin.Tx) error {
 		outToken = token
 		var p milogin.PendingSignup
-		existing := false
-		if token != "" {
-			if _, err := s.loadFlow(ctx, tx, op, milogin.FlowSignup, portalID, token, &p); err == nil && !p.Created && p.Citizen != nil {
-				existing = true
-			} else if err != nil && !milogin.IsKind(err, milogin.EEXPIRED) {
-				return err
-			}
+		live, err := s.liveSignup(ctx, tx, op, portalID, token, &p)
+		if err != nil {
+			return err
 		}
+		existing := live && p.Citizen != nil
 		// A registered email is not refused here: that would tell anyone
 		// which addresses have accounts. ConfirmSignup, once the PIN to
 		// the address is proven, emails its holder instead.
@@ -126,26 +123,13 @@ func (s *Service) SaveCitizenProfile(ctx context.Context, token string, in Citiz
 			})
 			return err
 		}
-		if m.IP != "" {
-			n, err := tx.Limits().Hit(ctx, "signup-ip:"+m.IP, time.Hour, now)
-			if err != nil {
-				return err
-			}
-			if n > signupIPLimit {
-				return milogin.Errorf(op, milogin.ERATELIMIT, MsgTooManySignups)
-			}
-		}
 		p = milogin.PendingSignup{
 			FirstName: in.FirstName, MiddleInitial: middleInitial(in.MiddleName), LastName: in.LastName, Suffix: in.Suffix,
 			Email: in.Email, Mobile: in.Phone, AgreedTerms: true, RecoverByEmail: true,
 			Citizen: &milogin.CitizenSignup{MiddleName: in.MiddleName},
 		}
-		t, f, err := newFlow(milogin.FlowSignup, portalID, "", &p, now, signupLife)
-		if err != nil {
-			return err
-		}
-		outToken = t
-		return tx.Flows().Create(ctx, f)
+		outToken, err = s.startSignup(ctx, tx, op, portalID, m, now, &p)
+		return err
 	})
 	if err != nil {
 		return "", milogin.Wrap(op, err)

@@ -3,6 +3,7 @@ package authn_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -505,6 +506,58 @@ func TestSignupRules(t *testing.T) {
 	// Sign-up is for MILogin for Third Party only.
 	if _, err := f.svc.SaveSignupProfile(ctx, milogin.Citizen, "", authn.SignupProfileInput{}, meta); !milogin.IsKind(err, milogin.ENOTFOUND) {
 		t.Errorf("citizen sign-up: %v", err)
+	}
+}
+
+// TestSignupIPLimit: both wizards' step 1 share the IP address's hourly
+// count of new sign-ups; past the limit a new one is refused, while coming
+// BACK to a live sign-up and another address still work.
+func TestSignupIPLimit(t *testing.T) {
+	const limit = 30 // signupIPLimit
+	for _, tc := range []struct {
+		portal milogin.PortalID
+		save   func(t *testing.T, f *fixture, token string, n int, m authn.Meta) (string, error)
+	}{
+		{milogin.ThirdParty, func(t *testing.T, f *fixture, token string, n int, m authn.Meta) (string, error) {
+			in := authn.SignupProfileInput{ProfileInput: newSignup().profile, AgreeTerms: true}
+			if token == "" {
+				q, a := f.question(t, authn.FormSignup)
+				in.QuestionID, in.Answer = q.ID, a
+			}
+			in.Email = fmt.Sprintf("ann.lee%d@example.org", n)
+			in.ConfirmEmail = in.Email
+			return f.svc.SaveSignupProfile(ctx, milogin.ThirdParty, token, in, m)
+		}},
+		{milogin.Citizen, func(t *testing.T, f *fixture, token string, n int, m authn.Meta) (string, error) {
+			email := fmt.Sprintf("mary.smith%d@example.org", n)
+			return f.svc.SaveCitizenProfile(ctx, token, authn.CitizenProfileInput{
+				FirstName: "Mary", LastName: "Smith", Email: email, ConfirmEmail: email}, m)
+		}},
+	} {
+		t.Run(string(tc.portal), func(t *testing.T) {
+			f := newFixture(t)
+			var first string
+			for n := range limit {
+				token, err := tc.save(t, f, "", n, meta)
+				if err != nil {
+					t.Fatalf("sign-up %d: %v", n+1, err)
+				}
+				if n == 0 {
+					first = token
+				}
+			}
+			if _, err := tc.save(t, f, "", limit, meta); !milogin.IsKind(err, milogin.ERATELIMIT) || milogin.ErrorMessage(err) != authn.MsgTooManySignups {
+				t.Fatalf("sign-up %d: %v, want %q", limit+1, err, authn.MsgTooManySignups)
+			}
+			if got, err := tc.save(t, f, first, 0, meta); err != nil || got != first {
+				t.Errorf("BACK to a live sign-up past the limit: %q, %v; want %q", got, err, first)
+			}
+			other := meta
+			other.IP = "192.0.2.11"
+			if _, err := tc.save(t, f, "", limit, other); err != nil {
+				t.Errorf("another address: %v", err)
+			}
+		})
 	}
 }
 

@@ -179,13 +179,9 @@ func (s *Service) SaveSignupProfile(ctx context.Context, portalID milogin.Portal
 	err := s.Store.Write(ctx, func(tx milogin.Tx) error {
 		outToken = token
 		var p milogin.PendingSignup
-		existing := false
-		if token != "" {
-			if _, err := s.loadFlow(ctx, tx, op, milogin.FlowSignup, portalID, token, &p); err == nil && !p.Created {
-				existing = true
-			} else if err != nil && !milogin.IsKind(err, milogin.EEXPIRED) {
-				return err
-			}
+		existing, err := s.liveSignup(ctx, tx, op, portalID, token, &p)
+		if err != nil {
+			return err
 		}
 		// Any well-formed address is accepted here, registered or not: the
 		// answer must not tell who has an account. One account per address
@@ -215,26 +211,13 @@ func (s *Service) SaveSignupProfile(ctx context.Context, portalID milogin.Portal
 			})
 			return err
 		}
-		if m.IP != "" {
-			_, ok, err := tx.Limits().Reserve(ctx, "signup-ip:"+m.IP, time.Hour, signupIPLimit, now)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return milogin.Errorf(op, milogin.ERATELIMIT, MsgTooManySignups)
-			}
-		}
 		p = milogin.PendingSignup{
 			FirstName: in.FirstName, MiddleInitial: in.MiddleInitial, LastName: in.LastName, Suffix: in.Suffix,
 			Email: in.Email, WorkPhone: in.WorkPhone, Mobile: in.Mobile, AgreedTerms: true,
 			RecoverByEmail: true,
 		}
-		t, f, err := newFlow(milogin.FlowSignup, portalID, "", &p, now, signupLife)
-		if err != nil {
-			return err
-		}
-		outToken = t
-		return tx.Flows().Create(ctx, f)
+		outToken, err = s.startSignup(ctx, tx, op, portalID, m, now, &p)
+		return err
 	})
 	if err != nil {
 		return "", milogin.Wrap(op, err)
@@ -243,6 +226,48 @@ func (s *Service) SaveSignupProfile(ctx context.Context, portalID milogin.Portal
 		return outToken, milogin.Invalid(op, vs)
 	}
 	return outToken, nil
+}
+
+// liveSignup loads into p the sign-up behind token, for step 1 of either
+// wizard (SaveSignupProfile, SaveCitizenProfile): true when it is live and
+// has not created its account. No token, or an expired or finished one, is
+// no error: the caller starts a new sign-up.
+func (s *Service) liveSignup(ctx context.Context, tx milogin.Tx, op string, portalID milogin.PortalID, token string, p *milogin.PendingSignup) (bool, error) {
+	if token == "" {
+		return false, nil
+	}
+	_, err := s.loadFlow(ctx, tx, op, milogin.FlowSignup, portalID, token, p)
+	switch {
+	case err == nil:
+		return !p.Created, nil
+	case milogin.IsKind(err, milogin.EEXPIRED):
+		return false, nil
+	}
+	return false, err
+}
+
+// startSignup starts a sign-up flow holding p and returns its token, for
+// step 1 of either wizard. It first reserves a slot of the IP address's
+// hourly counter: past signupIPLimit new sign-ups are refused
+// (ERATELIMIT); coming BACK to a live sign-up does not count.
+func (s *Service) startSignup(ctx context.Context, tx milogin.Tx, op string, portalID milogin.PortalID, m Meta, now time.Time, p *milogin.PendingSignup) (string, error) {
+	if m.IP != "" {
+		_, ok, err := tx.Limits().Reserve(ctx, "signup-ip:"+m.IP, time.Hour, signupIPLimit, now)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", milogin.Errorf(op, milogin.ERATELIMIT, MsgTooManySignups)
+		}
+	}
+	t, f, err := newFlow(milogin.FlowSignup, portalID, "", p, now, signupLife)
+	if err != nil {
+		return "", err
+	}
+	if err := tx.Flows().Create(ctx, f); err != nil {
+		return "", err
+	}
+	return t, nil
 }
 
 // SuggestUserID returns the next free user ID of the portal's format for
