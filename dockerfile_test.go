@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -172,7 +173,15 @@ func TestDockerfile(t *testing.T) {
 	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
 		t.Errorf("the binary links %v: not static", libs)
 	}
-	err = exec.Command(bin, hc[1:]...).Run()
+	// The check as the image runs it, pointed at a port where nothing
+	// listens (the image's default, 8080, may be in use on this machine).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := ln.Addr().String()
+	ln.Close()
+	err = exec.Command(bin, append(hc[1:], "--addr", free)...).Run()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
 		// 1: the check ran and found no server; 2 would be an unknown command.
