@@ -1,21 +1,18 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 	"time"
 
 	"milogin"
 	"milogin/internal/access"
 	"milogin/internal/authn"
+	"milogin/internal/pagesec"
 )
 
 // page is what every template receives.
@@ -126,27 +123,7 @@ func parseTemplates() (map[string]*template.Template, error) {
 		},
 	}
 	// Files named _*.html hold partials shared by every page.
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/_*.html")
-	if err != nil {
-		return nil, fmt.Errorf("parsing layout: %w", err)
-	}
-	names, err := fs.Glob(templateFS, "templates/*.html")
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]*template.Template{}
-	for _, n := range names {
-		name := path.Base(n)
-		if name == "layout.html" || strings.HasPrefix(name, "_") {
-			continue
-		}
-		t, err := template.Must(base.Clone()).ParseFS(templateFS, n)
-		if err != nil {
-			return nil, fmt.Errorf("parsing %s: %w", name, err)
-		}
-		out[strings.TrimSuffix(name, ".html")] = t
-	}
-	return out, nil
+	return pagesec.ParseTemplates(templateFS, funcs, "templates/_*.html")
 }
 
 // render writes a page. Rendering into a buffer first means a template error
@@ -155,7 +132,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	t, ok := s.tmpl[name]
 	if !ok {
 		s.cfg.Logger.Error("missing template", "name", name)
-		http.Error(w, "An internal error has occurred.", http.StatusInternalServerError)
+		pagesec.InternalError(w)
 		return
 	}
 	if p.Account != nil && p.Nav == nil {
@@ -169,15 +146,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	p.MailFrom = s.mailFrom
 	p.Offers = s.offers()
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+	if err := pagesec.Render(w, status, t, p); err != nil {
 		s.cfg.Logger.Error("rendering page", "name", name, "err", err)
-		http.Error(w, "An internal error has occurred.", http.StatusInternalServerError)
-		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
 }
 
 // errorPage renders a plain error page.
@@ -211,17 +182,11 @@ const maxFormBytes = 64 << 10
 // parseForm reads a bounded form body. It returns false after answering
 // with a 4xx when the body is too large or malformed.
 func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.errorPage(w, r, http.StatusRequestEntityTooLarge, "The form was too large to accept.")
-		} else {
-			s.errorPage(w, r, http.StatusBadRequest, "The form could not be read. Please go back and try again.")
-		}
-		return false
+	status, msg, ok := pagesec.ReadForm(w, r, maxFormBytes)
+	if !ok {
+		s.errorPage(w, r, status, msg)
 	}
-	return true
+	return ok
 }
 
 // keepFields returns the named form values for re-display.
