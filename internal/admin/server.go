@@ -142,15 +142,7 @@ type navLink struct {
 	Current     bool
 }
 
-func (p *page) FieldErrors(field string) []string {
-	var out []string
-	for _, v := range p.Errors {
-		if v.Field == field {
-			out = append(out, v.Message)
-		}
-	}
-	return out
-}
+func (p *page) FieldErrors(field string) []string { return pagesec.FieldErrors(p.Errors, field) }
 
 func (p *page) HasError(field string) bool { return len(p.FieldErrors(field)) > 0 }
 

@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"path"
 	"strings"
+
+	"milogin"
 )
 
 // HSTS is the Strict-Transport-Security value sent over HTTPS: two years,
@@ -115,4 +117,16 @@ func ReadForm(w http.ResponseWriter, r *http.Request, maxBytes int64) (status in
 		return http.StatusBadRequest, "The form could not be read. Please go back and try again.", false
 	}
 	return 0, "", true
+}
+
+// FieldErrors returns the messages of the violations of one form field,
+// for the pages' per-field error lists.
+func FieldErrors(vs []milogin.Violation, field string) []string {
+	var out []string
+	for _, v := range vs {
+		if v.Field == field {
+			out = append(out, v.Message)
+		}
+	}
+	return out
 }

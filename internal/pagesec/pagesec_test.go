@@ -3,8 +3,11 @@ package pagesec
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+
+	"milogin"
 )
 
 func TestHeaders(t *testing.T) {
@@ -58,5 +61,15 @@ func TestReadForm(t *testing.T) {
 				t.Errorf("ReadForm = %d, %q, %v; want %d, ok %v", status, msg, ok, tc.status, tc.ok)
 			}
 		})
+	}
+}
+
+func TestFieldErrors(t *testing.T) {
+	vs := []milogin.Violation{{Field: "email", Message: "a"}, {Field: "name", Message: "b"}, {Field: "email", Message: "c"}}
+	if got := FieldErrors(vs, "email"); !slices.Equal(got, []string{"a", "c"}) {
+		t.Errorf("FieldErrors(email) = %v", got)
+	}
+	if got := FieldErrors(vs, "phone"); got != nil {
+		t.Errorf("FieldErrors(phone) = %v, want none", got)
 	}
 }

@@ -53,15 +53,7 @@ type navLink struct {
 }
 
 // FieldErrors returns the messages for one field.
-func (p *page) FieldErrors(field string) []string {
-	var out []string
-	for _, v := range p.Errors {
-		if v.Field == field {
-			out = append(out, v.Message)
-		}
-	}
-	return out
-}
+func (p *page) FieldErrors(field string) []string { return pagesec.FieldErrors(p.Errors, field) }
 
 // HasError reports whether a field has an error (for aria-invalid).
 func (p *page) HasError(field string) bool { return len(p.FieldErrors(field)) > 0 }
