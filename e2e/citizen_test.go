@@ -110,7 +110,7 @@ func TestCitizenSignupJourney(t *testing.T) {
 	if p := b.path(); p != "/citizen/home" {
 		t.Fatalf("after verification: on %s", p)
 	}
-	b.expectText("Home Page of Mary Smith-Jones", "Your password will expire in 359 days",
+	b.expectText("Home Page of Mary Smith-Jones", "Your password will expire in 360 days",
 		"Driver and Vehicle Services", "Jobs and Unemployment", "Benefits")
 	for _, s := range []string{"Secretary of State Online Services", "Unemployment Insurance (MiWAM)", "MI Bridges: Food, Health Care and Cash Assistance"} {
 		b.link(s)

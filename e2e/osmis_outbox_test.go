@@ -76,7 +76,7 @@ func TestOSMISProvisioningOutbox(t *testing.T) {
 	srv := &server{URL: mURL, Mail: mail, Data: mData, logs: logs}
 	startMILogin := func() *process {
 		return runProc(t, logs, serverEnv(), mURL+"/healthz", miloginBin, "serve", "--addr", mAddr, "--data", mData,
-			"--smtp", mail.URL(), "--demo")
+			"--base-url", mURL, "--metrics-addr", "", "--smtp", mail.URL(), "--demo")
 	}
 	mp := startMILogin()
 

@@ -1,44 +1,29 @@
 package admin
 
 import (
-	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"milogin"
 	"milogin/internal/mfa"
+	"milogin/internal/passkeyweb"
 )
 
-// maxPasskeyBody bounds a WebAuthn response; real ones are a few KB.
-const maxPasskeyBody = 64 << 10
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { passkeyweb.WriteJSON(w, status, v) }
 
 // jsonError answers the passkey script with {"code","message"}.
 func (s *Server) jsonError(w http.ResponseWriter, r *http.Request, err error) {
-	if milogin.ErrorKind(err) == milogin.EINTERNAL {
-		s.cfg.Logger.Error("console request failed", "path", r.URL.Path, "err", err)
-	}
-	writeJSON(w, milogin.HTTPStatus(err), map[string]string{"code": string(milogin.ErrorKind(err)), "message": milogin.ErrorMessage(err)})
+	passkeyweb.Error(w, r, s.cfg.Logger, "console request failed", err)
 }
 
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPasskeyBody))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return nil, milogin.Errorf("admin.readBody", milogin.EINVALID, "The request was too large.")
-	}
-	if err != nil {
-		return nil, milogin.Errorf("admin.readBody", milogin.EINVALID, "The request could not be read.")
-	}
-	return b, nil
+	return passkeyweb.ReadBody(w, r, "admin.readBody")
+}
+
+// passkeyRegistration adds passkeys to staff accounts, as the portals'
+// pages do to residents' ones.
+func (s *Server) passkeyRegistration() passkeyweb.Registration {
+	return passkeyweb.Registration{MFA: s.svc.MFA, Op: "admin", MaxForm: maxFormBytes, Fail: s.jsonError}
 }
 
 func (s *Server) handlePasskeySignInBegin(w http.ResponseWriter, r *http.Request) {
@@ -91,37 +76,13 @@ func (s *Server) handlePasskeys(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePasskeyAddBegin(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		s.jsonError(w, r, milogin.Errorf("admin.passkeyBegin", milogin.EINVALID, "The request could not be read."))
-		return
-	}
 	st := staffOf(r)
-	opts, id, err := s.svc.MFA.BeginPasskeyRegistration(r.Context(), st.Account, st.Session, r.PostFormValue("current_password"), meta(r))
-	if err != nil {
-		s.jsonError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"challenge": id, "options": opts})
+	s.passkeyRegistration().Begin(w, r, st.Account, st.Session, meta(r))
 }
 
 func (s *Server) handlePasskeyAddFinish(w http.ResponseWriter, r *http.Request) {
 	st := staffOf(r)
-	body, err := readBody(w, r)
-	if err != nil {
-		s.jsonError(w, r, err)
-		return
-	}
-	q := r.URL.Query()
-	name := strings.TrimSpace(q.Get("name"))
-	if len(name) > 256 {
-		name = name[:256]
-	}
-	if err := s.svc.MFA.FinishPasskeyRegistration(r.Context(), st.Account, st.Session, q.Get("challenge"), name, body, meta(r)); err != nil {
-		s.jsonError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/admin/me/passkeys?m=added"})
+	s.passkeyRegistration().Finish(w, r, st.Account, st.Session, meta(r), "/admin/me/passkeys?m=added")
 }
 
 func (s *Server) handlePasskeyRemove(w http.ResponseWriter, r *http.Request) {

@@ -1,16 +1,12 @@
 package admin
 
 import (
-	"bytes"
 	"context"
 	"embed"
-	"errors"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"path"
 	"slices"
 	"strings"
 	"time"
@@ -19,6 +15,7 @@ import (
 	"milogin/internal/authn"
 	"milogin/internal/clientip"
 	"milogin/internal/httplog"
+	"milogin/internal/pagesec"
 	"milogin/internal/wellformed"
 )
 
@@ -71,25 +68,20 @@ func NewServer(cfg Config) (*Server, error) {
 		s.errorPage(w, r, http.StatusForbidden, "This form was sent from another site, so it was refused. Please go back, reload the page and try again.")
 	}))
 	s.h = httplog.Middleware(cfg.Logger, nil, func(r *http.Request) slog.Attr { return slog.String("ip", clientip.From(r)) })(
-		headers(s.secure, cop.Handler(s.mux)))
+		pagesec.Headers(policy(s.secure), cop.Handler(s.mux)))
 	return s, nil
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHTTP(w, r) }
 
-func headers(secure bool, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Cache-Control", "no-store")
-		if secure {
-			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-		}
-		next.ServeHTTP(w, r)
-	})
+// policy is the console's header set: stricter than the portals' pages
+// (form-action 'self', no referrer, nothing cached, not even static files).
+func policy(secure bool) pagesec.Policy {
+	return pagesec.Policy{
+		CSP:            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+		ReferrerPolicy: "no-referrer",
+		Secure:         secure,
+	}
 }
 
 // meta is who asks: the client address through the one trusted-proxy-aware
@@ -150,15 +142,7 @@ type navLink struct {
 	Current     bool
 }
 
-func (p *page) FieldErrors(field string) []string {
-	var out []string
-	for _, v := range p.Errors {
-		if v.Field == field {
-			out = append(out, v.Message)
-		}
-	}
-	return out
-}
+func (p *page) FieldErrors(field string) []string { return pagesec.FieldErrors(p.Errors, field) }
 
 func (p *page) HasError(field string) bool { return len(p.FieldErrors(field)) > 0 }
 
@@ -188,47 +172,21 @@ func parseTemplates() (map[string]*template.Template, error) {
 			return fieldArgs{Page: p, Name: name, Label: label, Type: typ, Autocomplete: autocomplete}
 		},
 	}
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
-	if err != nil {
-		return nil, err
-	}
-	names, err := fs.Glob(templateFS, "templates/*.html")
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]*template.Template{}
-	for _, n := range names {
-		name := path.Base(n)
-		if name == "layout.html" {
-			continue
-		}
-		t, err := template.Must(base.Clone()).ParseFS(templateFS, n)
-		if err != nil {
-			return nil, err
-		}
-		out[strings.TrimSuffix(name, ".html")] = t
-	}
-	return out, nil
+	return pagesec.ParseTemplates(templateFS, funcs)
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
 	t, ok := s.tmpl[name]
 	if !ok {
-		http.Error(w, "An internal error has occurred.", http.StatusInternalServerError)
+		pagesec.InternalError(w)
 		return
 	}
 	if p.Staff != nil && p.Nav == nil {
 		p.Nav = s.nav(r, p.Staff)
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+	if err := pagesec.Render(w, status, t, p); err != nil {
 		s.cfg.Logger.Error("rendering console page", "name", name, "err", err)
-		http.Error(w, "An internal error has occurred.", http.StatusInternalServerError)
-		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
 }
 
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
@@ -245,17 +203,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 const maxFormBytes = 32 << 10
 
 func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.errorPage(w, r, http.StatusRequestEntityTooLarge, "The form was too large to accept.")
-		} else {
-			s.errorPage(w, r, http.StatusBadRequest, "The form could not be read. Please go back and try again.")
-		}
-		return false
+	status, msg, ok := pagesec.ReadForm(w, r, maxFormBytes)
+	if !ok {
+		s.errorPage(w, r, status, msg)
 	}
-	return true
+	return ok
 }
 
 func redirect(w http.ResponseWriter, r *http.Request, to string) {

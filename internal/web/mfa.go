@@ -1,14 +1,12 @@
 package web
 
 import (
-	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"net/url"
 
 	"milogin"
 	"milogin/internal/mfa"
+	"milogin/internal/passkeyweb"
 )
 
 // mfaData is what the MFA pages receive.
@@ -200,36 +198,17 @@ func (s *Server) rotateAfterStepUp(w http.ResponseWriter, r *http.Request, f *lo
 	return nil
 }
 
-// maxJSONBytes bounds the passkey ceremony bodies (a WebAuthn response is
-// a few kilobytes).
-const maxJSONBytes = 64 << 10
-
 // writeJSON answers a script of our pages.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { passkeyweb.WriteJSON(w, status, v) }
 
 // jsonError answers a failed passkey step with a message the page shows.
 func (s *Server) jsonError(w http.ResponseWriter, r *http.Request, err error) {
-	if milogin.ErrorKind(err) == milogin.EINTERNAL {
-		s.cfg.Logger.Error("request failed", "path", r.URL.Path, "err", err)
-	}
-	writeJSON(w, milogin.HTTPStatus(err), map[string]string{"code": string(milogin.ErrorKind(err)), "message": milogin.ErrorMessage(err)})
+	passkeyweb.Error(w, r, s.cfg.Logger, "request failed", err)
 }
 
 // readBody reads a bounded request body.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBytes))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return nil, milogin.Errorf("web.readBody", milogin.EINVALID, "The request was too large.")
-	}
-	if err != nil {
-		return nil, milogin.Errorf("web.readBody", milogin.EINVALID, "The request could not be read.")
-	}
-	return b, nil
+	return passkeyweb.ReadBody(w, r, "web.readBody")
 }
 
 // jsonFlow is loginFlowOf for the passkey script: failures answer JSON.

@@ -1,21 +1,18 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 	"time"
 
 	"milogin"
 	"milogin/internal/access"
 	"milogin/internal/authn"
+	"milogin/internal/pagesec"
 )
 
 // page is what every template receives.
@@ -56,15 +53,7 @@ type navLink struct {
 }
 
 // FieldErrors returns the messages for one field.
-func (p *page) FieldErrors(field string) []string {
-	var out []string
-	for _, v := range p.Errors {
-		if v.Field == field {
-			out = append(out, v.Message)
-		}
-	}
-	return out
-}
+func (p *page) FieldErrors(field string) []string { return pagesec.FieldErrors(p.Errors, field) }
 
 // HasError reports whether a field has an error (for aria-invalid).
 func (p *page) HasError(field string) bool { return len(p.FieldErrors(field)) > 0 }
@@ -126,27 +115,7 @@ func parseTemplates() (map[string]*template.Template, error) {
 		},
 	}
 	// Files named _*.html hold partials shared by every page.
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/_*.html")
-	if err != nil {
-		return nil, fmt.Errorf("parsing layout: %w", err)
-	}
-	names, err := fs.Glob(templateFS, "templates/*.html")
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]*template.Template{}
-	for _, n := range names {
-		name := path.Base(n)
-		if name == "layout.html" || strings.HasPrefix(name, "_") {
-			continue
-		}
-		t, err := template.Must(base.Clone()).ParseFS(templateFS, n)
-		if err != nil {
-			return nil, fmt.Errorf("parsing %s: %w", name, err)
-		}
-		out[strings.TrimSuffix(name, ".html")] = t
-	}
-	return out, nil
+	return pagesec.ParseTemplates(templateFS, funcs, "templates/_*.html")
 }
 
 // render writes a page. Rendering into a buffer first means a template error
@@ -155,7 +124,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	t, ok := s.tmpl[name]
 	if !ok {
 		s.cfg.Logger.Error("missing template", "name", name)
-		http.Error(w, "An internal error has occurred.", http.StatusInternalServerError)
+		pagesec.InternalError(w)
 		return
 	}
 	if p.Account != nil && p.Nav == nil {
@@ -169,19 +138,13 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	p.MailFrom = s.mailFrom
 	p.Offers = s.offers()
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
-		s.cfg.Logger.Error("rendering page", "name", name, "err", err)
-		http.Error(w, "An internal error has occurred.", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
 		// Overload (EBUSY): the page asks to come back in a minute.
 		w.Header().Set("Retry-After", "60")
 	}
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	if err := pagesec.Render(w, status, t, p); err != nil {
+		s.cfg.Logger.Error("rendering page", "name", name, "err", err)
+	}
 }
 
 // errorPage renders a plain error page.
@@ -215,17 +178,11 @@ const maxFormBytes = 64 << 10
 // parseForm reads a bounded form body. It returns false after answering
 // with a 4xx when the body is too large or malformed.
 func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.errorPage(w, r, http.StatusRequestEntityTooLarge, "The form was too large to accept.")
-		} else {
-			s.errorPage(w, r, http.StatusBadRequest, "The form could not be read. Please go back and try again.")
-		}
-		return false
+	status, msg, ok := pagesec.ReadForm(w, r, maxFormBytes)
+	if !ok {
+		s.errorPage(w, r, status, msg)
 	}
-	return true
+	return ok
 }
 
 // keepFields returns the named form values for re-display.

@@ -8,6 +8,7 @@ import (
 
 	"milogin"
 	"milogin/internal/mfa"
+	"milogin/internal/passkeyweb"
 )
 
 // The second-factor pages of Security Options: an authenticator app (TOTP)
@@ -108,34 +109,20 @@ func (s *Server) renderPasskeys(w http.ResponseWriter, r *http.Request, status i
 // handlePasskeyRegisterBegin checks the password (form field) and returns
 // the options for navigator.credentials.create.
 func (s *Server) handlePasskeyRegisterBegin(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		s.jsonError(w, r, milogin.Errorf("web.passkeyBegin", milogin.EINVALID, "The request could not be read."))
-		return
-	}
 	si := sessionOf(r)
-	opts, id, err := s.cfg.MFA.BeginPasskeyRegistration(r.Context(), si.Account, si.Session, r.PostFormValue("current_password"), meta(r))
-	if err != nil {
-		s.jsonError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"challenge": id, "options": opts})
+	s.passkeyRegistration().Begin(w, r, si.Account, si.Session, meta(r))
 }
 
 // handlePasskeyRegisterFinish stores the new passkey.
 func (s *Server) handlePasskeyRegisterFinish(w http.ResponseWriter, r *http.Request) {
 	si := sessionOf(r)
-	body, err := readBody(w, r)
-	if err != nil {
-		s.jsonError(w, r, err)
-		return
-	}
-	q := r.URL.Query()
-	if err := s.cfg.MFA.FinishPasskeyRegistration(r.Context(), si.Account, si.Session, q.Get("challenge"), trimmed(q.Get("name"), 256), body, meta(r)); err != nil {
-		s.jsonError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/" + string(portalOf(r).ID) + "/security-options/passkeys?m=passkey-added"})
+	s.passkeyRegistration().Finish(w, r, si.Account, si.Session, meta(r), "/"+string(portalOf(r).ID)+"/security-options/passkeys?m=passkey-added")
+}
+
+// passkeyRegistration adds passkeys to residents' accounts, as the
+// console does to staff ones.
+func (s *Server) passkeyRegistration() passkeyweb.Registration {
+	return passkeyweb.Registration{MFA: s.cfg.MFA, Op: "web", MaxForm: maxFormBytes, Fail: s.jsonError}
 }
 
 func (s *Server) handlePasskeyRemove(w http.ResponseWriter, r *http.Request) {

@@ -29,6 +29,7 @@ import (
 	"milogin/internal/clientip"
 	"milogin/internal/httplog"
 	"milogin/internal/mfa"
+	"milogin/internal/pagesec"
 	"milogin/internal/wellformed"
 )
 
@@ -138,23 +139,16 @@ func (s *Server) handler() http.Handler {
 }
 
 func (s *Server) securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
+	return pagesec.Headers(pagesec.Policy{
 		// No form-action: Chromium applies it to the redirect after a form
 		// post, which would break the return to an application elsewhere.
-		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-		if s.secure {
-			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-		}
-		if !strings.HasPrefix(r.URL.Path, "/static/") {
-			h.Set("Cache-Control", "no-store")
-		}
-		next.ServeHTTP(w, r)
-	})
+		CSP:               "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+		ReferrerPolicy:    "same-origin",
+		PermissionsPolicy: "camera=(), microphone=(), geolocation=()",
+		Secure:            s.secure,
+		// Static files (styles, scripts) may be cached; pages never.
+		Cacheable: func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/static/") },
+	}, next)
 }
 
 // logRequests logs one line per request (never its query string: it can
