@@ -80,6 +80,15 @@ const (
 	UserIDUsername UserIDFormat = "username"
 )
 
+// UserIDLabel is what the portal's pages call the sign-in name: the citizen
+// FAQ speaks of a "username", the third-party guides of a "User ID".
+func (p *Portal) UserIDLabel() string {
+	if p.Policy.UserIDFormat == UserIDUsername {
+		return "Username"
+	}
+	return "User ID"
+}
+
 // UsernameChars are the characters a UserIDUsername may have besides
 // letters and digits.
 const UsernameChars = "._-@"

@@ -120,7 +120,8 @@ func TestCitizenSignupJourney(t *testing.T) {
 	// The account works like any other: LOGOUT, then sign in again.
 	b.press("LOGOUT")
 	b.visit(citizenLoginPath)
-	b.fill("User ID", "user_id", mary.username)
+	b.fill("Username", "user_id", mary.username)
+	b.expectText("Forgot your username?")
 	b.fill("Password", "password", "Mitten!State26")
 	b.press("LOGIN")
 	b.expectText("Home Page of Mary Smith-Jones")
