@@ -38,7 +38,7 @@ func runAdmin(ctx context.Context, args []string, getenv func(string) string, st
 	c.register(fs)
 	email := fs.String("email", "", "the staff member's work email (their console sign-in)")
 	name := fs.String("name", "", "the staff member's name")
-	baseURL := fs.String("base-url", "http://127.0.0.1:8080", "the public URL of MILogin, for the enrolment link")
+	baseURL := fs.String("base-url", "http://localhost:8080", "the public URL of MILogin, for the enrolment link")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	role, app := new(string), new(string)
 	if !bootstrap {
