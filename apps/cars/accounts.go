@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // AccountType is one of the fifteen kinds of Secretary of State business
@@ -147,6 +149,14 @@ func ParseCents(s string) (int64, error) {
 // from the rules (the identifier of an account-number type is the number).
 // It returns the first rule that fails, in words for an import summary.
 func (a *Account) Validate() error {
+	// A NUL, line break or broken UTF-8 (a CSV cell can carry any) would be
+	// stored and later printed on a letter or a page: refuse it first.
+	for _, f := range []struct{ name, v string }{{"account number", a.Number}, {"identifier", a.Ident}, {"name", a.Name},
+		{"street", a.Street}, {"city", a.City}, {"state", a.State}, {"ZIP code", a.ZIP}, {"email", a.Email}} {
+		if !utf8.ValidString(f.v) || strings.ContainsFunc(f.v, unicode.IsControl) {
+			return fmt.Errorf("%s has control characters or is not UTF-8", f.name)
+		}
+	}
 	a.Number = strings.TrimSpace(a.Number)
 	if !accountNumberRE.MatchString(a.Number) {
 		return fmt.Errorf("account number %q is not in the form 00-00123456", a.Number)
@@ -168,6 +178,9 @@ func (a *Account) Validate() error {
 	a.Street, a.City = strings.TrimSpace(a.Street), strings.TrimSpace(a.City)
 	if a.Street == "" || a.City == "" {
 		return fmt.Errorf("street and city of the mailing address are required")
+	}
+	if len(a.Street) > 200 || len(a.City) > 200 {
+		return fmt.Errorf("street and city of the mailing address are at most 200 characters")
 	}
 	a.State = strings.ToUpper(strings.TrimSpace(a.State))
 	if !stateRE.MatchString(a.State) {

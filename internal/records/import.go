@@ -169,7 +169,6 @@ func (im *Importer) Import(ctx context.Context, r io.Reader) (Result, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
@@ -179,6 +178,9 @@ func (im *Importer) Import(ctx context.Context, r io.Reader) (Result, error) {
 			reject(pe.Line, "not valid CSV: "+pe.Err.Error())
 			continue
 		}
+		// FieldPos only after a good read: after a parse error there may be
+		// no field 0, and asking for it panics (found by FuzzImport).
+		line, _ := cr.FieldPos(0)
 		res.Lines++
 		rec, reason := parseRow(fields, runAt)
 		if reason != "" {
