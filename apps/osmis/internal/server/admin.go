@@ -196,7 +196,14 @@ func (s *Server) handleCreateStaff(w http.ResponseWriter, r *http.Request, cur *
 	}
 	st := &store.Staff{FirstName: f.FirstName, LastName: f.LastName, LoginID: f.LoginID, Email: f.Email, MWAID: mwa.ID,
 		Status: f.Status, IsAdmin: f.IsAdmin}
-	err = s.db.CreateStaff(r.Context(), st)
+	s.staffSaved(w, r, cur, f, s.db.CreateStaff(r.Context(), st), "created")
+}
+
+// staffSaved answers a staff account's create or update: a duplicate MILogin
+// ID or email re-displays the form with the field named, any other error is
+// internal, and a saved account wakes the provisioning worker (its grant or
+// revocation was queued in the same transaction) and returns to the list.
+func (s *Server) staffSaved(w http.ResponseWriter, r *http.Request, cur *current, f staffForm, err error, done string) {
 	if field, msg, ok := conflictField(err); ok {
 		s.staffPage(w, r, cur, http.StatusConflict, f, map[string]string{field: msg}, "")
 		return
@@ -205,9 +212,9 @@ func (s *Server) handleCreateStaff(w http.ResponseWriter, r *http.Request, cur *
 		s.internalError(w, r, err)
 		return
 	}
-	s.log.Info("staff account created", "by", cur.staff.LoginID, "login_id", st.LoginID, "status", st.Status)
+	s.log.Info("staff account "+done, "by", cur.staff.LoginID, "login_id", f.LoginID, "status", f.Status)
 	s.cfg.Kick()
-	http.Redirect(w, r, "/admin?done=created", http.StatusSeeOther)
+	http.Redirect(w, r, "/admin?done="+done, http.StatusSeeOther)
 }
 
 // staffByPath reads the staff account of the URL, if it belongs to the
@@ -266,17 +273,7 @@ func (s *Server) handleUpdateStaff(w http.ResponseWriter, r *http.Request, cur *
 		st.MWAID, st.Status, st.IsAdmin = mwa.ID, f.Status, f.IsAdmin
 		return nil
 	})
-	if field, msg, ok := conflictField(err); ok {
-		s.staffPage(w, r, cur, http.StatusConflict, f, map[string]string{field: msg}, "")
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, err)
-		return
-	}
-	s.log.Info("staff account updated", "by", cur.staff.LoginID, "login_id", f.LoginID, "status", f.Status)
-	s.cfg.Kick()
-	http.Redirect(w, r, "/admin?done=updated", http.StatusSeeOther)
+	s.staffSaved(w, r, cur, f, err, "updated")
 }
 
 type mwasData struct {
