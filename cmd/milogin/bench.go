@@ -18,6 +18,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	var cfg loadgen.Config
 	fs.StringVar(&cfg.Target, "target", "http://127.0.0.1:8080", "base URL of the deployment (loopback only, unless --allow-remote); several, comma-separated, spread the users over nodes")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a --target that is not on this machine")
+	fs.BoolVar(&cfg.OneSource, "one-source", false, "connect every virtual user from the same address (by default each has a loopback address of its own, 127.1.x.y, against an IPv4 loopback target)")
 	fs.StringVar(&cfg.Scenario, "scenario", "flow", "what each virtual user repeats: "+strings.Join(loadgen.Scenarios, ", "))
 	fs.StringVar(&cfg.Portal, "portal", "thirdparty", "portal of the accounts and the issuer")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 16, "virtual users, each with its own cookie jar")

@@ -37,6 +37,12 @@ type Config struct {
 	Target string
 	// AllowRemote permits a target that is not a loopback address.
 	AllowRemote bool
+	// OneSource makes every virtual user connect from the same address.
+	// By default, against an IPv4 loopback target, virtual user n
+	// connects from a loopback address of its own (127.1.0.0 + n + 1),
+	// so that the server sees as many visitors as there are users, as
+	// it would in life, and its per-address limits judge each alone.
+	OneSource   bool
 	Portal      string // default thirdparty
 	Scenario    string
 	Concurrency int           // virtual users (default 1)
@@ -149,6 +155,39 @@ func CheckTarget(target string, allowRemote bool) (*url.URL, error) {
 	return u, nil
 }
 
+// newTransport is a connection pool keeping up to idle connections, dialing
+// from local (nil: the system's choice).
+func newTransport(local net.Addr, idle int) *http.Transport {
+	return &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, LocalAddr: local}).DialContext,
+		MaxIdleConns:        idle,
+		MaxIdleConnsPerHost: idle,
+		IdleConnTimeout:     90 * time.Second,
+	}
+}
+
+// sourceFor is the loopback address virtual user n connects from, or nil
+// when it shares the system's choice: the target is not an IPv4 loopback
+// literal (a name, IPv6, a remote host), or cfg.OneSource.
+func sourceFor(cfg Config, target string, n int) net.Addr {
+	if cfg.OneSource {
+		return nil
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil
+	}
+	ip := net.ParseIP(u.Hostname()).To4()
+	if ip == nil || !ip.IsLoopback() {
+		return nil
+	}
+	// 127.1.0.1 onwards: 65,534 addresses per third octet pair before
+	// wrapping, far more users than a run has.
+	k := n%0xfffe + 1
+	return &net.TCPAddr{IP: net.IPv4(127, 1, byte(k>>8), byte(k))}
+}
+
 // Run runs cfg.Scenario with cfg.Concurrency virtual users for cfg.Duration
 // after each has done its setup (signing in, getting a token), and returns
 // the figures. Errors in an iteration are counted, not returned; Run
@@ -182,15 +221,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		cfg.Password = DefaultSeedPassword
 	}
 
-	transport := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        cfg.Concurrency * 2,
-		MaxIdleConnsPerHost: cfg.Concurrency * 2,
-		IdleConnTimeout:     90 * time.Second,
-	}
+	transport := newTransport(nil, cfg.Concurrency*2)
 	defer transport.CloseIdleConnections()
 	g := &gen{cfg: cfg, targets: targets, transport: transport}
+	defer g.closeIdle()
 	if err := g.prepare(ctx); err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 )
@@ -21,8 +22,10 @@ import (
 // connection pool, and the issuer's metadata and ID token verifier.
 type gen struct {
 	cfg       Config
-	targets   []string // Config.Target split at commas
-	transport *http.Transport
+	targets   []string        // Config.Target split at commas
+	transport *http.Transport // for discovery, and users without a source of their own
+	mu        sync.Mutex
+	own       []*http.Transport // the virtual users' own pools, closed at the end
 	issuer    string
 	meta      struct {
 		Authorization string `json:"authorization_endpoint"`
@@ -46,14 +49,30 @@ type vu struct {
 
 func (g *gen) newVU(n int) *vu {
 	v := &vu{n: n, target: g.targets[n%len(g.targets)]}
+	t := g.transport
+	if src := sourceFor(g.cfg, v.target, n); src != nil {
+		t = newTransport(src, 4)
+		g.mu.Lock()
+		g.own = append(g.own, t)
+		g.mu.Unlock()
+	}
 	v.client = &http.Client{
-		Transport: g.transport,
+		Transport: t,
 		// The generator follows redirects itself, the way the scenario
 		// needs (a browser would follow them all).
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	v.resetJar()
 	return v
+}
+
+// closeIdle closes the virtual users' own connection pools.
+func (g *gen) closeIdle() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, t := range g.own {
+		t.CloseIdleConnections()
+	}
 }
 
 func (v *vu) resetJar() {

@@ -54,6 +54,7 @@ var Dialect = sqlstore.Dialect{
 	SkipLocked:      "",
 	UniqueViolation: uniqueViolation,
 	BulkRows:        8,
+	CacheStatements: true,
 }
 
 // uniqueViolation returns SQLite's error text, which names the columns of

@@ -72,6 +72,10 @@ type Dialect struct {
 	// parameters: a few rows per statement is fastest there. PostgreSQL
 	// pays a round trip per statement: hundreds of rows are.
 	BulkRows int
+	// CacheStatements keeps each query prepared (stmtcache.go): on for
+	// SQLite, which otherwise compiles every statement on every call; off
+	// for PostgreSQL, whose driver caches prepared statements itself.
+	CacheStatements bool
 }
 
 // Store implements milogin.Store over a write pool and a read pool (which
@@ -81,6 +85,9 @@ type Store struct {
 	read  *sql.DB
 	d     Dialect
 	opts  Options
+	// The pools' statement caches, with Dialect.CacheStatements (nil
+	// otherwise); readCache is writeCache when the pools are one.
+	writeCache, readCache *stmtCache
 }
 
 // New returns a Store that writes through write and reads through read. The
@@ -92,7 +99,15 @@ func New(write, read *sql.DB, d Dialect, opts Options) *Store {
 	if d.UniqueViolation == nil {
 		d.UniqueViolation = func(error) (string, bool) { return "", false }
 	}
-	return &Store{write: write, read: read, d: d, opts: opts}
+	s := &Store{write: write, read: read, d: d, opts: opts}
+	if d.CacheStatements {
+		s.writeCache = newStmtCache(write)
+		s.readCache = s.writeCache
+		if read != write {
+			s.readCache = newStmtCache(read)
+		}
+	}
+	return s
 }
 
 var _ milogin.Store = (*Store)(nil)
@@ -117,23 +132,35 @@ func (s *Store) Write(ctx context.Context, fn func(milogin.Tx) error) (err error
 			_ = sqlTx.Rollback()
 		}
 	}()
-	t := &tx{q: sqlTx, d: &s.d, opts: &s.opts}
-	if err := fn(t); err != nil {
-		done = true
-		_ = sqlTx.Rollback()
-		return err
+	var q querier = sqlTx
+	var tq *txQuerier
+	if s.writeCache != nil {
+		tq = &txQuerier{tx: sqlTx, c: s.writeCache}
+		q = tq
 	}
+	t := &tx{q: q, d: &s.d, opts: &s.opts}
+	err = fn(t)
 	done = true
-	if err := sqlTx.Commit(); err != nil {
-		return milogin.Wrap(op, err)
+	if err != nil {
+		_ = sqlTx.Rollback()
+	} else if cerr := sqlTx.Commit(); cerr != nil {
+		err = milogin.Wrap(op, cerr)
 	}
-	return nil
+	if tq != nil {
+		// The connection is free again: prepare what ran unprepared.
+		tq.warm(ctx)
+	}
+	return err
 }
 
 // Read runs fn on the read pool without a transaction: each query sees the
 // latest committed data. Methods that write fail with EINTERNAL.
 func (s *Store) Read(ctx context.Context, fn func(milogin.Tx) error) error {
-	return fn(&tx{q: s.read, d: &s.d, opts: &s.opts, readOnly: true})
+	var q querier = s.read
+	if s.readCache != nil {
+		q = poolQuerier{db: s.read, c: s.readCache}
+	}
+	return fn(&tx{q: q, d: &s.d, opts: &s.opts, readOnly: true})
 }
 
 // Ping reports whether both pools answer.
@@ -151,6 +178,12 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	if s.readCache != nil && s.readCache != s.writeCache {
+		s.readCache.close()
+	}
+	if s.writeCache != nil {
+		s.writeCache.close()
+	}
 	var errs []error
 	if s.read != s.write {
 		errs = append(errs, s.read.Close())
