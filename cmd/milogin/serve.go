@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -67,7 +68,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	smsFormat := fs.String("sms-format", "json", "how texts are POSTed to --sms-url: json or form")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	mfaTZ := fs.String("mfa-time-zone", access.StateTimeZone, "time zone whose calendar day the daily MFA policy counts")
-	memLimit := fs.Int("memory-limit-mb", 100, "soft memory limit of the Go runtime in MiB (0: none; GOMEMLIMIT overrides): the collector works harder before the process grows past it")
+	memLimit := fs.Int("memory-limit-mb", -1, "soft memory limit of the Go runtime in MiB (default: 32 plus the working memory of each hash slot, 72 with two; 0: none; GOMEMLIMIT overrides): the collector works harder before the process grows past it")
 	hashSlots := fs.Int("hash-slots", 0, "password hashes run at once (default: one per core); fewer than the cores keeps a core for signed-in pages under a sign-in flood")
 	hashQueue := fs.Int("hash-queue", -1, "sign-ins that may wait for a password-hash slot before new ones get 503 (default: 64 per core)")
 	allowSeeded := fs.Bool("allow-seeded", false, "let accounts made by \"milogin users seed\" sign in (load tests only: they share one password)")
@@ -91,6 +92,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return usageError{msg: "--log-level: " + err.Error()}
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if *memLimit < 0 {
+		*memLimit = defaultMemoryLimitMB(*hashSlots, authn.DefaultParams.MemoryKiB)
+	}
 	if *memLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(int64(*memLimit) << 20)
 	}
@@ -336,4 +340,19 @@ func sweepAudit(ctx context.Context, svc *admin.Service, retention time.Duration
 		case <-t.C:
 		}
 	}
+}
+
+// defaultMemoryLimitMB is the Go runtime's soft memory limit when
+// --memory-limit-mb is not given: what the server needs besides hashing
+// (32 MiB: a few MiB of live heap and room for the garbage between
+// collections) plus one hash's working memory per slot, which the hasher
+// keeps for reuse. Without a limit, Go collects when the heap has doubled
+// since the last collection, and with 40 MiB of argon2 memory live that
+// let the process grow to 130 MB under a sign-in load; the memory kept for
+// hashing holds no pointers, so collecting sooner costs little.
+func defaultMemoryLimitMB(slots int, hashKiB uint32) int {
+	if slots <= 0 {
+		slots = runtime.GOMAXPROCS(0)
+	}
+	return 32 + slots*int(hashKiB/1024+1)
 }

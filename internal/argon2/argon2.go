@@ -4,7 +4,7 @@
 
 // Package argon2 is golang.org/x/crypto/argon2 (v0.58.0, BSD licence, see
 // LICENSE) with one change: the working memory of a derivation (19 MiB for
-// MILogin's passwords) is reused from a sync.Pool instead of being allocated,
+// MILogin's passwords) is reused from a small free list instead of being allocated,
 // zeroed by the runtime and the kernel, and collected for every hash. The
 // upstream code XORs each new block into memory it relies on being zero; here
 // the first pass writes its blocks instead (processBlock), which is the same
@@ -49,7 +49,9 @@ package argon2
 
 import (
 	"encoding/binary"
+	"runtime"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/blake2b"
 )
@@ -132,24 +134,71 @@ func deriveKey(mode int, password, salt, secret, data []byte, time, memory uint3
 	return key
 }
 
-// pools holds a *sync.Pool of []block per memory size. Pooled memory holds
-// the previous derivation's blocks, which nothing reads before the first pass
-// overwrites them. The pools empty themselves over two collections when
-// hashing stops, so an idle server gives the memory back.
-var pools sync.Map
+// free keeps the working memories of finished derivations for the next
+// ones. Pooled memory holds the previous derivation's blocks, which nothing
+// reads before the first pass overwrites them.
+//
+// It is a bounded free list rather than a sync.Pool: a sync.Pool keeps
+// what it is given until two collections pass and may hand out a fresh
+// allocation while another P's cache holds a spare, so under load a server
+// running two hashes at a time held four or five 19 MiB buffers and
+// allocated more, and the collector ran for them. Here at most keep
+// buffers are kept (one per core by default, which is what a Hasher with
+// one slot per core uses), and all are dropped after idleRelease without a
+// derivation, so an idle server gives the memory back.
+var free = struct {
+	sync.Mutex
+	bufs  [][]block
+	keep  int
+	timer *time.Timer
+}{keep: runtime.GOMAXPROCS(0)}
+
+// idleRelease is how long kept memory survives without a derivation.
+const idleRelease = 30 * time.Second
+
+// KeepAtLeast raises to n the number of finished derivations' working
+// memories kept for reuse. Call it with the number of derivations that may
+// run at once.
+func KeepAtLeast(n int) {
+	free.Lock()
+	defer free.Unlock()
+	free.keep = max(free.keep, n)
+}
 
 func getBlocks(memory uint32) []block {
-	if p, ok := pools.Load(memory); ok {
-		if b, ok := p.(*sync.Pool).Get().(*[]block); ok {
-			return *b
+	free.Lock()
+	defer free.Unlock()
+	for i := len(free.bufs) - 1; i >= 0; i-- {
+		if b := free.bufs[i]; uint32(len(b)) == memory {
+			free.bufs[i] = free.bufs[len(free.bufs)-1]
+			free.bufs[len(free.bufs)-1] = nil
+			free.bufs = free.bufs[:len(free.bufs)-1]
+			return b
 		}
 	}
 	return make([]block, memory)
 }
 
 func putBlocks(b []block) {
-	p, _ := pools.LoadOrStore(uint32(len(b)), &sync.Pool{})
-	p.(*sync.Pool).Put(&b)
+	free.Lock()
+	defer free.Unlock()
+	if len(free.bufs) >= free.keep {
+		return // the collector takes it
+	}
+	free.bufs = append(free.bufs, b)
+	if free.timer == nil {
+		free.timer = time.AfterFunc(idleRelease, releaseIdle)
+	} else {
+		free.timer.Reset(idleRelease)
+	}
+}
+
+// releaseIdle drops every kept buffer: no derivation for idleRelease.
+func releaseIdle() {
+	free.Lock()
+	defer free.Unlock()
+	clear(free.bufs)
+	free.bufs = free.bufs[:0]
 }
 
 const (

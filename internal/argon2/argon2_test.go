@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	upstream "golang.org/x/crypto/argon2"
@@ -53,5 +54,34 @@ func TestRFC9106Argon2id(t *testing.T) {
 		if got != want {
 			t.Fatalf("got %s, want %s", got, want)
 		}
+	}
+}
+
+// TestFreeListIsBounded: however many derivations run at once, at most keep
+// working memories stay behind for reuse, and they are reused.
+func TestFreeListIsBounded(t *testing.T) {
+	free.Lock()
+	saved := free.keep
+	free.keep = 2
+	clear(free.bufs)
+	free.bufs = free.bufs[:0]
+	free.Unlock()
+	t.Cleanup(func() { free.Lock(); free.keep = saved; free.Unlock() })
+
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Go(func() { IDKey([]byte{byte(i)}, []byte("saltsaltsalt"), 1, 64, 1, 32) })
+	}
+	wg.Wait()
+	free.Lock()
+	n := len(free.bufs)
+	free.Unlock()
+	if n == 0 || n > 2 {
+		t.Fatalf("after 6 concurrent derivations with keep 2, %d buffers are kept", n)
+	}
+	first := getBlocks(64)
+	putBlocks(first)
+	if again := getBlocks(64); &again[0] != &first[0] {
+		t.Fatal("a kept buffer was not reused")
 	}
 }

@@ -96,6 +96,8 @@ func NewHasher(p Params, maxConcurrent int) *Hasher {
 	if maxConcurrent <= 0 {
 		maxConcurrent = runtime.GOMAXPROCS(0)
 	}
+	// The working memory of each concurrent hash is kept between hashes.
+	argon2.KeepAtLeast(maxConcurrent)
 	h := &Hasher{params: p, sem: make(chan struct{}, maxConcurrent)}
 	h.maxWaiting.Store(int64(DefaultWaitingPerSlot * maxConcurrent))
 	// The dummy's salt is fixed and its key is all zeros: no password
