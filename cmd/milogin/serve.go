@@ -26,6 +26,7 @@ import (
 	"milogin/internal/admin"
 	"milogin/internal/authn"
 	"milogin/internal/clientip"
+	"milogin/internal/httplog"
 	"milogin/internal/keys"
 	"milogin/internal/notify"
 	"milogin/internal/notify/smtp"
@@ -91,7 +92,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return usageError{msg: "--log-level: " + err.Error()}
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// One write per 100 ms instead of one per request line; warnings and
+	// errors are written at once.
+	logBuf := httplog.NewBuffer(stderr, 100*time.Millisecond)
+	defer logBuf.Close()
+	logger := slog.New(httplog.FlushAbove(slog.NewJSONHandler(logBuf, &slog.HandlerOptions{Level: level}), logBuf, slog.LevelWarn))
 	if *memLimit < 0 {
 		*memLimit = defaultMemoryLimitMB(*hashSlots, authn.DefaultParams.MemoryKiB)
 	}

@@ -122,6 +122,7 @@ type Manager struct {
 	loadedAt time.Time
 	rows     []*milogin.SigningKey
 	private  map[string]crypto.Signer // by key ID, parsed once
+	public   map[string]PublicKey     // by key ID, parsed once (a key never changes)
 }
 
 // New returns a Manager over store with private keys sealed by kek.
@@ -407,13 +408,37 @@ func (m *Manager) PublicKeys(ctx context.Context) ([]PublicKey, error) {
 		if !k.Published(now, m.RetainFor()) {
 			continue
 		}
-		var jwk jose.JSONWebKey
-		if err := json.Unmarshal(k.Public, &jwk); err != nil {
-			return nil, milogin.Wrap("keys.PublicKeys", fmt.Errorf("decoding public key %s: %w", k.ID, err))
+		pub, err := m.publicKey(k)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, PublicKey{KeyID: k.ID, Alg: jose.SignatureAlgorithm(k.Alg), Pub: jwk.Key})
+		out = append(out, pub)
 	}
 	return out, nil
+}
+
+// publicKey returns k's public half, decoded once: the JWKS endpoint and
+// every token check ask for it, and decoding the JSON Web Key cost more
+// than the rest of the JWKS answer together.
+func (m *Manager) publicKey(k *milogin.SigningKey) (PublicKey, error) {
+	m.mu.Lock()
+	pub, ok := m.public[k.ID]
+	m.mu.Unlock()
+	if ok {
+		return pub, nil
+	}
+	var jwk jose.JSONWebKey
+	if err := json.Unmarshal(k.Public, &jwk); err != nil {
+		return PublicKey{}, milogin.Wrap("keys.PublicKeys", fmt.Errorf("decoding public key %s: %w", k.ID, err))
+	}
+	pub = PublicKey{KeyID: k.ID, Alg: jose.SignatureAlgorithm(k.Alg), Pub: jwk.Key}
+	m.mu.Lock()
+	if m.public == nil {
+		m.public = map[string]PublicKey{}
+	}
+	m.public[k.ID] = pub
+	m.mu.Unlock()
+	return pub, nil
 }
 
 // Algorithms returns the algorithms the manager keeps keys for.

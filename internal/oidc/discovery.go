@@ -3,10 +3,12 @@ package oidc
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	jose "github.com/go-jose/go-jose/v4"
 
 	"milogin"
+	"milogin/internal/keys"
 )
 
 // Discovery is the provider metadata (OpenID Connect Discovery 1.0, RFC
@@ -97,15 +99,49 @@ func (p *Provider) handleKeys() http.Handler {
 			tokenError(w, http.StatusInternalServerError, "server_error", "Keys are unavailable.")
 			return
 		}
-		set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
-		for _, k := range pubs {
-			set.Keys = append(set.Keys, k.JWK())
+		body, err := p.jwksBody(pubs)
+		if err != nil {
+			p.cfg.Logger.Error("jwks", "err", err)
+			tokenError(w, http.StatusInternalServerError, "server_error", "Keys are unavailable.")
+			return
 		}
 		// Relying parties may cache the set briefly: a new key is published
 		// well before it signs, and they refetch on an unknown kid.
 		w.Header().Set("Cache-Control", "public, max-age=60")
-		writeJSON(w, http.StatusOK, set)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body)
 	})
+}
+
+// jwksDoc is an encoded JWKS document and the key IDs it holds, in order.
+type jwksDoc struct {
+	ids  string
+	body []byte
+}
+
+// jwksBody returns the JWKS document of pubs, encoded once for each set of
+// keys: a key's ID names its content, so the same IDs are the same
+// document.
+func (p *Provider) jwksBody(pubs []keys.PublicKey) ([]byte, error) {
+	var ids strings.Builder
+	for _, k := range pubs {
+		ids.WriteString(k.KeyID)
+		ids.WriteByte(' ')
+	}
+	if d := p.jwks.Load(); d != nil && d.ids == ids.String() {
+		return d.body, nil
+	}
+	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
+	for _, k := range pubs {
+		set.Keys = append(set.Keys, k.JWK())
+	}
+	body, err := json.Marshal(set)
+	if err != nil {
+		return nil, err
+	}
+	p.jwks.Store(&jwksDoc{ids: ids.String(), body: body})
+	return body, nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -44,6 +44,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -108,6 +109,8 @@ type Provider struct {
 	ops     map[milogin.PortalID]*op.Provider
 	secrets secretCache
 	silent  SilentFunc // prompt=none, from the pages; see SetSilent
+	// jwks is the last JWKS document served, with the key IDs it holds.
+	jwks atomic.Pointer[jwksDoc]
 }
 
 // New builds the provider.
