@@ -37,7 +37,13 @@ if [ ! -e "$dir/app.json" ]; then
   "$bin" apps add --data "$dir" "${db[@]}" --portal thirdparty --id bench --name Bench \
     --redirect-uri https://bench.example/callback --json > "$dir/app.json"
 fi
+if [ ! -e "$dir/app-es256.json" ]; then
+  # The same application signing its ID tokens with ES256 (scenario flow-es256).
+  "$bin" apps add --data "$dir" "${db[@]}" --portal thirdparty --id bench-es256 --name "Bench ES256" \
+    --redirect-uri https://bench.example/callback --id-token-alg ES256 --json > "$dir/app-es256.json"
+fi
 secret=$(sed -n 's/.*"client_secret":"\([^"]*\)".*/\1/p' "$dir/app.json")
+secret_es=$(sed -n 's/.*"client_secret":"\([^"]*\)".*/\1/p' "$dir/app-es256.json")
 
 if curl -fs "http://$addr/healthz" >/dev/null 2>&1; then echo "something already listens on $addr" >&2; exit 1; fi
 "$bin" serve --data "$dir" "${db[@]}" --addr "$addr" --base-url "http://$addr" --metrics-addr "" --allow-seeded ${SERVE_FLAGS:-} >/dev/null 2>"$dir/serve.log" &
@@ -50,14 +56,22 @@ rss_idle=$(awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$pid/status)
 echo "server pid $pid, idle RSS $rss_idle MB"
 
 run() { # scenario concurrency
-  "$bin" bench --target "http://$addr" --scenario "$1" --concurrency "$2" --duration "${secs}s" \
-    --users "$(( accounts < 10000 ? accounts : 10000 ))" --client-id bench --client-secret "$secret" \
+  local scenario=$1 client=bench sec=$secret users=$(( accounts < 10000 ? accounts : 10000 ))
+  if [ "$1" = flow-es256 ]; then scenario=flow client=bench-es256 sec=$secret_es; fi
+  # Each run signs in with accounts the runs before have not used, while
+  # there are enough of them: an account with a live session from an
+  # earlier run would add the "another active session" step to its flow.
+  local first=$(cat "$dir/next-user" 2>/dev/null || echo 0)
+  if [ $(( first + users )) -gt "$accounts" ]; then first=0; fi
+  echo $(( first + users )) > "$dir/next-user"
+  "$bin" bench --target "http://$addr" --scenario "$scenario" --concurrency "$2" --duration "${secs}s" \
+    --users "$users" --first-user "$first" --client-id "$client" --client-secret "$sec" \
     --redirect-uri https://bench.example/callback --pid "$pid" --hash-baseline 5s --json > "$dir/$1.json" || true
   python3 - "$dir/$1.json" "$1" "$2" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 b = r.get("hash_baseline", {})
-hashed = sys.argv[2] in ("flow", "signin")
+hashed = sys.argv[2] in ("flow", "flow-es256", "signin")
 print("| %s | %s | %.1f | %.3f | %.1f | %.2f / %.2f / %.2f | %d / %d | %.3f | %s | %.1f |" % (
   sys.argv[2], sys.argv[3], r["per_second"], r.get("ratio_to_hash", 0), b.get("per_second", 0),
   r["p50_ns"]/1e6, r["p99_ns"]/1e6, r["max_ns"]/1e6, r["errors"], r["busy"],
@@ -67,6 +81,6 @@ PY
 }
 echo "| scenario | VUs | ops/s | ratio to bare hash | bare hash/s | p50 / p99 / max ms | errors / busy | server CPU ms/op | beyond one hash | peak RSS MB |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
-for s in ${SCENARIOS:-flow:64 signin:64 session:16 userinfo:16 client-credentials:16 jwks:16}; do
+for s in ${SCENARIOS:-flow:64 flow-es256:64 signin:64 session:16 userinfo:16 client-credentials:16 jwks:16}; do
   run "${s%%:*}" "${s##*:}"
 done

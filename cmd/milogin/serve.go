@@ -69,7 +69,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	smsFormat := fs.String("sms-format", "json", "how texts are POSTed to --sms-url: json or form")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	mfaTZ := fs.String("mfa-time-zone", access.StateTimeZone, "time zone whose calendar day the daily MFA policy counts")
-	memLimit := fs.Int("memory-limit-mb", -1, "soft memory limit of the Go runtime in MiB (default: 32 plus the working memory of each hash slot, 72 with two; 0: none; GOMEMLIMIT overrides): the collector works harder before the process grows past it")
+	memLimit := fs.Int("memory-limit-mb", -1, "soft memory limit of the Go runtime in MiB (-1: 32 plus the working memory of each hash slot, 72 with two; 0: none; GOMEMLIMIT overrides): the collector works harder before the process grows past it")
+	hashNice := fs.Int("hash-nice", 10, "nice value (1-19) of the threads that hash passwords, so that signed-in pages, token refreshes and userinfo go first under a sign-in flood (0: hash at normal priority; Linux only)")
 	hashSlots := fs.Int("hash-slots", 0, "password hashes run at once (default: one per core); fewer than the cores keeps a core for signed-in pages under a sign-in flood")
 	hashQueue := fs.Int("hash-queue", -1, "sign-ins that may wait for a password-hash slot before new ones get 503 (default: 64 per core)")
 	allowSeeded := fs.Bool("allow-seeded", false, "let accounts made by \"milogin users seed\" sign in (load tests only: they share one password)")
@@ -119,6 +120,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if *hashQueue >= 0 {
 		e.auth.Hasher.SetMaxWaiting(*hashQueue)
+	}
+	if *hashNice < 0 || *hashNice > 19 {
+		return usageError{msg: "--hash-nice: 0 to 19"}
+	}
+	if *hashNice > 0 && e.auth.Hasher.RunInBackground(*hashNice) {
+		// One more P per hash worker, so that while every worker hashes
+		// the scheduler still has the cores' worth for everything else;
+		// the kernel then prefers those threads to the lowered ones.
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + e.auth.Hasher.Slots())
 	}
 	if e.auth.AllowSeeded = *allowSeeded; *allowSeeded {
 		logger.Warn("--allow-seeded: seeded load-test accounts, which share one password, can sign in")

@@ -69,8 +69,63 @@ type Hasher struct {
 	maxWaiting atomic.Int64
 
 	// hook, when set by tests, is called with "start" and "end" around each
-	// argon2 computation while the semaphore slot is held.
+	// argon2 computation while the semaphore slot is held, on the
+	// goroutine that computes.
 	hook func(event string)
+
+	// jobs feeds the low-priority hash workers (RunInBackground); nil
+	// while hashes run on the caller's goroutine.
+	jobs chan hashJob
+}
+
+// hashJob is one derivation handed to a background worker.
+type hashJob struct {
+	p        Params
+	salt     []byte
+	password string
+	out      chan []byte
+}
+
+// RunInBackground moves the hashing onto one worker per slot, each on an
+// operating-system thread of its own whose scheduling priority is lowered
+// by nice (1 to 19). A password hash is the one long computation of the
+// server: run at the normal priority it takes whole cores for 30 ms at a
+// time, and under a sign-in flood the pages of people already signed in,
+// token refreshes and userinfo calls wait behind it. At a lower priority
+// the kernel gives a core to that short work first and to hashing the
+// rest. For the Go scheduler to have somewhere to run that short work
+// while every worker hashes, the caller raises GOMAXPROCS by Slots (serve
+// does). It returns false where thread priorities cannot be set (not
+// Linux), and then changes nothing. Call it once, before any hash.
+func (h *Hasher) RunInBackground(nice int) bool {
+	if !canLowerThreadPriority || h.jobs != nil {
+		return false
+	}
+	h.jobs = make(chan hashJob)
+	for range cap(h.sem) {
+		go h.worker(nice)
+	}
+	return true
+}
+
+func (h *Hasher) worker(nice int) {
+	// The thread stays locked, and so lowered, for the process's life:
+	// unlocking would hand a low-priority thread back to the scheduler
+	// for any goroutine.
+	runtime.LockOSThread()
+	lowerThreadPriority(nice)
+	for j := range h.jobs {
+		j.out <- h.compute(j.p, j.salt, j.password)
+	}
+}
+
+// compute is one argon2id derivation.
+func (h *Hasher) compute(p Params, salt []byte, password string) []byte {
+	if h.hook != nil {
+		h.hook("start")
+		defer h.hook("end")
+	}
+	return argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, p.KeyLen)
 }
 
 // NewHasher returns a Hasher producing hashes with p that runs at most
@@ -215,11 +270,13 @@ func (h *Hasher) derive(ctx context.Context, p Params, salt []byte, password str
 		return nil, err
 	}
 	defer func() { <-h.sem }()
-	if h.hook != nil {
-		h.hook("start")
-		defer h.hook("end")
+	if h.jobs == nil {
+		return h.compute(p, salt, password), nil
 	}
-	return argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, p.KeyLen), nil
+	// The slot held guarantees a free worker: there are as many.
+	out := make(chan []byte, 1)
+	h.jobs <- hashJob{p: p, salt: salt, password: password, out: out}
+	return <-out, nil
 }
 
 var b64 = base64.RawStdEncoding.Strict()

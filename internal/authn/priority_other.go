@@ -1,0 +1,7 @@
+//go:build !linux
+
+package authn
+
+const canLowerThreadPriority = false
+
+func lowerThreadPriority(int) {}
