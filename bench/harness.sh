@@ -72,15 +72,16 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 b = r.get("hash_baseline", {})
 hashed = sys.argv[2] in ("flow", "flow-es256", "signin")
-print("| %s | %s | %.1f | %.3f | %.1f | %.2f / %.2f / %.2f | %d / %d | %.3f | %s | %.1f |" % (
+print("| %s | %s | %.1f | %.3f | %.1f | %.2f / %.2f / %.2f | %d / %d | %.3f | %s | %s | %.3f | %.1f |" % (
   sys.argv[2], sys.argv[3], r["per_second"], r.get("ratio_to_hash", 0), b.get("per_second", 0),
   r["p50_ns"]/1e6, r["p99_ns"]/1e6, r["max_ns"]/1e6, r["errors"], r["busy"],
-  r.get("server_cpu_per_op_ms", 0), "%.2f" % r.get("protocol_cpu_ms_per_op", 0) if hashed else "-",
-  r.get("server_rss_peak_mb", 0)))
+  r.get("server_cpu_per_op_ms", 0), "%.2f" % r.get("server_hash_cpu_per_op_ms", 0) if hashed else "-",
+  "%.2f" % r.get("protocol_cpu_ms_per_op", 0) if hashed else "-",
+  r.get("client_cpu_per_op_ms", 0), r.get("server_rss_peak_mb", 0)))
 PY
 }
-echo "| scenario | VUs | ops/s | ratio to bare hash | bare hash/s | p50 / p99 / max ms | errors / busy | server CPU ms/op | beyond one hash | peak RSS MB |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| scenario | VUs | ops/s | ratio to bare hash | bare hash/s | p50 / p99 / max ms | errors / busy | server CPU ms/op | of which hashing | besides hashing | client CPU ms/op | peak RSS MB |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for s in ${SCENARIOS:-flow:64 flow-es256:64 signin:64 session:16 userinfo:16 client-credentials:16 jwks:16}; do
   run "${s%%:*}" "${s##*:}"
 done

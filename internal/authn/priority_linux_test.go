@@ -2,6 +2,9 @@ package authn
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"strings"
 	"runtime"
 	"sync"
 	"syscall"
@@ -30,6 +33,10 @@ func TestBackgroundHashesRunAtLowerPriority(t *testing.T) {
 		prio, err := syscall.Getpriority(syscall.PRIO_PROCESS, syscall.Gettid())
 		if err != nil {
 			t.Error(err)
+		}
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/comm", syscall.Gettid()))
+		if got := strings.TrimSpace(string(comm)); got != HashThreadName {
+			t.Errorf("a hash ran on a thread named %q, want %q", got, HashThreadName)
 		}
 		mu.Lock()
 		prios = append(prios, 20-prio)

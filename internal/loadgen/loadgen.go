@@ -97,6 +97,16 @@ type Result struct {
 	ServerCPUPerOpMS float64 `json:"server_cpu_per_op_ms,omitempty"`
 	ServerRSSStartMB float64 `json:"server_rss_start_mb,omitempty"`
 	ServerRSSPeakMB  float64 `json:"server_rss_peak_mb,omitempty"`
+	// When the server hashes on threads of their own (named HashThread),
+	// their CPU time is read apart: ServerHashCPUPerOpMS is the hashing
+	// per operation, ServerOtherCPUPerOpMS everything else the server did
+	// (the protocol, pages, database, logging, collection).
+	ServerHashCPUPerOpMS  float64 `json:"server_hash_cpu_per_op_ms,omitempty"`
+	ServerOtherCPUPerOpMS float64 `json:"server_other_cpu_per_op_ms,omitempty"`
+	// ClientCPUPerOpMS is this generator's own CPU milliseconds per
+	// successful operation: on one machine, the server and the client
+	// share the cores, and this is the client's part.
+	ClientCPUPerOpMS float64 `json:"client_cpu_per_op_ms,omitempty"`
 }
 
 // op is one iteration of a scenario for one virtual user.
@@ -269,6 +279,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	lat := make([][]time.Duration, cfg.Concurrency)
 	kinds := make([]map[string]int, cfg.Concurrency)
 	start := time.Now()
+	clientCPU0 := selfCPUSeconds()
 	stopProgress := g.progress(start, &okCount, &errCount)
 	for i := range vus {
 		kinds[i] = map[string]int{}
@@ -305,6 +316,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	clientCPU := selfCPUSeconds() - clientCPU0
 	stopProgress()
 
 	res := &Result{Scenario: cfg.Scenario, Target: cfg.Target, Concurrency: cfg.Concurrency, Duration: elapsed,
@@ -322,12 +334,19 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.P50, res.P90, res.P99, res.Max = pct(0.50), pct(0.90), pct(0.99), all[n-1]
 	}
 	res.PerSecond = float64(res.OK) / elapsed.Seconds()
+	if res.OK > 0 {
+		res.ClientCPUPerOpMS = clientCPU * 1000 / float64(res.OK)
+	}
 	if sampler != nil {
 		s := sampler.stop()
 		res.ServerCPUSeconds = s.cpu
 		res.ServerRSSStartMB, res.ServerRSSPeakMB = s.rssStart, s.rssPeak
 		if res.OK > 0 {
 			res.ServerCPUPerOpMS = s.cpu * 1000 / float64(res.OK)
+			if s.hashThreads > 0 {
+				res.ServerHashCPUPerOpMS = s.hashCPU * 1000 / float64(res.OK)
+				res.ServerOtherCPUPerOpMS = (s.cpu - s.hashCPU) * 1000 / float64(res.OK)
+			}
 		}
 	}
 	return res, nil
@@ -376,9 +395,15 @@ func (r *Result) Format(w io.Writer) {
 			fmt.Fprintf(w, "  error %-40s %d\n", k, r.ErrorKinds[k])
 		}
 	}
+	if r.ClientCPUPerOpMS > 0 {
+		fmt.Fprintf(w, "  client: %.3f CPU ms per op\n", r.ClientCPUPerOpMS)
+	}
 	if r.ServerCPUSeconds > 0 || r.ServerRSSPeakMB > 0 {
 		fmt.Fprintf(w, "  server: %.2f CPU s, %.3f CPU ms per op, RSS %.1f MB at start, %.1f MB peak\n",
 			r.ServerCPUSeconds, r.ServerCPUPerOpMS, r.ServerRSSStartMB, r.ServerRSSPeakMB)
+		if r.ServerHashCPUPerOpMS > 0 {
+			fmt.Fprintf(w, "  server: %.3f CPU ms per op hashing, %.3f CPU ms per op besides\n", r.ServerHashCPUPerOpMS, r.ServerOtherCPUPerOpMS)
+		}
 	}
 }
 

@@ -15,7 +15,13 @@ const clockTicks = 100
 
 // ProcCPUSeconds returns the CPU time (user and system) process pid has used.
 func ProcCPUSeconds(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	return procStatCPU(fmt.Sprintf("/proc/%d/stat", pid))
+}
+
+// procStatCPU reads utime + stime from a stat file of /proc (a process's
+// or a thread's).
+func procStatCPU(path string) (float64, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, err
 	}
@@ -24,19 +30,48 @@ func ProcCPUSeconds(pid int) (float64, error) {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+		return 0, fmt.Errorf("%s: unexpected format", path)
 	}
 	f := strings.Fields(s[i+1:])
 	// After the name: state(3) … utime(14) stime(15), so indexes 11 and 12.
 	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+		return 0, fmt.Errorf("%s: too few fields", path)
 	}
 	u, err1 := strconv.ParseUint(f[11], 10, 64)
 	st, err2 := strconv.ParseUint(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: bad utime or stime", pid)
+		return 0, fmt.Errorf("%s: bad utime or stime", path)
 	}
 	return float64(u+st) / clockTicks, nil
+}
+
+// ProcThreadsCPUSeconds returns the CPU time (user and system) of process
+// pid's threads named comm, and how many there are.
+func ProcThreadsCPUSeconds(pid int, comm string) (float64, int, error) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	var sum float64
+	n := 0
+	for _, t := range tasks {
+		name, err := os.ReadFile(dir + "/" + t.Name() + "/comm")
+		if err != nil || strings.TrimSpace(string(name)) != comm {
+			continue // gone meanwhile, or another thread
+		}
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		cpu, err := procStatCPU(fmt.Sprintf("/proc/%d/task/%d/stat", pid, tid))
+		if err != nil {
+			continue
+		}
+		sum += cpu
+		n++
+	}
+	return sum, n, nil
 }
 
 // ProcRSSMB returns the resident set size of process pid in MB (MiB).
@@ -65,6 +100,7 @@ func ProcRSSMB(pid int) (float64, error) {
 type procSampler struct {
 	pid      int
 	cpu0     float64
+	hashCPU0 float64 // of the threads named HashThread
 	rssStart float64
 	mu       sync.Mutex
 	rssPeak  float64
@@ -72,7 +108,17 @@ type procSampler struct {
 	finished chan struct{}
 }
 
-type procSample struct{ cpu, rssStart, rssPeak float64 }
+type procSample struct {
+	cpu, rssStart, rssPeak float64
+	// hashCPU is the CPU time of the server's hash threads, hashThreads
+	// how many it has (0: none found, hashCPU is then unknown).
+	hashCPU     float64
+	hashThreads int
+}
+
+// HashThread is the name of the server's password-hashing threads
+// (authn.HashThreadName; the generator imports nothing of the server).
+const HashThread = "milogin-hash"
 
 func startSampler(pid int) (*procSampler, error) {
 	cpu, err := ProcCPUSeconds(pid)
@@ -83,7 +129,8 @@ func startSampler(pid int) (*procSampler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--pid %d: %w", pid, err)
 	}
-	s := &procSampler{pid: pid, cpu0: cpu, rssStart: rss, rssPeak: rss, done: make(chan struct{}), finished: make(chan struct{})}
+	hashCPU, _, _ := ProcThreadsCPUSeconds(pid, HashThread)
+	s := &procSampler{pid: pid, cpu0: cpu, hashCPU0: hashCPU, rssStart: rss, rssPeak: rss, done: make(chan struct{}), finished: make(chan struct{})}
 	go func() {
 		defer close(s.finished)
 		t := time.NewTicker(100 * time.Millisecond)
@@ -108,8 +155,10 @@ func (s *procSampler) stop() procSample {
 	close(s.done)
 	<-s.finished
 	cpu, _ := ProcCPUSeconds(s.pid)
+	hashCPU, threads, _ := ProcThreadsCPUSeconds(s.pid, HashThread)
 	if r, err := ProcRSSMB(s.pid); err == nil {
 		s.rssPeak = max(s.rssPeak, r)
 	}
-	return procSample{cpu: cpu - s.cpu0, rssStart: s.rssStart, rssPeak: s.rssPeak}
+	return procSample{cpu: cpu - s.cpu0, rssStart: s.rssStart, rssPeak: s.rssPeak,
+		hashCPU: hashCPU - s.hashCPU0, hashThreads: threads}
 }

@@ -1,0 +1,66 @@
+package loadgen
+
+import (
+	"os"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// TestProcThreadsCPUSeconds: the CPU time of a named thread is read apart
+// from the process's, and other threads are not counted.
+func TestProcThreadsCPUSeconds(t *testing.T) {
+	const name = "lg-test-burn"
+	started := make(chan struct{})
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
+		b := append([]byte(name), 0)
+		_, _, _ = syscall.RawSyscall(syscall.SYS_PRCTL, 15, uintptr(unsafe.Pointer(&b[0])), 0)
+		close(started)
+		x := 0
+		for {
+			select {
+			case <-stop:
+				_ = x
+				return
+			default:
+				for i := range 100000 {
+					x += i
+				}
+			}
+		}
+	}()
+	<-started
+	defer func() { close(stop); <-done }()
+	// The thread burns until its CPU time shows (ticks of 10 ms), however
+	// busy the machine is; the process's is at least as much.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		cpu, n, err := ProcThreadsCPUSeconds(os.Getpid(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Fatalf("%d threads named %q, want 1", n, name)
+		}
+		if cpu >= 0.05 {
+			all, err := ProcCPUSeconds(os.Getpid())
+			if err != nil || all < cpu {
+				t.Fatalf("process CPU %.2f s (%v) is less than its thread's %.2f s", all, err, cpu)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the burning thread shows %.2f CPU s after 20 s", cpu)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, n, _ := ProcThreadsCPUSeconds(os.Getpid(), "no-such-thread"); n != 0 {
+		t.Fatalf("%d threads named no-such-thread", n)
+	}
+}
