@@ -3,7 +3,9 @@
 // license that can be found in the LICENSE file.
 
 // Package argon2 is golang.org/x/crypto/argon2 (v0.58.0, BSD licence, see
-// LICENSE) with one change: the working memory of a derivation (19 MiB for
+// LICENSE) with two changes. A single lane is computed on the caller's
+// goroutine instead of a new one per segment (so that it runs on the
+// caller's thread). And the working memory of a derivation (19 MiB for
 // MILogin's passwords) is reused from a small free list instead of being allocated,
 // zeroed by the runtime and the kernel, and collected for every hash. The
 // upstream code XORs each new block into memory it relies on being zero; here
@@ -318,6 +320,16 @@ func processBlocks(B []block, time, memory, threads uint32, mode int) {
 	for n := uint32(0); n < time; n++ {
 		for slice := uint32(0); slice < syncPoints; slice++ {
 			var wg sync.WaitGroup
+			if threads == 1 {
+				// One lane: compute it here. Upstream starts a goroutine
+				// even for one lane, which moves the work off the caller's
+				// thread; MILogin's hashers run on threads of lowered
+				// priority (authn.Hasher.RunInBackground) and the work
+				// must stay on them.
+				wg.Add(1)
+				processSegment(n, slice, 0, &wg)
+				continue
+			}
 			for lane := uint32(0); lane < threads; lane++ {
 				wg.Add(1)
 				go processSegment(n, slice, lane, &wg)

@@ -72,3 +72,57 @@ func TestBackgroundHashesRunAtLowerPriority(t *testing.T) {
 		t.Fatal("the caller's thread was lowered too")
 	}
 }
+
+// TestBackgroundHashesSpendTheirCPUOnTheLoweredThreads: the derivation's
+// work itself, not only its start, runs on the lowered threads (argon2
+// must not hand it to goroutines of normal priority).
+func TestBackgroundHashesSpendTheirCPUOnTheLoweredThreads(t *testing.T) {
+	p := Params{Time: 2, MemoryKiB: 8192, Threads: 1, SaltLen: 16, KeyLen: 32}
+	h := NewHasher(p, 2)
+	if !h.RunInBackground(3) {
+		t.Fatal("RunInBackground refused on Linux")
+	}
+	enc, err := h.Hash(context.Background(), "Mitten!State26")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := hashThreadsCPU(t)
+	for range 40 {
+		if ok, _, err := h.Verify(context.Background(), enc, "Mitten!State26"); err != nil || !ok {
+			t.Fatalf("Verify = %v, %v", ok, err)
+		}
+	}
+	// 40 derivations of 2 passes over 8 MiB take well over 0.1 s of CPU
+	// on any machine; /proc counts in ticks of 10 ms.
+	if got := hashThreadsCPU(t) - before; got < 0.1 {
+		t.Fatalf("the hash threads used %.2f CPU s for 40 derivations: the work ran elsewhere", got)
+	}
+}
+
+// hashThreadsCPU sums the CPU seconds of this process's threads named
+// HashThreadName (every test's hashers together).
+func hashThreadsCPU(t *testing.T) float64 {
+	t.Helper()
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, task := range tasks {
+		comm, err := os.ReadFile("/proc/self/task/" + task.Name() + "/comm")
+		if err != nil || strings.TrimSpace(string(comm)) != HashThreadName {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/self/task/" + task.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(stat)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		var u, st float64
+		fmt.Sscan(f[11], &u)
+		fmt.Sscan(f[12], &st)
+		sum += (u + st) / 100
+	}
+	return sum
+}
