@@ -7,7 +7,8 @@
 #
 #   bench/overload.sh [ACCOUNTS] [SECONDS]
 #
-# HASH_SLOTS sets --hash-slots (default: one per core).
+# HASH_SLOTS sets --hash-slots (default: one per core); SERVE_FLAGS adds flags
+# to serve (e.g. --hash-nice 0 to compare with hashing at normal priority).
 # Uses the SQLite data folder of bench/harness.sh sqlite ACCOUNTS (run that
 # first). The server listens on 127.0.0.1:18175.
 set -euo pipefail
@@ -20,7 +21,7 @@ addr=127.0.0.1:18175
 queue=8
 slots=${HASH_SLOTS:-$(nproc)}
 [ -x "$bin" ] || { echo "run bench/harness.sh sqlite $accounts first" >&2; exit 1; }
-"$bin" serve --data "$dir" --addr "$addr" --metrics-addr "" --allow-seeded --hash-queue $queue --hash-slots $slots >/dev/null 2>"$dir/overload.log" &
+"$bin" serve --data "$dir" --addr "$addr" --metrics-addr "" --allow-seeded --hash-queue $queue --hash-slots $slots ${SERVE_FLAGS:-} >/dev/null 2>"$dir/overload.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
 for _ in $(seq 100); do curl -fs "http://$addr/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
