@@ -626,7 +626,7 @@ var supportedScopes = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEm
 
 var supportedClaims = []string{
 	"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid", "at_hash", "c_hash",
-	"preferred_username", "name", "given_name", "family_name", "email", "email_verified", "phone_number",
+	"preferred_username", "name", "given_name", "family_name", "email", "email_verified", "phone_number", "phone_number_verified",
 }
 
 // fillClaims sets the claims of that scopes allow. amr and acr are
@@ -645,10 +645,19 @@ func fillClaims(info *oidc.UserInfo, a *milogin.Account, scopes, amr []string, a
 		info.AppendClaims("email_verified", a.EmailVerified)
 	}
 	if slices.Contains(scopes, oidc.ScopePhone) {
+		// phone_number_verified is true only for a mobile number proven by
+		// a PIN sent to it: an unproven number (typed into the profile,
+		// never confirmed) or a work phone is released as unverified, so
+		// that no application treats it as the person's.
+		verified := false
 		if p := e164(a.Mobile); p != "" {
 			info.PhoneNumber = p
+			verified = a.MobileVerified
 		} else if p := e164(a.WorkPhone); p != "" {
 			info.PhoneNumber = p
+		}
+		if info.PhoneNumber != "" {
+			info.AppendClaims("phone_number_verified", verified)
 		}
 	}
 	if len(amr) > 0 {
