@@ -192,3 +192,40 @@ func (f *failingStore) Write(ctx context.Context, fn func(milogin.Tx) error) err
 	}
 	return f.Store.Write(ctx, fn)
 }
+
+// A card repeated in a later batch is refused on every run, not only the
+// first: the second run of the same file must change nothing (it used to
+// let the later line replace the first, and the third put the first back).
+func TestImportRepeatAcrossBatchesIsIdempotent(t *testing.T) {
+	s := openStore(t)
+	c := &clock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	file := header +
+		"S123456789012,John,,Smith,,1980-02-03,valid\n" +
+		"S123456789013,Mary,,Jones,,1981-03-04,valid\n" +
+		"S123456789014,Ann,,Lee,,1982-04-05,valid\n" +
+		"S123456789012,John,,Smith,,1980-02-03,expired\n" // line 5, batch 2
+	wantFirst := records.Result{Lines: 4, Loaded: 3, Rejected: 1}
+	wantAgain := records.Result{Lines: 4, Unchanged: 3, Rejected: 1}
+	for run, want := range []records.Result{wantFirst, wantAgain, wantAgain} {
+		res, rejects, err := importString(t, s, c, file, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res != want {
+			t.Errorf("run %d = %+v, want %+v", run+1, res, want)
+		}
+		if len(rejects) != 1 || rejects[0].Line != 5 || !strings.Contains(rejects[0].Reason, "earlier line") {
+			t.Errorf("run %d rejects = %+v", run+1, rejects)
+		}
+		var got *milogin.CardRecord
+		if err := s.Read(t.Context(), func(tx milogin.Tx) (err error) {
+			got, err = tx.Records().Get(t.Context(), "S123456789012")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != milogin.CardValid {
+			t.Fatalf("run %d: the repeated line replaced the first: status %s", run+1, got.Status)
+		}
+	}
+}
