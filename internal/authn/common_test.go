@@ -53,7 +53,7 @@ func TestCommon(t *testing.T) {
 }
 
 func TestCommonListSize(t *testing.T) {
-	// SECURITY.md: at least the top 3,000 common passwords.
+	// SECURITY-TESTS.md: at least the top 3,000 common passwords.
 	if n := authn.CommonCount(); n < 3000 {
 		t.Fatalf("blocklist has %d passwords; want at least 3000", n)
 	}

@@ -37,7 +37,7 @@ import (
 	"milogin/internal/notify"
 )
 
-// Limits of the passcode flow (R-1.8 and SECURITY.md).
+// Limits of the passcode flow (R-1.8 and SECURITY-TESTS.md).
 const (
 	CodeLife        = 10 * time.Minute
 	MaxAttempts     = 5

@@ -58,7 +58,7 @@ func IsLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// ValidateRedirectURI applies the registration rules of SECURITY.md to a
+// ValidateRedirectURI applies the registration rules of SECURITY-TESTS.md to a
 // redirect (or post-logout redirect) URI:
 //
 //   - absolute, with a host, no user info, no fragment, no wildcard, and

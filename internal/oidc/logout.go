@@ -23,7 +23,7 @@ import (
 )
 
 // handleEndSession is RP-initiated logout (OpenID Connect RP-Initiated
-// Logout 1.0). MILogin requires a valid id_token_hint (SECURITY.md: "needs
+// Logout 1.0). MILogin requires a valid id_token_hint (SECURITY-TESTS.md: "needs
 // id_token_hint or a confirmation page"), and ends only the sign-in session
 // of the browser that asks, never another one: a valid ID token is no
 // credential (an application holds many), so it must not log its subject

@@ -12,7 +12,7 @@
 // endpoints over this package's op.Storage; the front-channel endpoints
 // (authorize, its callback, discovery, end_session) are this package's own,
 // because that is where the library's defaults fall short of RFC 9700
-// (SECURITY.md):
+// (SECURITY-TESTS.md):
 //
 //   - redirect URIs match registered ones exactly, as strings (the library
 //     unescapes the request's before comparing, and accepts http for
@@ -61,7 +61,7 @@ const (
 	ACRMFA      = "urn:milogin:acr:mfa"
 )
 
-// Limits from SECURITY.md and their defaults.
+// Limits from SECURITY-TESTS.md and their defaults.
 const (
 	// MaxCodeLifetime is the longest an authorization code may live.
 	MaxCodeLifetime = 60 * time.Second

@@ -1,6 +1,6 @@
 package oidc_test
 
-// One test per OAuth 2.0 / OpenID Connect rule of SECURITY.md (RFC 9700,
+// One test per OAuth 2.0 / OpenID Connect rule of SECURITY-TESTS.md (RFC 9700,
 // ASVS 10.4), named after the rule.
 
 import (

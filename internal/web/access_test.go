@@ -721,7 +721,7 @@ func TestGateStepsNeedTheSignedInPerson(t *testing.T) {
 	}
 }
 
-// SECURITY.md: a new session token at step-up. A token copied before the
+// SECURITY-TESTS.md: a new session token at step-up. A token copied before the
 // second factor opens nothing afterwards.
 func TestStepUpGivesANewSessionToken(t *testing.T) {
 	e := newAccessEnv(t)

@@ -186,7 +186,7 @@ func (s *Server) handlePasscode(w http.ResponseWriter, r *http.Request) {
 }
 
 // rotateAfterStepUp gives the session a new token once a second factor is
-// done (SECURITY.md: a new token at sign-in and step-up), and moves the
+// done (SECURITY-TESTS.md: a new token at sign-in and step-up), and moves the
 // parked sign-in's second-factor mark to it.
 func (s *Server) rotateAfterStepUp(w http.ResponseWriter, r *http.Request, f *loginFlow) error {
 	res, err := s.cfg.Auth.RotateSession(r.Context(), f.req.Portal, f.si.Token, f.req.ID, meta(r))

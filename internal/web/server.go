@@ -5,7 +5,7 @@
 //
 // Every page works without JavaScript. Every state-changing request passes
 // net/http.CrossOriginProtection; every response carries the security
-// headers of SECURITY.md.
+// headers of SECURITY-TESTS.md.
 package web
 
 import (
