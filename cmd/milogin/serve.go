@@ -125,10 +125,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return usageError{msg: "--hash-nice: 0 to 19"}
 	}
 	if *hashNice > 0 && e.auth.Hasher.RunInBackground(*hashNice) {
+		defer e.auth.Hasher.Close()
 		// One more P per hash worker, so that while every worker hashes
 		// the scheduler still has the cores' worth for everything else;
 		// the kernel then prefers those threads to the lowered ones.
-		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + e.auth.Hasher.Slots())
+		// From the process's starting value, so that serving again in the
+		// same process (the tests do) does not add up.
+		runtime.GOMAXPROCS(startProcs + e.auth.Hasher.Slots())
 	}
 	if e.auth.AllowSeeded = *allowSeeded; *allowSeeded {
 		logger.Warn("--allow-seeded: seeded load-test accounts, which share one password, can sign in")
@@ -371,3 +374,6 @@ func defaultMemoryLimitMB(slots int, hashKiB uint32) int {
 	}
 	return 32 + slots*int(hashKiB/1024+1)
 }
+
+// startProcs is GOMAXPROCS as the process started: the cores it may use.
+var startProcs = runtime.GOMAXPROCS(0)

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"milogin"
@@ -74,8 +75,11 @@ type Hasher struct {
 	hook func(event string)
 
 	// jobs feeds the low-priority hash workers (RunInBackground); nil
-	// while hashes run on the caller's goroutine.
-	jobs chan hashJob
+	// while hashes run on the caller's goroutine. stop ends the workers
+	// (Close); a hash asked for after it runs on the caller's goroutine.
+	jobs     chan hashJob
+	stop     chan struct{}
+	stopOnce sync.Once
 }
 
 // hashJob is one derivation handed to a background worker.
@@ -101,21 +105,36 @@ func (h *Hasher) RunInBackground(nice int) bool {
 	if !canLowerThreadPriority || h.jobs != nil {
 		return false
 	}
-	h.jobs = make(chan hashJob)
+	h.jobs, h.stop = make(chan hashJob), make(chan struct{})
 	for range cap(h.sem) {
 		go h.worker(nice)
 	}
 	return true
 }
 
+// Close ends the background workers of RunInBackground and their threads.
+// Hashes asked for afterwards run on the caller's goroutine. It is safe to
+// call more than once, and on a Hasher without workers.
+func (h *Hasher) Close() {
+	if h.stop != nil {
+		h.stopOnce.Do(func() { close(h.stop) })
+	}
+}
+
 func (h *Hasher) worker(nice int) {
-	// The thread stays locked, and so lowered, for the process's life:
+	// The thread stays locked, and so lowered, until the worker ends:
 	// unlocking would hand a low-priority thread back to the scheduler
-	// for any goroutine.
+	// for any goroutine. A goroutine that ends locked takes its thread
+	// with it.
 	runtime.LockOSThread()
 	lowerThreadPriority(nice)
-	for j := range h.jobs {
-		j.out <- h.compute(j.p, j.salt, j.password)
+	for {
+		select {
+		case j := <-h.jobs:
+			j.out <- h.compute(j.p, j.salt, j.password)
+		case <-h.stop:
+			return
+		}
 	}
 }
 
@@ -273,10 +292,16 @@ func (h *Hasher) derive(ctx context.Context, p Params, salt []byte, password str
 	if h.jobs == nil {
 		return h.compute(p, salt, password), nil
 	}
-	// The slot held guarantees a free worker: there are as many.
+	// The slot held guarantees a free worker: there are as many. The
+	// channel is unbuffered, so a job is either taken by a worker, which
+	// then answers, or not sent at all once the workers have stopped.
 	out := make(chan []byte, 1)
-	h.jobs <- hashJob{p: p, salt: salt, password: password, out: out}
-	return <-out, nil
+	select {
+	case h.jobs <- hashJob{p: p, salt: salt, password: password, out: out}:
+		return <-out, nil
+	case <-h.stop:
+		return h.compute(p, salt, password), nil
+	}
 }
 
 var b64 = base64.RawStdEncoding.Strict()

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestBackgroundHashesRunAtLowerPriority: with RunInBackground, every
@@ -45,6 +46,7 @@ func TestBackgroundHashesRunAtLowerPriority(t *testing.T) {
 	if !h.RunInBackground(7) {
 		t.Fatal("RunInBackground refused on Linux")
 	}
+	t.Cleanup(h.Close)
 	var wg sync.WaitGroup
 	for range 6 {
 		wg.Go(func() {
@@ -82,6 +84,7 @@ func TestBackgroundHashesSpendTheirCPUOnTheLoweredThreads(t *testing.T) {
 	if !h.RunInBackground(3) {
 		t.Fatal("RunInBackground refused on Linux")
 	}
+	t.Cleanup(h.Close)
 	enc, err := h.Hash(context.Background(), "Mitten!State26")
 	if err != nil {
 		t.Fatal(err)
@@ -125,4 +128,43 @@ func hashThreadsCPU(t *testing.T) float64 {
 		sum += (u + st) / 100
 	}
 	return sum
+}
+
+// TestHasherCloseEndsItsThreads: Close stops the workers and their threads
+// (a process that serves again, as the tests do, must not gather them),
+// and hashing still works afterwards, on the caller's goroutine.
+func TestHasherCloseEndsItsThreads(t *testing.T) {
+	p := Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}
+	before := countThreads(t)
+	for range 20 {
+		h := NewHasher(p, 4)
+		if !h.RunInBackground(5) {
+			t.Fatal("RunInBackground refused on Linux")
+		}
+		if _, err := h.Hash(context.Background(), "Mitten!State26"); err != nil {
+			t.Fatal(err)
+		}
+		h.Close()
+		h.Close()
+		if _, err := h.Hash(context.Background(), "Mitten!State26"); err != nil {
+			t.Fatalf("Hash after Close: %v", err)
+		}
+	}
+	// 20 hashers of 4 workers left running would hold 80 threads.
+	deadline := time.Now().Add(10 * time.Second)
+	for countThreads(t) > before+10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("threads: %d before, %d after 20 closed hashers", before, countThreads(t))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func countThreads(t *testing.T) int {
+	t.Helper()
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(tasks)
 }
