@@ -55,6 +55,7 @@ var Dialect = sqlstore.Dialect{
 	UniqueViolation: uniqueViolation,
 	BulkRows:        8,
 	CacheStatements: true,
+	StatementAtomic: true,
 }
 
 // uniqueViolation returns SQLite's error text, which names the columns of

@@ -15,9 +15,9 @@
 //     enforced by unique indexes, so it holds under concurrent inserts on any
 //     number of nodes. An empty email is not unique (accounts may lack one).
 //   - A failed account Create or Update (a unique violation) leaves the
-//     surrounding Write usable on both engines: the statement runs under a
-//     savepoint, because PostgreSQL would otherwise abort the transaction
-//     while SQLite would not.
+//     surrounding Write usable on both engines: on PostgreSQL, which would
+//     otherwise abort the transaction, the statement runs under a
+//     savepoint; SQLite undoes a failed statement alone.
 //   - Writes inside Read fail instead of running outside a transaction.
 //   - With Options.AEAD set, outbox message bodies (which carry PINs) are
 //     sealed at rest.
@@ -76,6 +76,12 @@ type Dialect struct {
 	// SQLite, which otherwise compiles every statement on every call; off
 	// for PostgreSQL, whose driver caches prepared statements itself.
 	CacheStatements bool
+	// StatementAtomic means a failed statement leaves its transaction
+	// usable (SQLite undoes just the statement), so savepoint need not set
+	// one: on SQLite the SAVEPOINT and RELEASE around every insert and
+	// update were a third of the statements of a sign-in flow. PostgreSQL
+	// aborts the whole transaction instead and needs them.
+	StatementAtomic bool
 }
 
 // Store implements milogin.Store over a write pool and a read pool (which
@@ -260,6 +266,10 @@ func (t *tx) writable(op string) error {
 // on PostgreSQL, which otherwise aborts the whole transaction, exactly as it
 // stays usable on SQLite.
 func (t *tx) savepoint(ctx context.Context, fn func() error) error {
+	if t.d.StatementAtomic {
+		// Every fn is one statement: its failure undoes only itself.
+		return fn()
+	}
 	if _, err := t.q.ExecContext(ctx, "SAVEPOINT sqlstore_stmt"); err != nil {
 		return err
 	}
