@@ -241,8 +241,25 @@ func (p *Provider) common(next http.Handler) http.Handler {
 		}
 		// Bound what a client can make us parse.
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(withAppMemo(r.Context())))
 	})
+}
+
+// appMemoKey holds a request's *appMemo.
+type appMemoKey struct{}
+
+// appMemo keeps the applications one request has read by client ID: the
+// OpenID library asks for the client several times while answering one
+// token request (authenticating it, checking its grant, signing for it),
+// and each ask was a query. It lives and dies with the request, so nothing
+// read here is ever older than the request.
+type appMemo struct {
+	mu sync.Mutex
+	m  map[string]*milogin.Application
+}
+
+func withAppMemo(ctx context.Context) context.Context {
+	return context.WithValue(ctx, appMemoKey{}, &appMemo{m: map[string]*milogin.Application{}})
 }
 
 // cors lets browser applications call the endpoints meant for them

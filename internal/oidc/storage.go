@@ -99,13 +99,26 @@ func (c ccRequest) GetScopes() []string   { return c.scopes }
 // ---- clients ----
 
 func (s *storage) app(ctx context.Context, clientID string) (*milogin.Application, error) {
+	memo, _ := ctx.Value(appMemoKey{}).(*appMemo)
 	var app *milogin.Application
-	err := s.p.cfg.Store.Read(ctx, func(tx milogin.Tx) (err error) {
-		app, err = tx.Apps().GetByClientID(ctx, clientID)
-		return err
-	})
-	if err != nil {
-		return nil, err
+	if memo != nil {
+		memo.mu.Lock()
+		app = memo.m[clientID]
+		memo.mu.Unlock()
+	}
+	if app == nil {
+		err := s.p.cfg.Store.Read(ctx, func(tx milogin.Tx) (err error) {
+			app, err = tx.Apps().GetByClientID(ctx, clientID)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if memo != nil {
+			memo.mu.Lock()
+			memo.m[clientID] = app
+			memo.mu.Unlock()
+		}
 	}
 	if !app.InPortal(s.portal) {
 		return nil, milogin.Errorf("oidc.app", milogin.ENOTFOUND, "client not offered in this portal")
