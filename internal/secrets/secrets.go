@@ -48,21 +48,34 @@ func Load(dataDir, env string) (*KEK, error) {
 		}
 		k := make([]byte, KeySize)
 		rand.Read(k)
-		// O_EXCL: two processes starting at once on one data folder must not
-		// each write a different key.
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			return Load(dataDir, "")
-		}
+		// Two processes starting at once on one data folder must not each
+		// write a different key, and neither may read a file the other has
+		// created but not yet written: the key is written whole to a file
+		// of its own, then linked into place, which fails if another got
+		// there first (then its key is the one).
+		tmp, err := os.CreateTemp(dataDir, ".kek-*")
 		if err != nil {
 			return nil, fmt.Errorf("creating key file: %w", err)
 		}
-		_, werr := f.WriteString(base64.StdEncoding.EncodeToString(k) + "\n")
-		if cerr := f.Close(); werr == nil {
+		defer os.Remove(tmp.Name())
+		_, werr := tmp.WriteString(base64.StdEncoding.EncodeToString(k) + "\n")
+		if werr == nil {
+			werr = tmp.Sync()
+		}
+		if cerr := tmp.Close(); werr == nil {
 			werr = cerr
+		}
+		if werr == nil {
+			werr = os.Chmod(tmp.Name(), 0o600)
 		}
 		if werr != nil {
 			return nil, fmt.Errorf("writing key file: %w", werr)
+		}
+		if err := os.Link(tmp.Name(), path); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return Load(dataDir, "")
+			}
+			return nil, fmt.Errorf("creating key file: %w", err)
 		}
 		return &KEK{key: k}, nil
 	}
