@@ -90,21 +90,27 @@ func BenchmarkTokenExchange(b *testing.B) {
 		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			form := url.Values{"grant_type": {"authorization_code"}, "code": {codes[i]}, "redirect_uri": {redirectURI}, "code_verifier": {verifier}}
-			req, _ := http.NewRequest("POST", e.issuer+"/oauth/token", strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.SetBasicAuth("rp", secret)
-			res, err := client.Do(req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			body, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			if res.StatusCode != http.StatusOK {
-				b.Fatalf("exchange %d: %d %s", i, res.StatusCode, body)
-			}
+			exchangeOnce(b, e, client, secret, codes[i], verifier)
 		}
 	})
+}
+
+// exchangeOnce posts one code to the token endpoint as client "rp" and fails
+// b unless the answer is 200.
+func exchangeOnce(b *testing.B, e *env, client *http.Client, secret, code, verifier string) {
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}, "code_verifier": {verifier}}
+	req, _ := http.NewRequest("POST", e.issuer+"/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("rp", secret)
+	res, err := client.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		b.Fatalf("exchange: %d %s", res.StatusCode, body)
+	}
 }
 
 // BenchmarkUserinfo measures /userinfo with a bearer access token, in
@@ -183,20 +189,8 @@ func BenchmarkTokenExchangeRows(b *testing.B) {
 						codes = e.codes(b, tmpl, 500)
 						b.StartTimer()
 					}
-					form := url.Values{"grant_type": {"authorization_code"}, "code": {codes[0]}, "redirect_uri": {redirectURI}, "code_verifier": {verifier}}
+					exchangeOnce(b, e, client, secret, codes[0], verifier)
 					codes = codes[1:]
-					req, _ := http.NewRequest("POST", e.issuer+"/oauth/token", strings.NewReader(form.Encode()))
-					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-					req.SetBasicAuth("rp", secret)
-					res, err := client.Do(req)
-					if err != nil {
-						b.Fatal(err)
-					}
-					body, _ := io.ReadAll(res.Body)
-					res.Body.Close()
-					if res.StatusCode != http.StatusOK {
-						b.Fatalf("exchange: %d %s", res.StatusCode, body)
-					}
 				}
 			})
 		})
