@@ -23,8 +23,9 @@ type Buffer struct {
 	mu   sync.Mutex
 	w    io.Writer
 	buf  []byte
-	err  error // the underlying writer's first error, returned by Close
-	stop chan struct{}
+	err    error // the underlying writer's first error, returned by Close
+	closed bool  // after Close, lines go straight through
+	stop   chan struct{}
 	done chan struct{}
 }
 
@@ -51,6 +52,10 @@ func NewBuffer(w io.Writer, interval time.Duration) *Buffer {
 func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.closed {
+		// A line logged after Close (a deferred clean-up's) is not lost.
+		return b.w.Write(p)
+	}
 	b.buf = append(b.buf, p...)
 	if len(b.buf) >= maxBuffered {
 		b.flushLocked()
@@ -90,6 +95,7 @@ func (b *Buffer) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.flushLocked()
+	b.closed = true
 	return b.err
 }
 

@@ -51,6 +51,10 @@ func TestBufferHoldsInfoAndWritesErrorsAtOnce(t *testing.T) {
 	if !strings.Contains(out.String(), `"path":"/two"`) {
 		t.Fatalf("Close should write what is left: %q", out.String())
 	}
+	logger.Info("after close")
+	if !strings.Contains(out.String(), "after close") {
+		t.Fatalf("a line after Close should go straight through: %q", out.String())
+	}
 }
 
 func TestBufferWritesEveryInterval(t *testing.T) {
