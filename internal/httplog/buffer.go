@@ -20,13 +20,13 @@ const maxBuffered = 64 << 10
 // much of the access log, and FlushAbove writes warnings and errors at once.
 // A Buffer is safe for concurrent use.
 type Buffer struct {
-	mu   sync.Mutex
-	w    io.Writer
-	buf  []byte
+	mu     sync.Mutex
+	w      io.Writer
+	buf    []byte
 	err    error // the underlying writer's first error, returned by Close
 	closed bool  // after Close, lines go straight through
 	stop   chan struct{}
-	done chan struct{}
+	done   chan struct{}
 }
 
 // NewBuffer returns a Buffer writing to w every interval until Close.
