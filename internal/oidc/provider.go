@@ -258,8 +258,11 @@ type appMemo struct {
 	m  map[string]*milogin.Application
 }
 
+// withAppMemo gives the request an empty memo; its map is made on the
+// first application read, so requests that read none (JWKS, discovery)
+// pay for nothing but the context.
 func withAppMemo(ctx context.Context) context.Context {
-	return context.WithValue(ctx, appMemoKey{}, &appMemo{m: map[string]*milogin.Application{}})
+	return context.WithValue(ctx, appMemoKey{}, &appMemo{})
 }
 
 // cors lets browser applications call the endpoints meant for them

@@ -116,6 +116,9 @@ func (s *storage) app(ctx context.Context, clientID string) (*milogin.Applicatio
 		}
 		if memo != nil {
 			memo.mu.Lock()
+			if memo.m == nil {
+				memo.m = map[string]*milogin.Application{}
+			}
 			memo.m[clientID] = app
 			memo.mu.Unlock()
 		}
