@@ -231,9 +231,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		cfg.Password = DefaultSeedPassword
 	}
 
-	transport := newTransport(nil, cfg.Concurrency*2)
-	defer transport.CloseIdleConnections()
-	g := &gen{cfg: cfg, targets: targets, transport: transport}
+	g := &gen{cfg: cfg, targets: targets, transport: newTransport(nil, cfg.Concurrency*2)}
 	defer g.closeIdle()
 	if err := g.prepare(ctx); err != nil {
 		return nil, err

@@ -60,11 +60,7 @@ func ProcThreadsCPUSeconds(pid int, comm string) (float64, int, error) {
 		if err != nil || strings.TrimSpace(string(name)) != comm {
 			continue // gone meanwhile, or another thread
 		}
-		tid, err := strconv.Atoi(t.Name())
-		if err != nil {
-			continue
-		}
-		cpu, err := procStatCPU(fmt.Sprintf("/proc/%d/task/%d/stat", pid, tid))
+		cpu, err := procStatCPU(dir + "/" + t.Name() + "/stat")
 		if err != nil {
 			continue
 		}

@@ -66,8 +66,9 @@ func (g *gen) newVU(n int) *vu {
 	return v
 }
 
-// closeIdle closes the virtual users' own connection pools.
+// closeIdle closes the shared connection pool and the virtual users' own.
 func (g *gen) closeIdle() {
+	g.transport.CloseIdleConnections()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, t := range g.own {
