@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -26,6 +27,7 @@ type gen struct {
 	transport *http.Transport // for discovery, and users without a source of their own
 	mu        sync.Mutex
 	own       []*http.Transport // the virtual users' own pools, closed at the end
+	wires     []*wire           // the repeating users' connections, closed at the end
 	issuer    string
 	meta      struct {
 		Authorization string `json:"authorization_endpoint"`
@@ -73,6 +75,9 @@ func (g *gen) closeIdle() {
 	defer g.mu.Unlock()
 	for _, t := range g.own {
 		t.CloseIdleConnections()
+	}
+	for _, w := range g.wires {
+		w.close()
 	}
 }
 
@@ -153,25 +158,20 @@ func (g *gen) scenario(ctx context.Context, v *vu) (op, error) {
 			}
 		}
 		home := v.target + "/" + g.cfg.Portal + "/home"
-		return func(ctx context.Context) error {
-			res, err := v.get(ctx, home)
-			if err != nil {
-				return err
-			}
+		u, _ := url.Parse(home)
+		var cookies []string
+		for _, c := range v.client.Jar.Cookies(u) {
+			cookies = append(cookies, c.Name+"="+c.Value)
+		}
+		return g.repeat(v, "GET", home, []string{"Cookie: " + strings.Join(cookies, "; ")}, "", func(res *response) error {
 			return expect(res, http.StatusOK)
-		}, nil
+		})
 	case "userinfo":
 		tok, err := g.flow(ctx, v, g.nextUser(v))
 		if err != nil {
 			return nil, err
 		}
-		return func(ctx context.Context) error {
-			req, _ := http.NewRequestWithContext(ctx, "GET", g.meta.Userinfo, nil)
-			req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-			res, err := v.do(req)
-			if err != nil {
-				return err
-			}
+		return g.repeat(v, "GET", g.meta.Userinfo, []string{"Authorization: Bearer " + tok.AccessToken}, "", func(res *response) error {
 			if err := expect(res, http.StatusOK); err != nil {
 				return err
 			}
@@ -182,26 +182,29 @@ func (g *gen) scenario(ctx context.Context, v *vu) (op, error) {
 				return errKind("userinfo without sub", nil)
 			}
 			return nil
-		}, nil
+		})
 	case "client-credentials":
-		return func(ctx context.Context) error {
-			_, err := g.token(ctx, v, url.Values{"grant_type": {"client_credentials"}})
+		form := url.Values{"grant_type": {"client_credentials"}}
+		header := []string{"Content-Type: application/x-www-form-urlencoded"}
+		if g.cfg.ClientSecret == "" {
+			form.Set("client_id", g.cfg.ClientID)
+		} else {
+			header = append(header, "Authorization: Basic "+basicAuth(g.cfg.ClientID, g.cfg.ClientSecret))
+		}
+		return g.repeat(v, "POST", g.meta.Token, header, form.Encode(), func(res *response) error {
+			_, err := tokenOf(res)
 			return err
-		}, nil
+		})
 	case "jwks":
-		return func(ctx context.Context) error {
-			res, err := v.get(ctx, g.meta.JWKS)
-			if err != nil {
-				return err
-			}
+		return g.repeat(v, "GET", g.meta.JWKS, nil, "", func(res *response) error {
 			if err := expect(res, http.StatusOK); err != nil {
 				return err
 			}
-			if !strings.Contains(string(res.body), `"keys"`) {
+			if !bytes.Contains(res.body, []byte(`"keys"`)) {
 				return errKind("jwks without keys", nil)
 			}
 			return nil
-		}, nil
+		})
 	}
 	return nil, fmt.Errorf("unknown scenario %q", g.cfg.Scenario)
 }
@@ -312,12 +315,17 @@ func (g *gen) token(ctx context.Context, v *vu, form url.Values) (*tokens, error
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if g.cfg.ClientSecret != "" {
-		req.SetBasicAuth(url.QueryEscape(g.cfg.ClientID), url.QueryEscape(g.cfg.ClientSecret))
+		req.Header.Set("Authorization", "Basic "+basicAuth(g.cfg.ClientID, g.cfg.ClientSecret))
 	}
 	res, err := v.do(req)
 	if err != nil {
 		return nil, err
 	}
+	return tokenOf(res)
+}
+
+// tokenOf reads the token endpoint's answer.
+func tokenOf(res *response) (*tokens, error) {
 	if err := expect(res, http.StatusOK); err != nil {
 		return nil, err
 	}
@@ -326,6 +334,50 @@ func (g *gen) token(ctx context.Context, v *vu, form url.Values) (*tokens, error
 		return nil, errKind("token response without access_token", err)
 	}
 	return &t, nil
+}
+
+// basicAuth is client_secret_basic's credentials: both parts form-encoded
+// (RFC 6749 section 2.3.1), then base64.
+func basicAuth(id, secret string) string {
+	return base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id) + ":" + url.QueryEscape(secret)))
+}
+
+// repeat returns the iteration that sends one request again and again and
+// judges each answer with check: over a connection of the virtual user's
+// own written by hand (wire) when the target is plain http, else through
+// net/http. header holds "Name: value" lines.
+func (g *gen) repeat(v *vu, method, rawURL string, header []string, body string, check func(*response) error) (op, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if w := newWire(sourceFor(g.cfg, v.target, v.n), method, u, header, body); w != nil {
+		g.mu.Lock()
+		g.wires = append(g.wires, w)
+		g.mu.Unlock()
+		return func(ctx context.Context) error {
+			res, err := w.do(ctx)
+			if err != nil {
+				return err
+			}
+			return check(res)
+		}, nil
+	}
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, method, rawURL, strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		for _, h := range header {
+			name, value, _ := strings.Cut(h, ":")
+			req.Header.Set(name, strings.TrimSpace(value))
+		}
+		res, err := v.do(req)
+		if err != nil {
+			return err
+		}
+		return check(res)
+	}, nil
 }
 
 // maxHops bounds the redirects of one flow.
