@@ -153,6 +153,10 @@ func (t *OAuthToken) HasScope(scope string) bool { return slices.Contains(t.Scop
 type OAuthTokenStore interface {
 	Create(ctx context.Context, t *OAuthToken) error
 	Get(ctx context.Context, id string) (*OAuthToken, error)
+	// GetWithAccount returns the token and the account it was issued for
+	// (its Subject), read together; ENOTFOUND when either is missing (a
+	// client credentials token has no account).
+	GetWithAccount(ctx context.Context, id string) (*OAuthToken, *Account, error)
 	// Update loads the token locked, applies fn and saves the result.
 	Update(ctx context.Context, id string, fn func(*OAuthToken) error) (*OAuthToken, error)
 	// RevokeFamily revokes every unrevoked token of the family at at and

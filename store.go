@@ -102,6 +102,8 @@ type AccountFilter struct {
 type SessionStore interface {
 	Create(ctx context.Context, s *Session) error
 	Get(ctx context.Context, id string) (*Session, error)
+	// GetWithAccount returns the session and its account, read together.
+	GetWithAccount(ctx context.Context, id string) (*Session, *Account, error)
 	ListByAccount(ctx context.Context, accountID string) ([]*Session, error)
 	Update(ctx context.Context, id string, fn func(*Session) error) (*Session, error)
 	Delete(ctx context.Context, id string) error

@@ -63,17 +63,9 @@ func (s *Service) Authenticate(ctx context.Context, portalID milogin.PortalID, t
 	id := TokenID(token)
 	var sess *milogin.Session
 	var acct *milogin.Account
-	err = s.Store.Read(ctx, func(tx milogin.Tx) error {
-		x, err := tx.Sessions().Get(ctx, id)
-		if err != nil {
-			return err
-		}
-		a, err := tx.Accounts().Get(ctx, x.AccountID)
-		if err != nil {
-			return err
-		}
-		sess, acct = x, a
-		return nil
+	err = s.Store.Read(ctx, func(tx milogin.Tx) (err error) {
+		sess, acct, err = tx.Sessions().GetWithAccount(ctx, id)
+		return err
 	})
 	if milogin.IsKind(err, milogin.ENOTFOUND) {
 		return nil, nil, s.whyEnded(ctx, op, id)

@@ -450,6 +450,27 @@ func (s *storage) token(ctx context.Context, v string) (*milogin.OAuthToken, err
 	return t, nil
 }
 
+// tokenWithAccount is token with the account it was issued for, read in
+// one statement (userinfo needs both).
+func (s *storage) tokenWithAccount(ctx context.Context, v string) (*milogin.OAuthToken, *milogin.Account, error) {
+	if !validTokenShape(v) {
+		return nil, nil, errTokenInvalid
+	}
+	var t *milogin.OAuthToken
+	var a *milogin.Account
+	err := s.p.cfg.Store.Read(ctx, func(tx milogin.Tx) (err error) {
+		t, a, err = tx.OAuthTokens().GetWithAccount(ctx, hashToken(v))
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if t.Portal != s.portal {
+		return nil, nil, errTokenInvalid
+	}
+	return t, a, nil
+}
+
 // TerminateSession revokes the person's tokens of one client (the library's
 // end_session, which this package does not route, would call it).
 func (s *storage) TerminateSession(ctx context.Context, userID, clientID string) error {
@@ -582,7 +603,7 @@ func (s *storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInf
 
 // SetUserinfoFromToken serves /userinfo for a usable access token.
 func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, _, _ string) error {
-	t, err := s.token(ctx, tokenID)
+	t, a, err := s.tokenWithAccount(ctx, tokenID)
 	// A client credentials token (no session) has no person behind it.
 	if err != nil || t.Kind != milogin.AccessToken || !t.Usable(s.p.now()) || t.SessionID == "" {
 		return oidc.ErrAccessDenied().WithDescription("access token invalid")
@@ -590,8 +611,7 @@ func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo,
 	if !t.HasScope(oidc.ScopeOpenID) {
 		return oidc.ErrAccessDenied().WithDescription("the token lacks the openid scope")
 	}
-	a, err := s.activeAccount(ctx, t.Subject)
-	if err != nil {
+	if a.Status != milogin.StatusActive || a.Portal != s.portal {
 		return oidc.ErrAccessDenied().WithDescription("access token invalid")
 	}
 	fillClaims(info, a, t.Scopes, t.AMR, t.ACR)

@@ -1,5 +1,7 @@
 package sqlstore
 
+import "strings"
+
 // The statements of the hot paths (sign-in, a session-cookie page, the
 // authorization code flow, token refresh, userinfo, access checks) must each
 // find their rows through an index at any table size. The WHERE clauses below
@@ -50,6 +52,28 @@ const (
 	qDeleteExpiredLimits        = `DELETE FROM rate_limits WHERE expires_at <= $1`
 )
 
+// The column lists qualified by the alias of their table, for joins.
+var (
+	sessionColsS    = qualify("s", sessionCols)
+	accountColsA    = qualify("a", accountCols)
+	oauthTokenColsT = qualify("t", oauthTokenCols)
+
+	// The session or the token with its account, in one statement: a
+	// signed-in page and userinfo each need both, and on SQLite a
+	// statement's fixed cost is as large as reading the rows.
+	qSessionWithAccount    = `SELECT ` + sessionColsS + `, ` + accountColsA + ` FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id = $1`
+	qOAuthTokenWithAccount = `SELECT ` + oauthTokenColsT + `, ` + accountColsA + ` FROM oauth_tokens t JOIN accounts a ON a.id = t.subject WHERE t.id = $1`
+)
+
+// qualify prefixes every column of a list with alias.
+func qualify(alias, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // HotQuery is one statement of a hot path with arguments of the right types,
 // for EXPLAIN.
 type HotQuery struct {
@@ -78,6 +102,8 @@ func HotQueries() []HotQuery {
 		{"oauth request by id", `SELECT ` + oauthRequestCols + ` FROM oauth_requests WHERE ` + whereOAuthReqByID, []any{s}},
 		{"oauth request by code (token exchange)", `SELECT ` + oauthRequestCols + ` FROM oauth_requests WHERE ` + whereOAuthReqByCode, []any{s}},
 		{"oauth token by id (refresh, userinfo)", qOAuthTokenByID, []any{s}},
+		{"session with its account (signed-in pages)", qSessionWithAccount, []any{s}},
+		{"oauth token with its account (userinfo)", qOAuthTokenWithAccount, []any{s}},
 		{"oauth token family (refresh reuse)", qRevokeFamily, []any{s, n}},
 		{"session links by session", sessionClientsBySessions(1), []any{s}},
 		{"session link by sid", qSessionClientBySID, []any{s}},

@@ -229,6 +229,14 @@ func (r oauthTokens) Get(ctx context.Context, id string) (*milogin.OAuthToken, e
 	return r.get(ctx, "sqlstore.OAuthTokens.Get", "", id)
 }
 
+// GetWithAccount reads the token and the account it was issued for (its
+// subject) in one statement; a token without one (client credentials) is
+// not found.
+func (r oauthTokens) GetWithAccount(ctx context.Context, id string) (*milogin.OAuthToken, *milogin.Account, error) {
+	x, err := queryOne(ctx, r.t.q, "sqlstore.OAuthTokens.GetWithAccount", msgNoOAuthToken, scanWithAccount(scanOAuthToken), qOAuthTokenWithAccount, id)
+	return x.v, x.acct, err
+}
+
 // Update loads the token (locked on PostgreSQL), applies fn and saves it;
 // the ID cannot change.
 func (r oauthTokens) Update(ctx context.Context, id string, fn func(*milogin.OAuthToken) error) (*milogin.OAuthToken, error) {

@@ -55,6 +55,12 @@ func (r sessions) Get(ctx context.Context, id string) (*milogin.Session, error) 
 	return r.get(ctx, "sqlstore.Sessions.Get", "", id)
 }
 
+// GetWithAccount reads the session and its account in one statement.
+func (r sessions) GetWithAccount(ctx context.Context, id string) (*milogin.Session, *milogin.Account, error) {
+	x, err := queryOne(ctx, r.t.q, "sqlstore.Sessions.GetWithAccount", msgNoSession, scanWithAccount(scanSession), qSessionWithAccount, id)
+	return x.v, x.acct, err
+}
+
 // ListByAccount returns the account's sessions, oldest first.
 func (r sessions) ListByAccount(ctx context.Context, accountID string) ([]*milogin.Session, error) {
 	const op = "sqlstore.Sessions.ListByAccount"

@@ -386,3 +386,39 @@ func scanString(s scanner) (string, error) {
 	err := s.Scan(&v)
 	return v, err
 }
+
+// scanJoined scans one row that holds the columns of two records side by
+// side, first's then second's, with each record's own scan function:
+// first's Scan runs second, and second's Scan reads the whole row into
+// both sets of destinations at once.
+func scanJoined[A, B any](s scanner, first func(scanner) (A, error), second func(scanner) (B, error)) (A, B, error) {
+	var b B
+	a, err := first(scanFunc(func(d1 ...any) error {
+		var err error
+		b, err = second(scanFunc(func(d2 ...any) error {
+			return s.Scan(append(d1[:len(d1):len(d1)], d2...)...)
+		}))
+		return err
+	}))
+	return a, b, err
+}
+
+// scanFunc is a function that is a scanner.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// withAccount is a record read together with its account.
+type withAccount[T any] struct {
+	v    T
+	acct *milogin.Account
+}
+
+// scanWithAccount returns the scan function of a row of first's columns
+// followed by an account's.
+func scanWithAccount[T any](first func(scanner) (T, error)) func(scanner) (withAccount[T], error) {
+	return func(s scanner) (withAccount[T], error) {
+		v, a, err := scanJoined(s, first, scanAccount)
+		return withAccount[T]{v, a}, err
+	}
+}

@@ -342,6 +342,36 @@ func testOAuthTokens(t *testing.T, open func(t *testing.T) milogin.Store) {
 		wantKind(t, err, milogin.ENOTFOUND)
 	})
 
+	t.Run("GetWithAccount", func(t *testing.T) {
+		s := open(t)
+		a := account(1, milogin.ThirdParty)
+		createAccounts(t, s, a)
+		x := oauthToken("t-person", "f1", milogin.AccessToken)
+		x.Subject = a.ID
+		// A client credentials token: its subject is the client, no account.
+		y := oauthToken("t-client", "f2", milogin.AccessToken)
+		y.Subject, y.SessionID = "osmis-web", ""
+		write(t, s, func(tx milogin.Tx) error {
+			if err := tx.OAuthTokens().Create(ctx(t), x); err != nil {
+				return err
+			}
+			return tx.OAuthTokens().Create(ctx(t), y)
+		})
+		read(t, s, func(tx milogin.Tx) error {
+			tok, acct, err := tx.OAuthTokens().GetWithAccount(ctx(t), x.ID)
+			if err != nil {
+				t.Fatalf("GetWithAccount: %v", err)
+			}
+			wantEqual(t, "token", tok, normOAuthToken(x))
+			wantEqual(t, "account", acct, must(tx.Accounts().Get(ctx(t), a.ID)))
+			for _, id := range []string{y.ID, "missing"} {
+				_, _, err := tx.OAuthTokens().GetWithAccount(ctx(t), id)
+				wantKind(t, err, milogin.ENOTFOUND)
+			}
+			return nil
+		})
+	})
+
 	t.Run("RevokeFamily", func(t *testing.T) {
 		s := open(t)
 		write(t, s, func(tx milogin.Tx) error {

@@ -101,6 +101,31 @@ func testSessions(t *testing.T, open func(t *testing.T) milogin.Store) {
 		wantKind(t, err, milogin.ECONFLICT)
 	})
 
+	t.Run("GetWithAccount", func(t *testing.T) {
+		s := open(t)
+		a, b := account(1, milogin.Citizen), account(2, milogin.Citizen)
+		createAccounts(t, s, a, b)
+		x, y := session("s-a", a, t0), session("s-b", b, t0)
+		createSessions(t, s, x, y)
+		read(t, s, func(tx milogin.Tx) error {
+			for _, c := range []struct {
+				sess *milogin.Session
+				acct *milogin.Account
+			}{{x, a}, {y, b}} {
+				gotSess, gotAcct, err := tx.Sessions().GetWithAccount(ctx(t), c.sess.ID)
+				if err != nil {
+					t.Fatalf("GetWithAccount(%s): %v", c.sess.ID, err)
+				}
+				wantEqual(t, "session", gotSess, normSession(c.sess))
+				// The account as its own Get reads it, every column.
+				wantEqual(t, "account", gotAcct, must(tx.Accounts().Get(ctx(t), c.acct.ID)))
+			}
+			_, _, err := tx.Sessions().GetWithAccount(ctx(t), "missing")
+			wantKind(t, err, milogin.ENOTFOUND)
+			return nil
+		})
+	})
+
 	t.Run("ListByAccount", func(t *testing.T) {
 		s := open(t)
 		a, b := account(1, milogin.Citizen), account(2, milogin.Citizen)
