@@ -112,6 +112,10 @@ func TestReadPoolIsQueryOnly(t *testing.T) {
 			}
 		}
 	}
+	var pages int
+	if err := write.QueryRowContext(t.Context(), "PRAGMA wal_autocheckpoint").Scan(&pages); err != nil || pages != 10000 {
+		t.Errorf("write pool: wal_autocheckpoint = %d (%v), want 10000", pages, err)
+	}
 }
 
 func TestOpenRejects(t *testing.T) {
