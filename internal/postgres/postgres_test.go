@@ -81,6 +81,22 @@ func TestOpenConcurrently(t *testing.T) {
 	}
 }
 
+// Another node's change to the catalog is seen by the next read on this
+// one, though reads keep the catalog in memory.
+func TestCatalogChangesSeenAcrossNodes(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	var dbs [2]*postgres.DB
+	for i := range dbs {
+		db, err := postgres.Open(t.Context(), dsn, sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	storetest.CatalogChangesSeen(t, dbs[0], dbs[1])
+}
+
 func pool(db *postgres.DB) *sql.DB {
 	w, _ := db.Pools()
 	return w

@@ -93,6 +93,23 @@ func TestTwoProcessesWrite(t *testing.T) {
 	}
 }
 
+// Another process's change to the catalog (the command line, while the
+// server runs) is seen by the next read here, though reads keep the
+// catalog in memory.
+func TestCatalogChangesSeenAcrossProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "milogin.db")
+	var dbs [2]*sqlite.DB
+	for i := range dbs {
+		db, err := sqlite.Open(t.Context(), path, sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	storetest.CatalogChangesSeen(t, dbs[0], dbs[1])
+}
+
 // The read pool is query-only in SQLite itself, not only by convention.
 func TestReadPoolIsQueryOnly(t *testing.T) {
 	db := mustOpen(t, sqlstore.Options{})

@@ -139,7 +139,11 @@ func (r apps) getOne(ctx context.Context, op, where string, args ...any) (*milog
 }
 
 func (r apps) Get(ctx context.Context, id string) (*milogin.Application, error) {
-	return r.getOne(ctx, "sqlstore.Apps.Get", whereAppByID, id)
+	const op = "sqlstore.Apps.Get"
+	if r.t.catalog != nil {
+		return r.fromCatalog(ctx, op, func(s *catalogSnap) *milogin.Application { return s.byID[id] })
+	}
+	return r.getOne(ctx, op, whereAppByID, id)
 }
 
 func (r apps) GetByClientID(ctx context.Context, clientID string) (*milogin.Application, error) {
@@ -147,7 +151,23 @@ func (r apps) GetByClientID(ctx context.Context, clientID string) (*milogin.Appl
 	if clientID == "" {
 		return nil, notFound(op, msgNoApp)
 	}
+	if r.t.catalog != nil {
+		return r.fromCatalog(ctx, op, func(s *catalogSnap) *milogin.Application { return s.byClientID[clientID] })
+	}
 	return r.getOne(ctx, op, whereAppByClientID, clientID)
+}
+
+// fromCatalog looks an application up in the current catalog (a Read).
+func (r apps) fromCatalog(ctx context.Context, op string, find func(*catalogSnap) *milogin.Application) (*milogin.Application, error) {
+	s, err := r.t.catalog.snapshot(ctx, r.t.q, op)
+	if err != nil {
+		return nil, err
+	}
+	a := find(s)
+	if a == nil {
+		return nil, notFound(op, msgNoApp)
+	}
+	return cloneApp(a), nil
 }
 
 // Update loads the application (locked on PostgreSQL), applies fn and saves
@@ -199,6 +219,19 @@ func (r apps) Update(ctx context.Context, id string, fn func(*milogin.Applicatio
 // order the same on both engines whatever the database collation.
 func (r apps) List(ctx context.Context, portal milogin.PortalID) ([]*milogin.Application, error) {
 	const op = "sqlstore.Apps.List"
+	if r.t.catalog != nil {
+		s, err := r.t.catalog.snapshot(ctx, r.t.q, op)
+		if err != nil {
+			return nil, err
+		}
+		var list []*milogin.Application
+		for _, a := range s.all {
+			if portal == "" || a.InPortal(portal) {
+				list = append(list, cloneApp(a))
+			}
+		}
+		return list, nil
+	}
 	all, err := queryAll(ctx, r.t.q, op, scanApp, `SELECT `+appCols+` FROM apps`)
 	if err != nil {
 		return nil, err

@@ -102,6 +102,7 @@ func HotQueries() []HotQuery {
 		{"oauth request by id", `SELECT ` + oauthRequestCols + ` FROM oauth_requests WHERE ` + whereOAuthReqByID, []any{s}},
 		{"oauth request by code (token exchange)", `SELECT ` + oauthRequestCols + ` FROM oauth_requests WHERE ` + whereOAuthReqByCode, []any{s}},
 		{"oauth token by id (refresh, userinfo)", qOAuthTokenByID, []any{s}},
+		{"catalog version (every read of an application)", qCatalogVersion, []any{n}},
 		{"session with its account (signed-in pages)", qSessionWithAccount, []any{s}},
 		{"oauth token with its account (userinfo)", qOAuthTokenWithAccount, []any{s}},
 		{"oauth token family (refresh reuse)", qRevokeFamily, []any{s, n}},

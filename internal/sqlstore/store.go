@@ -94,6 +94,8 @@ type Store struct {
 	// The pools' statement caches, with Dialect.CacheStatements (nil
 	// otherwise); readCache is writeCache when the pools are one.
 	writeCache, readCache *stmtCache
+	// catalog is the applications as Read sees them.
+	catalog catalogCache
 }
 
 // New returns a Store that writes through write and reads through read. The
@@ -166,7 +168,7 @@ func (s *Store) Read(ctx context.Context, fn func(milogin.Tx) error) error {
 	if s.readCache != nil {
 		q = poolQuerier{db: s.read, c: s.readCache}
 	}
-	return fn(&tx{q: q, d: &s.d, opts: &s.opts, readOnly: true})
+	return fn(&tx{q: q, d: &s.d, opts: &s.opts, readOnly: true, catalog: &s.catalog})
 }
 
 // Ping reports whether both pools answer.
@@ -231,6 +233,8 @@ type tx struct {
 	d        *Dialect
 	opts     *Options
 	readOnly bool
+	// catalog, in a Read, serves the applications (nil in a Write).
+	catalog *catalogCache
 }
 
 func (t *tx) Accounts() milogin.AccountStore { return accounts{t} }

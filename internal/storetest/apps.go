@@ -74,6 +74,10 @@ func getApp(t *testing.T, s milogin.Store, id string) *milogin.Application {
 }
 
 func testApps(t *testing.T, open func(t *testing.T) milogin.Store) {
+	t.Run("ReadsAreCurrent", func(t *testing.T) {
+		s := open(t)
+		CatalogChangesSeen(t, s, s)
+	})
 	t.Run("RoundTrip", func(t *testing.T) {
 		s := open(t)
 		a := app("osmis", "One-Stop Management Information System (OSMIS)", milogin.ThirdParty, milogin.Workforce)
@@ -482,4 +486,81 @@ func testLoginRequests(t *testing.T, open func(t *testing.T) milogin.Store) {
 			t.Errorf("future: %v", err)
 		}
 	})
+}
+
+// CatalogChangesSeen checks that a Read on reader sees every change writer
+// made to the catalog before it, at once: reader may keep the catalog in
+// memory, but never serves it stale. writer and reader may be the same
+// store or two on one database (two nodes). The applications a Read
+// returns are the caller's to change.
+func CatalogChangesSeen(t *testing.T, writer, reader milogin.Store) {
+	t.Helper()
+	get := func(id string) (*milogin.Application, error) {
+		var a *milogin.Application
+		err := reader.Read(ctx(t), func(tx milogin.Tx) (err error) {
+			a, err = tx.Apps().Get(ctx(t), id)
+			return err
+		})
+		return a, err
+	}
+	names := func() []string {
+		var out []string
+		read(t, reader, func(tx milogin.Tx) error {
+			for _, a := range must(tx.Apps().List(ctx(t), milogin.ThirdParty)) {
+				out = append(out, a.Name)
+			}
+			return nil
+		})
+		return out
+	}
+	byClient := func(clientID string) (*milogin.Application, error) {
+		var a *milogin.Application
+		err := reader.Read(ctx(t), func(tx milogin.Tx) (err error) {
+			a, err = tx.Apps().GetByClientID(ctx(t), clientID)
+			return err
+		})
+		return a, err
+	}
+
+	a := app("forms", "Forms", milogin.ThirdParty)
+	createApps(t, writer, a)
+	if got := names(); len(got) != 1 || got[0] != "Forms" {
+		t.Fatalf("List after Create = %v", got)
+	}
+	// Changed by the caller: the next read is not.
+	got := must(get("forms"))
+	got.Name = "changed by a caller"
+	got.Client.RedirectURIs[0] = "https://evil.example/"
+	if again := must(get("forms")); again.Name != "Forms" || again.Client.RedirectURIs[0] != a.Client.RedirectURIs[0] {
+		t.Errorf("a caller's change to a returned application reached the next read: %q %v", again.Name, again.Client.RedirectURIs)
+	}
+
+	write(t, writer, func(tx milogin.Tx) error {
+		_, err := tx.Apps().Update(ctx(t), "forms", func(x *milogin.Application) error {
+			x.Name = "Forms Online"
+			x.Client.RedirectURIs = []string{"https://forms.example.org/new"}
+			return nil
+		})
+		return err
+	})
+	if got := must(get("forms")); got.Name != "Forms Online" || len(got.Client.RedirectURIs) != 1 {
+		t.Errorf("Get after Update = %q %v", got.Name, got.Client.RedirectURIs)
+	}
+	if got := must(byClient("forms-client")); got.Client.RedirectURIs[0] != "https://forms.example.org/new" {
+		t.Errorf("GetByClientID after Update: redirect URIs %v", got.Client.RedirectURIs)
+	}
+	createApps(t, writer, app("billing", "Billing", milogin.ThirdParty))
+	if got := names(); len(got) != 2 || got[0] != "Billing" || got[1] != "Forms Online" {
+		t.Errorf("List after a second Create = %v", got)
+	}
+	write(t, writer, func(tx milogin.Tx) error { return tx.Apps().Delete(ctx(t), "forms") })
+	if _, err := get("forms"); !milogin.IsKind(err, milogin.ENOTFOUND) {
+		t.Errorf("Get after Delete: %v, want ENOTFOUND", err)
+	}
+	if _, err := byClient("forms-client"); !milogin.IsKind(err, milogin.ENOTFOUND) {
+		t.Errorf("GetByClientID after Delete: %v, want ENOTFOUND", err)
+	}
+	if got := names(); len(got) != 1 || got[0] != "Billing" {
+		t.Errorf("List after Delete = %v", got)
+	}
 }
