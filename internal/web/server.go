@@ -19,6 +19,7 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -70,6 +71,7 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	nav     []navItem
+	banners sync.Map        // bannerKey → template.HTML
 	pages   map[string]bool // GET paths registered under every portal
 	// mailFrom is the address part of cfg.MailFrom.
 	mailFrom string

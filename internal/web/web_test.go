@@ -490,3 +490,26 @@ func TestOverloadedSignInGets503(t *testing.T) {
 		t.Errorf("sign-in after the overload: %d", r.status)
 	}
 }
+
+// TestMenuMarksTheCurrentPage: the banner is kept rendered per portal and
+// current menu item; each page still marks itself, and only itself, as
+// current, and a signed-out page has no menu.
+func TestMenuMarksTheCurrentPage(t *testing.T) {
+	e := newEnv(t, false)
+	c := e.client(t)
+	e.login(t, c, "smithj0001", goodPassword)
+	pages := map[string]string{"/home": "HOME", "/update-profile": "UPDATE PROFILE", "/change-password": "CHANGE PASSWORD", "/activity": "YOUR ACTIVITY"}
+	for range 2 { // the second time from the kept banners
+		for path, label := range pages {
+			r := do(t, c, "GET", e.srv.URL+"/thirdparty"+path, nil)
+			want := `<a href="/thirdparty` + path + `" aria-current="page">` + label + `</a>`
+			if r.status != http.StatusOK || !strings.Contains(r.body, want) || strings.Count(r.body, `aria-current="page"`) != 1 {
+				t.Errorf("%s: status %d, want exactly one current item %s", path, r.status, want)
+			}
+		}
+	}
+	r := do(t, e.client(t), "GET", e.srv.URL+"/thirdparty/login", nil)
+	if strings.Contains(r.body, `aria-label="Main menu"`) || !strings.Contains(r.body, `<a href="/thirdparty/help">Contact Us</a>`) {
+		t.Error("the sign-in page's banner: a menu, or no Contact Us link")
+	}
+}
