@@ -56,11 +56,9 @@ func scanAccount(s scanner) (*milogin.Account, error) {
 	a.CreatedAt = fromDB(created)
 	a.UpdatedAt = fromDB(up)
 	if history != "" {
-		if err := json.Unmarshal([]byte(history), &a.PasswordHistory); err != nil {
+		var err error
+		if a.PasswordHistory, err = parseList[string](history); err != nil {
 			return nil, err
-		}
-		if len(a.PasswordHistory) == 0 {
-			a.PasswordHistory = nil
 		}
 	}
 	return &a, nil

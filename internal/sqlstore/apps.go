@@ -39,6 +39,16 @@ func parseList[T any](s string) ([]T, error) {
 	if s == "" {
 		return nil, nil
 	}
+	if strs, ok := splitJSONStrings(s); ok {
+		if len(strs) == 0 {
+			return nil, nil
+		}
+		// Lists of plain strings only; a list of another type (portal
+		// IDs) goes through encoding/json below.
+		if out, ok := any(strs).([]T); ok {
+			return out, nil
+		}
+	}
 	if err := json.Unmarshal([]byte(s), &v); err != nil {
 		return nil, err
 	}
