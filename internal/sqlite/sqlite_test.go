@@ -40,16 +40,7 @@ func TestStore(t *testing.T) {
 // command): with BEGIN IMMEDIATE and a busy timeout their write transactions
 // take turns instead of failing with SQLITE_BUSY or losing updates.
 func TestTwoProcessesWrite(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "milogin.db")
-	var dbs [2]*sqlite.DB
-	for i := range dbs {
-		db, err := sqlite.Open(t.Context(), path, sqlstore.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		dbs[i] = db
-	}
+	dbs := openTwo(t)
 	a := &milogin.Account{ID: "a1", Portal: milogin.Citizen, UserID: "jsmith", Status: milogin.StatusActive}
 	if err := dbs[0].Write(t.Context(), func(tx milogin.Tx) error { return tx.Accounts().Create(t.Context(), a) }); err != nil {
 		t.Fatal(err)
@@ -97,6 +88,13 @@ func TestTwoProcessesWrite(t *testing.T) {
 // server runs) is seen by the next read here, though reads keep the
 // catalog in memory.
 func TestCatalogChangesSeenAcrossProcesses(t *testing.T) {
+	dbs := openTwo(t)
+	storetest.CatalogChangesSeen(t, dbs[0], dbs[1])
+}
+
+// openTwo opens two handles on one new file: two processes, as the server
+// and a command-line command are.
+func openTwo(t *testing.T) [2]*sqlite.DB {
 	path := filepath.Join(t.TempDir(), "milogin.db")
 	var dbs [2]*sqlite.DB
 	for i := range dbs {
@@ -107,7 +105,7 @@ func TestCatalogChangesSeenAcrossProcesses(t *testing.T) {
 		t.Cleanup(func() { db.Close() })
 		dbs[i] = db
 	}
-	storetest.CatalogChangesSeen(t, dbs[0], dbs[1])
+	return dbs
 }
 
 // The read pool is query-only in SQLite itself, not only by convention.
