@@ -32,7 +32,8 @@ type demo struct {
 // with a fresh data folder and an in-process SMTP server.
 func startDemo(t *testing.T, extra ...string) *demo {
 	t.Helper()
-	d := &demo{Root: t.TempDir(), mAddr: "127.0.0.1:" + freePort(t), oAd: "127.0.0.1:" + freePort(t), cAd: "127.0.0.1:" + freePort(t)}
+	ports := freePorts(t, 3)
+	d := &demo{Root: t.TempDir(), mAddr: "127.0.0.1:" + ports[0], oAd: "127.0.0.1:" + ports[1], cAd: "127.0.0.1:" + ports[2]}
 	// The demo names a loopback MILogin localhost (WebAuthn refuses an IP
 	// address), and the browser must use the name the applications trust.
 	d.server = &server{URL: "http://localhost" + strings.TrimPrefix(d.mAddr, "127.0.0.1"), Mail: smtptest.Start(t), Data: filepath.Join(d.Root, "milogin"), logs: &syncBuffer{}}
