@@ -242,7 +242,7 @@ func (r apps) List(ctx context.Context, portal milogin.PortalID) ([]*milogin.App
 		}
 		return list, nil
 	}
-	all, err := queryAll(ctx, r.t.q, op, scanApp, `SELECT `+appCols+` FROM apps`)
+	all, err := allApps(ctx, r.t.q, op)
 	if err != nil {
 		return nil, err
 	}
@@ -252,10 +252,19 @@ func (r apps) List(ctx context.Context, portal milogin.PortalID) ([]*milogin.App
 			list = append(list, a)
 		}
 	}
-	slices.SortFunc(list, func(a, b *milogin.Application) int {
+	return list, nil
+}
+
+// allApps reads the whole catalog, by name and then ID.
+func allApps(ctx context.Context, q querier, op string) ([]*milogin.Application, error) {
+	all, err := queryAll(ctx, q, op, scanApp, `SELECT `+appCols+` FROM apps`)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(all, func(a, b *milogin.Application) int {
 		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
 	})
-	return list, nil
+	return all, nil
 }
 
 // Delete removes an application and, by the schema's ON DELETE CASCADE, its

@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"cmp"
 	"context"
 	"slices"
 	"sync/atomic"
@@ -49,13 +48,10 @@ func (c *catalogCache) snapshot(ctx context.Context, q querier, op string) (*cat
 	// The version is read before the rows: a change committed in between
 	// leaves rows newer than the version they are filed under, and the
 	// next read, seeing a higher version, loads them again. Never older.
-	all, err := queryAll(ctx, q, op, scanApp, `SELECT `+appCols+` FROM apps`)
+	all, err := allApps(ctx, q, op)
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(all, func(a, b *milogin.Application) int {
-		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
-	})
 	s := &catalogSnap{version: v, all: all, byID: map[string]*milogin.Application{}, byClientID: map[string]*milogin.Application{}}
 	for _, a := range all {
 		s.byID[a.ID] = a
