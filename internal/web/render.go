@@ -167,21 +167,31 @@ type bannerKey struct {
 // sets its own menu renders its banner itself.
 func (s *Server) banner(t *template.Template, r *http.Request, p *page) (template.HTML, error) {
 	key := bannerKey{portal: p.Portal.ID, name: p.Portal.Name, signedIn: p.Account != nil, current: -1}
-	var nav []navLink
+	// Which menu item is current, without building the menu: most pages
+	// find their banner kept.
 	if key.signedIn {
+		rel, inPortal := strings.CutPrefix(r.URL.Path, "/"+string(p.Portal.ID))
+		i := 0
 		for _, n := range s.nav {
 			if !s.pages[n.Path] {
 				continue
 			}
-			href := "/" + string(p.Portal.ID) + n.Path
-			if r.URL.Path == href {
-				key.current = len(nav)
+			if inPortal && rel == n.Path {
+				key.current = i
 			}
-			nav = append(nav, navLink{Label: n.Label, Href: href, Current: r.URL.Path == href})
+			i++
 		}
 	}
 	if b, ok := s.banners.Load(key); ok {
 		return b.(template.HTML), nil
+	}
+	var nav []navLink
+	if key.signedIn {
+		for _, n := range s.nav {
+			if s.pages[n.Path] {
+				nav = append(nav, navLink{Label: n.Label, Href: "/" + string(p.Portal.ID) + n.Path, Current: len(nav) == key.current})
+			}
+		}
 	}
 	var buf strings.Builder
 	if err := t.ExecuteTemplate(&buf, "banner", &page{Portal: p.Portal, Nav: nav}); err != nil {
