@@ -150,7 +150,7 @@ func TestAppsAndKeysWhileServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/thirdparty/continue?login=") {
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/thirdparty/login?next=%2Fthirdparty%2Fcontinue%3Flogin%3D") {
 		t.Fatalf("authorize on the running server: %d %q", res.StatusCode, res.Header.Get("Location"))
 	}
 	res, err = http.Get(base + "/thirdparty/.well-known/openid-configuration")

@@ -84,8 +84,34 @@ func (p *Provider) handleAuthorize(portal milogin.PortalID) http.Handler {
 			p.answerSilently(w, r, lr, fail)
 			return
 		}
-		http.Redirect(w, r, c.LoginURL(lr.ID), http.StatusSeeOther)
+		to := c.LoginURL(lr.ID)
+		if !hasSessionCookie(r, portal) {
+			// No MILogin session in this browser: /continue would only send
+			// it on to the sign-in page, so go there at once, with the same
+			// address /continue would give (one round trip fewer for every
+			// first sign-in). With a cookie, /continue judges the session.
+			to = "/" + string(portal) + "/login?" + url.Values{"next": {to}}.Encode()
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
 	})
+}
+
+// hasSessionCookie reports whether the browser sent the portal's session
+// cookie at all (see sameBrowser for the names), live or not.
+func hasSessionCookie(r *http.Request, portal milogin.PortalID) bool {
+	for _, name := range sessionCookieNames(portal) {
+		if _, err := r.Cookie(name); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// sessionCookieNames are internal/web's names for the portal's sign-in
+// session cookie: "__Host-milogin-{portal}" over HTTPS, "milogin-{portal}"
+// over plain HTTP.
+func sessionCookieNames(portal milogin.PortalID) [2]string {
+	return [2]string{"__Host-milogin-" + string(portal), "milogin-" + string(portal)}
 }
 
 // SilentFunc answers a silent request (prompt=none) without any page: from
@@ -378,14 +404,13 @@ func (p *Provider) handleCallback(portal milogin.PortalID) http.Handler {
 }
 
 // sameBrowser reports whether the request carries the sign-in session
-// cookie of the session that completed the login. The cookie is
-// internal/web's: "milogin-{portal}", "__Host-milogin-{portal}" over
-// HTTPS; its value is the token whose authn.TokenID is Session.ID.
+// cookie of the session that completed the login. Its value is the token
+// whose authn.TokenID is Session.ID.
 func sameBrowser(r *http.Request, portal milogin.PortalID, sessionID string) bool {
 	if sessionID == "" {
 		return false
 	}
-	for _, name := range []string{"__Host-milogin-" + string(portal), "milogin-" + string(portal)} {
+	for _, name := range sessionCookieNames(portal) {
 		if c, err := r.Cookie(name); err == nil &&
 			subtle.ConstantTimeCompare([]byte(authn.TokenID(c.Value)), []byte(sessionID)) == 1 {
 			return true

@@ -65,7 +65,11 @@ func TestRedirectURIExactMatch(t *testing.T) {
 	}
 	// The registered string itself works.
 	r := do(t, browser(), "GET", e.authorizeURL("rp", ch, nil), nil)
-	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location(), "/thirdparty/continue?login=") {
+	// A browser without a MILogin session goes straight to the sign-in
+	// page, which comes back to /continue for the parked request.
+	next, _ := url.Parse(r.location())
+	if r.status != http.StatusSeeOther || next.Path != "/thirdparty/login" ||
+		!strings.HasPrefix(next.Query().Get("next"), "/thirdparty/continue?login=") || len(next.Query()) != 1 {
 		t.Fatalf("registered URI: %d %q", r.status, r.location())
 	}
 	// The token request must name the same redirect URI.
@@ -493,6 +497,16 @@ func TestAuthorizeRejectsRepeatedParameters(t *testing.T) {
 	wantNoRedirect(t, do(t, browser(), "GET", u, nil))
 }
 
+// continueOf is the /continue address of a parked request from where
+// /authorize sent a browser: there itself (the browser has a session
+// cookie) or to the sign-in page that comes back to it (it has none).
+func continueOf(location string) string {
+	if u, err := url.Parse(location); err == nil && u.Path == "/thirdparty/login" {
+		return u.Query().Get("next")
+	}
+	return location
+}
+
 // max_age=0 and prompt=login ask the pages for a fresh password; prompt=none
 // without a session is answered login_required (TestPromptNoneIsSilent).
 func TestAuthorizeParksPromptAndACR(t *testing.T) {
@@ -502,7 +516,7 @@ func TestAuthorizeParksPromptAndACR(t *testing.T) {
 	ctx := context.Background()
 	park := func(extra url.Values) *milogin.LoginRequest {
 		r := do(t, browser(), "GET", e.authorizeURL("rp", ch, extra), nil)
-		u, _ := url.Parse(r.location())
+		u, _ := url.Parse(continueOf(r.location()))
 		var lr *milogin.LoginRequest
 		if err := e.store.Read(ctx, func(tx milogin.Tx) (err error) {
 			lr, err = tx.LoginRequests().Get(ctx, u.Query().Get("login"))
@@ -537,7 +551,7 @@ func TestCodeOnlyForTheBrowserThatSignedIn(t *testing.T) {
 	_, ch := pkce()
 	attacker, victim := browser(), browser()
 	r := do(t, attacker, "GET", e.authorizeURL("rp", ch, nil), nil)
-	cont := e.abs(r.location())
+	cont := e.abs(continueOf(r.location()))
 	// The victim signs in through the attacker's link, up to the callback.
 	u := cont
 	var callback string
