@@ -215,6 +215,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	provider.SetSilent(handler.Silent)
+	handler.SetFinish("oidc", provider.Finish)
 	adminSvc := admin.NewService(e.store, e.auth, mf, acc, *baseURL)
 	console, err := admin.NewServer(admin.Config{Service: adminSvc, BaseURL: *baseURL, Logger: logger, Keys: keys.New(e.store, e.kek)})
 	if err != nil {

@@ -122,6 +122,7 @@ func newEnv(tb testing.TB, opts ...envOptions) *env {
 		tb.Fatal(err)
 	}
 	e.provider.SetSilent(pages.Silent)
+	pages.SetFinish("oidc", e.provider.Finish)
 	mux := http.NewServeMux()
 	e.provider.Register(mux)
 	mux.Handle("/", pages)

@@ -5,6 +5,7 @@ package oidc_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -552,9 +553,17 @@ func TestCodeOnlyForTheBrowserThatSignedIn(t *testing.T) {
 	attacker, victim := browser(), browser()
 	r := do(t, attacker, "GET", e.authorizeURL("rp", ch, nil), nil)
 	cont := e.abs(continueOf(r.location()))
-	// The victim signs in through the attacker's link, up to the callback.
+	cu, _ := url.Parse(cont)
+	callback := e.issuer + "/authorize/callback?id=" + url.QueryEscape(cu.Query().Get("login"))
+	// While the victim has not signed in, the attacker's polling gets no code.
+	if r := do(t, attacker, "GET", callback, nil); strings.Contains(r.location(), "code=") {
+		t.Fatalf("the attacker's browser got %d %q before the sign-in", r.status, r.location())
+	}
+	// The victim signs in through the attacker's link; /continue answers
+	// with the code, to the victim's own browser (and the application,
+	// seeing a state it never issued to the victim, drops it).
 	u := cont
-	var callback string
+	var code string
 	for range 8 {
 		r := do(t, victim, "GET", u, nil)
 		loc := r.location()
@@ -562,20 +571,54 @@ func TestCodeOnlyForTheBrowserThatSignedIn(t *testing.T) {
 			lu, _ := url.Parse(loc)
 			loc = do(t, victim, "POST", e.srv.URL+"/thirdparty/login", url.Values{"user_id": {userID}, "password": {goodPassword}, "next": {lu.Query().Get("next")}}).location()
 		}
-		if strings.HasPrefix(loc, "/thirdparty/authorize/callback") {
-			callback = e.abs(loc)
+		if strings.HasPrefix(loc, redirectURI) {
+			code = loc
 			break
 		}
 		u = e.abs(loc)
 	}
-	if callback == "" {
-		t.Fatal("the victim's sign-in never reached the callback")
+	if !strings.Contains(code, "code=") {
+		t.Fatalf("the victim's sign-in ended at %q, not with a code", code)
 	}
+	// The attacker's browser, at the callback, gets no code.
+	if r := do(t, attacker, "GET", callback, nil); r.status != http.StatusBadRequest || strings.Contains(r.location(), "code=") {
+		t.Fatalf("the attacker's browser got %d %q", r.status, r.location())
+	}
+}
+
+// The callback gives the code only to the browser whose session completed
+// the sign-in: here a request completed on the pages but not yet answered
+// (as when the pages redirect to the callback, with no SetFinish).
+func TestCallbackChecksTheBrowser(t *testing.T) {
+	e := newEnv(t)
+	e.app(t, "rp", false)
+	_, ch := pkce()
+	victim, attacker := browser(), browser()
+	e.code(t, victim, "rp", ch) // the victim is signed in
+	r := do(t, attacker, "GET", e.authorizeURL("rp", ch, nil), nil)
+	cu, _ := url.Parse(continueOf(r.location()))
+	id := cu.Query().Get("login")
+	var sess *milogin.Session
+	ctx := context.Background()
+	err := e.store.Write(ctx, func(tx milogin.Tx) error {
+		list, err := tx.Sessions().ListByAccount(ctx, e.account.ID)
+		if err != nil || len(list) == 0 {
+			return fmt.Errorf("sessions: %v %d", err, len(list))
+		}
+		sess = list[0]
+		_, err = tx.LoginRequests().Update(ctx, id, func(lr *milogin.LoginRequest) error {
+			lr.AccountID, lr.SessionID, lr.AuthTime, lr.AMR, lr.DoneAt = sess.AccountID, sess.ID, sess.CreatedAt, []string{"pwd"}, e.clk.Now()
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	callback := e.issuer + "/authorize/callback?id=" + url.QueryEscape(id)
 	if r := do(t, attacker, "GET", callback, nil); r.status != http.StatusForbidden || strings.Contains(r.location(), "code=") {
 		t.Fatalf("the attacker's browser got %d %q", r.status, r.location())
 	}
-	// The victim's own browser gets its code (and the application, seeing
-	// a state it never issued to the victim, drops it).
 	if r := do(t, victim, "GET", callback, nil); r.status != http.StatusSeeOther || !strings.Contains(r.location(), "code=") {
 		t.Fatalf("the victim's browser got %d %q", r.status, r.location())
 	}
@@ -591,15 +634,12 @@ func TestMaxAgeExceededAsksForAFreshSignIn(t *testing.T) {
 	e.code(t, br, "rp", ch) // signed in now
 	e.clk.Add(2 * time.Minute)
 	u := e.authorizeURL("rp", ch, url.Values{"max_age": {"60"}})
-	var reparked string
-	for range 6 {
-		r := do(t, br, "GET", u, nil)
-		loc := r.location()
-		if strings.HasPrefix(u, e.issuer+"/authorize/callback") {
-			reparked = loc
-			break
-		}
-		u = e.abs(loc)
+	// The browser goes to /continue for the request; the sign-in is too
+	// old, so the answer is another /continue, for a new parked request.
+	first := do(t, br, "GET", u, nil).location()
+	reparked := do(t, br, "GET", e.abs(first), nil).location()
+	if reparked == first {
+		t.Fatalf("/continue answered %q again", reparked)
 	}
 	lu, err := url.Parse(reparked)
 	if err != nil || !strings.HasPrefix(reparked, "/thirdparty/continue?login=") {

@@ -54,9 +54,13 @@ func (s *Server) handleContinue(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return // the gate answered: terms, second factor or access denied
 	}
-	_, err = s.completeLogin(r, req.ID, si, amr)
+	done, err := s.completeLogin(r, req.ID, si, amr)
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if f := s.finish[done.Protocol]; f != nil {
+		f(w, r, done)
 		return
 	}
 	redirect(w, r, req.CallbackURL)

@@ -76,6 +76,26 @@ type Server struct {
 	// mailFrom is the address part of cfg.MailFrom.
 	mailFrom string
 	h        http.Handler
+	// finish answers a completed parked sign-in per protocol, in place of
+	// the redirect to its callback; see SetFinish.
+	finish map[string]FinishFunc
+}
+
+// FinishFunc answers the browser for a parked sign-in that /continue has
+// just completed (lr.Done()), as the protocol's callback would: an OpenID
+// Connect provider issues the code and sends the browser to the
+// application.
+type FinishFunc func(w http.ResponseWriter, r *http.Request, lr *milogin.LoginRequest)
+
+// SetFinish makes /continue answer a completed sign-in of the protocol
+// itself instead of redirecting to lr.CallbackURL, which saves the browser
+// a round trip. The callback stays the way back for every other case
+// (a refused request, a step of the gate). Call it before serving.
+func (s *Server) SetFinish(protocol string, f FinishFunc) {
+	if s.finish == nil {
+		s.finish = map[string]FinishFunc{}
+	}
+	s.finish[protocol] = f
 }
 
 type navItem struct {
