@@ -4,9 +4,12 @@
 //
 // The provider never renders HTML. An authorization request is checked,
 // parked as a milogin.LoginRequest and the browser is sent to the portal's
-// /continue page (internal/web), which signs the person in, applies the
-// application's rules and returns to /{portal}/authorize/callback, where the
-// code is issued.
+// /continue page (internal/web), or straight to its sign-in page when it
+// has no session cookie at all. /continue signs the person in and applies
+// the application's rules; once they are through, it calls Provider.Finish,
+// which issues the code and sends the browser to the application.
+// /{portal}/authorize/callback does the same for a browser sent back to it
+// (a refused request, silent authentication), with the same checks.
 //
 // The library is used for the token, userinfo, introspection and revocation
 // endpoints over this package's op.Storage; the front-channel endpoints
