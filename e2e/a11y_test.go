@@ -114,7 +114,8 @@ func (b *browser) checkA11y() {
 		}()
 	}
 	checkA11y(b.t, ctx)
-	checkPhoneWidth(b.t, ctx)
+	b.walkShot(ctx, "desktop")
+	checkPhoneWidth(b.t, ctx, func() { b.walkShot(ctx, "phone") })
 }
 
 // phoneWidth is the narrowest screen every page must fit without sideways
@@ -144,10 +145,11 @@ type overflow struct {
 // wide (what WCAG's reflow criterion means: 1280 px at 400% zoom; a page's
 // meta viewport plays no part) with scrollbars hidden as on a phone, and
 // fails the test if the page scrolls sideways; then it restores the window.
+// atPhoneWidth, if not nil, runs while the window is narrow.
 // Chromium applies a new size asynchronously, so each change is waited for:
 // measuring too early would pass a page that overflows, and clicking while
 // the window grows back would miss the button.
-func checkPhoneWidth(t testing.TB, ctx context.Context) {
+func checkPhoneWidth(t testing.TB, ctx context.Context, atPhoneWidth func()) {
 	t.Helper()
 	loc, _ := chromedp.Run(ctx, chromedp.Location())
 	before, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.innerWidth`))
@@ -175,6 +177,9 @@ func checkPhoneWidth(t testing.TB, ctx context.Context) {
 	}()
 	if err := waitInnerWidth(ctx, phoneWidth); err != nil {
 		t.Fatalf("phone width on %s: the window did not become %d px wide: %v", loc, phoneWidth, err)
+	}
+	if atPhoneWidth != nil {
+		atPhoneWidth()
 	}
 	o, err := chromedp.Run(ctx, chromedp.Evaluate[overflow](overflowJS))
 	if err != nil {

@@ -38,6 +38,8 @@ type browser struct {
 	consoleMu sync.Mutex
 	console   []string // errors and exceptions of page scripts, CSP violations
 	failedReq []string // "Failed to load resource" (also a page's deliberate 4xx)
+
+	shots int // pages saved for E2E_WALK so far
 }
 
 type browserOption func(*browser)
@@ -478,6 +480,28 @@ func (b *browser) dumpLastPage() {
 		_ = os.WriteFile(filepath.Join(dir, name+".html"), []byte(html), 0o644)
 	}
 	b.t.Logf("saved %s.png and .html in %s", name, dir)
+}
+
+// walkShot saves a screenshot of the current page in $E2E_WALK, when it is
+// set, as TEST-NNN-WIDTH.png, numbered in the order the journey reached
+// its pages, so that a person can look through what the journey saw at
+// desktop and at phone width (checkA11y takes both).
+func (b *browser) walkShot(ctx context.Context, width string) {
+	dir := os.Getenv("E2E_WALK")
+	if dir == "" {
+		return
+	}
+	if width == "desktop" {
+		b.shots++
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.t.Log(err)
+		return
+	}
+	name := fmt.Sprintf("%s-%03d-%s.png", strings.NewReplacer("/", "_", " ", "_").Replace(b.t.Name()), b.shots, width)
+	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil { // 100: PNG
+		_ = os.WriteFile(filepath.Join(dir, name), png, 0o644)
+	}
 }
 
 // --- XPath builders -------------------------------------------------------------

@@ -12,5 +12,7 @@
 // except when CI=true, where they fail. .ci/run installs both.
 //
 // Set E2E_ARTIFACTS to a folder to keep a screenshot and the HTML of the last
-// page of every failed test there.
+// page of every failed test there, and E2E_WALK to a folder to keep every
+// page a journey reaches, at desktop and at phone width, numbered in order
+// (to look through a journey as a person would).
 package e2e

@@ -24,7 +24,7 @@ func TestHarnessPhoneWidthReportsOverflow(t *testing.T) {
 			t.Fatal(err)
 		}
 		rec := &recorder{TB: t}
-		checkPhoneWidth(rec, b.ctx)
+		checkPhoneWidth(rec, b.ctx, nil)
 		if len(rec.errs) == 0 || !strings.Contains(rec.errs[0], "scrolls sideways") {
 			t.Errorf("%s: the phone-width pass did not report the overflow (%v)", path, rec.errs)
 		}
