@@ -241,8 +241,13 @@ func (r accounts) UserIDsWithPrefix(ctx context.Context, portal milogin.PortalID
 	return ids, nil
 }
 
-// Update loads the account (locked on PostgreSQL), applies fn and writes every
-// mutable column. fn may not change the ID: it is put back before saving.
+// Update loads the account (locked on PostgreSQL), applies fn and writes the
+// columns fn changed. fn may not change the ID: it is put back before saving.
+//
+// Only the changed columns, because most updates are a sign-in's attempt
+// counters and last sign-in time, none of them indexed: writing every
+// column rewrote the entries of every index on accounts (each starts with
+// portal) on SQLite, and kept PostgreSQL from updating the row in place.
 func (r accounts) Update(ctx context.Context, id string, fn func(*milogin.Account) error) (*milogin.Account, error) {
 	const op = "sqlstore.Accounts.Update"
 	if err := r.t.writable(op); err != nil {
@@ -252,41 +257,78 @@ func (r accounts) Update(ctx context.Context, id string, fn func(*milogin.Accoun
 	if err != nil {
 		return nil, err
 	}
+	before, err := accountValues(a)
+	if err != nil {
+		return nil, milogin.Wrap(op, err)
+	}
 	if err := fn(a); err != nil {
 		return nil, err
 	}
 	a.ID = id
-	history, err := historyJSON(a.PasswordHistory)
+	after, err := accountValues(a)
 	if err != nil {
 		return nil, milogin.Wrap(op, err)
 	}
-	err = r.t.savepoint(ctx, func() error {
-		_, err := r.t.q.ExecContext(ctx, `UPDATE accounts SET
-			portal = $2, user_id = $3, first_name = $4, middle_initial = $5, last_name = $6, suffix = $7,
-			email = $8, email_verified = $9, work_phone = $10, mobile = $11,
-			recover_by_email = $12, recover_by_mobile = $13,
-			password_hash = $14, password_changed_at = $15, password_history = $16, status = $17,
-			failed_logins = $18, locked_until = $19, failure_window = $20, window_failures = $21,
-			last_login_at = $22, created_at = $23, updated_at = $24,
-			user_id_norm = $25, email_norm = $26, mobile_digits = $27, mobile_verified = $28
-			WHERE id = $1`,
-			a.ID, string(a.Portal), a.UserID, a.FirstName, a.MiddleInitial, a.LastName, a.Suffix,
-			a.Email, a.EmailVerified, a.WorkPhone, a.Mobile,
-			a.RecoverByEmail, a.RecoverByMobile,
-			a.PasswordHash, toDB(a.PasswordChangedAt), history, string(a.Status),
-			a.FailedLogins, toDB(a.LockedUntil), toDB(a.FailureWindow), a.WindowFailures,
-			toDB(a.LastLoginAt), toDB(a.CreatedAt), toDB(a.UpdatedAt),
-			milogin.NormalizeLogin(a.UserID), milogin.NormalizeLogin(a.Email), mobileDigits(a.Mobile), a.MobileVerified)
-		return err
-	})
-	if err != nil {
-		return nil, r.t.conflictOr(op, err, accountConflict)
+	args := []any{id}
+	var q strings.Builder
+	q.WriteString("UPDATE accounts SET ")
+	for i, v := range after {
+		if v == before[i] {
+			continue
+		}
+		if len(args) > 1 {
+			q.WriteString(", ")
+		}
+		args = append(args, v)
+		q.WriteString(accountMutableCols[i])
+		q.WriteString(" = $")
+		q.WriteString(strconv.Itoa(len(args)))
+	}
+	if len(args) > 1 {
+		q.WriteString(" WHERE id = $1")
+		err = r.t.savepoint(ctx, func() error {
+			_, err := r.t.q.ExecContext(ctx, q.String(), args...)
+			return err
+		})
+		if err != nil {
+			return nil, r.t.conflictOr(op, err, accountConflict)
+		}
 	}
 	stored(&a.PasswordChangedAt, &a.LockedUntil, &a.FailureWindow, &a.LastLoginAt, &a.CreatedAt, &a.UpdatedAt)
 	if len(a.PasswordHistory) == 0 {
 		a.PasswordHistory = nil
 	}
 	return a, nil
+}
+
+// accountMutableCols are the columns Update may write, in the order of
+// accountValues.
+var accountMutableCols = [...]string{
+	"portal", "user_id", "first_name", "middle_initial", "last_name", "suffix",
+	"email", "email_verified", "work_phone", "mobile",
+	"recover_by_email", "recover_by_mobile",
+	"password_hash", "password_changed_at", "password_history", "status",
+	"failed_logins", "locked_until", "failure_window", "window_failures",
+	"last_login_at", "created_at", "updated_at",
+	"user_id_norm", "email_norm", "mobile_digits", "mobile_verified",
+}
+
+// accountValues are a's values of accountMutableCols as stored: each is a
+// string, bool, int or int64, so two of them compare with ==.
+func accountValues(a *milogin.Account) ([len(accountMutableCols)]any, error) {
+	history, err := historyJSON(a.PasswordHistory)
+	if err != nil {
+		return [len(accountMutableCols)]any{}, err
+	}
+	return [...]any{
+		string(a.Portal), a.UserID, a.FirstName, a.MiddleInitial, a.LastName, a.Suffix,
+		a.Email, a.EmailVerified, a.WorkPhone, a.Mobile,
+		a.RecoverByEmail, a.RecoverByMobile,
+		a.PasswordHash, toDB(a.PasswordChangedAt), history, string(a.Status),
+		a.FailedLogins, toDB(a.LockedUntil), toDB(a.FailureWindow), a.WindowFailures,
+		toDB(a.LastLoginAt), toDB(a.CreatedAt), toDB(a.UpdatedAt),
+		milogin.NormalizeLogin(a.UserID), milogin.NormalizeLogin(a.Email), mobileDigits(a.Mobile), a.MobileVerified,
+	}, nil
 }
 
 // List returns accounts matching f, oldest first. A zero Limit lists all.

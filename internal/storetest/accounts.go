@@ -250,6 +250,57 @@ func testAccounts(t *testing.T, open func(t *testing.T) milogin.Store) {
 		})
 	})
 
+	// Update writes what fn changed, each field on its own, and leaves the
+	// others as stored (it writes only changed columns); a fn that changes
+	// nothing leaves the row as it was.
+	t.Run("UpdateEachField", func(t *testing.T) {
+		s := open(t)
+		later := t0.Add(3*time.Hour + 5678*time.Nanosecond)
+		for i, tt := range []struct {
+			field string
+			set   func(x *milogin.Account)
+		}{
+			{"nothing", func(x *milogin.Account) {}},
+			{"Portal", func(x *milogin.Account) { x.Portal = milogin.ThirdParty }},
+			{"UserID", func(x *milogin.Account) { x.UserID = "Other1" }},
+			{"FirstName", func(x *milogin.Account) { x.FirstName = "Changed" }},
+			{"MiddleInitial", func(x *milogin.Account) { x.MiddleInitial = "Q" }},
+			{"LastName", func(x *milogin.Account) { x.LastName = "Changed" }},
+			{"Suffix", func(x *milogin.Account) { x.Suffix = "III" }},
+			{"Email", func(x *milogin.Account) { x.Email = "Changed.Field@Example.org" }},
+			{"EmailVerified", func(x *milogin.Account) { x.EmailVerified = !x.EmailVerified }},
+			{"WorkPhone", func(x *milogin.Account) { x.WorkPhone = "517-555-0101" }},
+			{"Mobile", func(x *milogin.Account) { x.Mobile = "517-555-0102" }},
+			{"MobileVerified", func(x *milogin.Account) { x.MobileVerified = !x.MobileVerified }},
+			{"RecoverByEmail", func(x *milogin.Account) { x.RecoverByEmail = !x.RecoverByEmail }},
+			{"RecoverByMobile", func(x *milogin.Account) { x.RecoverByMobile = !x.RecoverByMobile }},
+			{"PasswordHash", func(x *milogin.Account) { x.PasswordHash = "$argon2id$changed" }},
+			{"PasswordChangedAt", func(x *milogin.Account) { x.PasswordChangedAt = later }},
+			{"PasswordHistory", func(x *milogin.Account) { x.PasswordHistory = []string{"$argon2id$h1"} }},
+			{"Status", func(x *milogin.Account) { x.Status = milogin.StatusDisabled }},
+			{"FailedLogins", func(x *milogin.Account) { x.FailedLogins = 4 }},
+			{"LockedUntil", func(x *milogin.Account) { x.LockedUntil = later }},
+			{"FailureWindow", func(x *milogin.Account) { x.FailureWindow = later }},
+			{"WindowFailures", func(x *milogin.Account) { x.WindowFailures = 7 }},
+			{"LastLoginAt", func(x *milogin.Account) { x.LastLoginAt = later }},
+			{"CreatedAt", func(x *milogin.Account) { x.CreatedAt = later }},
+			{"UpdatedAt", func(x *milogin.Account) { x.UpdatedAt = later }},
+		} {
+			t.Run(tt.field, func(t *testing.T) {
+				a := account(100+i, milogin.Citizen)
+				createAccounts(t, s, a)
+				want := normAccount(getAccount(t, s, a.ID))
+				tt.set(want)
+				want = normAccount(want)
+				write(t, s, func(tx milogin.Tx) error {
+					_, err := tx.Accounts().Update(ctx(t), a.ID, func(x *milogin.Account) error { tt.set(x); return nil })
+					return err
+				})
+				wantEqual(t, "stored", getAccount(t, s, a.ID), want)
+			})
+		}
+	})
+
 	// fn's error comes back unchanged and nothing fn did is saved, even when
 	// the surrounding Write commits.
 	t.Run("UpdateFnErrorWritesNothing", func(t *testing.T) {
