@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,8 +40,11 @@ type browser struct {
 	console   []string // errors and exceptions of page scripts, CSP violations
 	failedReq []string // "Failed to load resource" (also a page's deliberate 4xx)
 
-	shots int // pages saved for E2E_WALK so far
+	shots int    // pages saved for E2E_WALK so far
+	id    uint64 // tells apart the browsers of one test in E2E_WALK's file names
 }
+
+var browsers atomic.Uint64
 
 type browserOption func(*browser)
 
@@ -56,7 +60,7 @@ func newBrowser(t *testing.T, srv *server, opts ...browserOption) *browser {
 	}
 	axeSource(t) // skips or fails early when axe-core is missing
 
-	b := &browser{t: t, base: srv.URL}
+	b := &browser{t: t, base: srv.URL, id: browsers.Add(1)}
 	for _, o := range opts {
 		o(b)
 	}
@@ -483,8 +487,8 @@ func (b *browser) dumpLastPage() {
 }
 
 // walkShot saves a screenshot of the current page in $E2E_WALK, when it is
-// set, as TEST-NNN-WIDTH.png, numbered in the order the journey reached
-// its pages, so that a person can look through what the journey saw at
+// set, as TEST-bID-NNN-WIDTH.png (ID tells the test's browsers apart),
+// numbered in the order the browser reached its pages, so that a person can look through what the journey saw at
 // desktop and at phone width (checkA11y takes both).
 func (b *browser) walkShot(ctx context.Context, width string) {
 	dir := os.Getenv("E2E_WALK")
@@ -498,7 +502,7 @@ func (b *browser) walkShot(ctx context.Context, width string) {
 		b.t.Log(err)
 		return
 	}
-	name := fmt.Sprintf("%s-%03d-%s.png", strings.NewReplacer("/", "_", " ", "_").Replace(b.t.Name()), b.shots, width)
+	name := fmt.Sprintf("%s-b%d-%03d-%s.png", strings.NewReplacer("/", "_", " ", "_").Replace(b.t.Name()), b.id, b.shots, width)
 	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil { // 100: PNG
 		_ = os.WriteFile(filepath.Join(dir, name), png, 0o644)
 	}
