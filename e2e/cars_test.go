@@ -168,9 +168,8 @@ func (b *browser) agreeToCARSTerms() {
 }
 
 var (
-	codeRE         = regexp.MustCompile(`\b[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}\b`)
-	confirmationRE = regexp.MustCompile(`\b\d-\d{3}-\d{3}-\d{3}\b`)
-	letterCodeRE   = regexp.MustCompile(`id="authorization-code">([^<]+)<`)
+	codeRE       = regexp.MustCompile(`\b[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}\b`)
+	letterCodeRE = regexp.MustCompile(`id="authorization-code">([^<]+)<`)
 )
 
 var requestStepNames = []string{"Account Type", "Account Details", "Email Option", "Summary"}

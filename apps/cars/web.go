@@ -2,7 +2,6 @@ package cars
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"embed"
@@ -15,12 +14,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 	_ "time/tzdata" // Michigan time on any machine
 
-	"github.com/coreos/go-oidc/v3/oidc"
-	"golang.org/x/oauth2"
+	"milogin/apps/internal/rp"
 )
 
 //go:embed templates/*.html
@@ -40,11 +37,7 @@ type Server struct {
 	tmpl  map[string]*template.Template
 	mux   *http.ServeMux
 
-	mu       sync.Mutex
-	provider *oidc.Provider
-	oauth    *oauth2.Config
-	verifier *oidc.IDTokenVerifier
-	endSess  string
+	rp *rp.Client // MILogin
 }
 
 // Config is what the server needs to know about itself and MILogin.
@@ -72,7 +65,9 @@ const loginCookie = "cars_login"
 
 // NewServer builds the handler.
 func NewServer(db *DB, k *keys, codes *Codes, cfg Config, log *slog.Logger, now func() time.Time) (*Server, error) {
-	s := &Server{db: db, keys: k, codes: codes, cfg: cfg, log: log, now: now, mux: http.NewServeMux()}
+	s := &Server{db: db, keys: k, codes: codes, cfg: cfg, log: log, now: now, mux: http.NewServeMux(),
+		rp: rp.New(rp.Config{Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
+			RedirectURL: cfg.BaseURL + "/callback", Scopes: []string{"profile", "email", "phone"}})}
 	if s.cfg.SessionTTL == 0 {
 		s.cfg.SessionTTL = 8 * time.Hour
 	}
@@ -265,34 +260,6 @@ func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge int
 
 // --- MILogin over OpenID Connect --------------------------------------------
 
-// oidcClient discovers MILogin on first use (MILogin may start after CARS)
-// and keeps the result.
-func (s *Server) oidcClient(ctx context.Context) (*oauth2.Config, *oidc.IDTokenVerifier, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.provider != nil {
-		return s.oauth, s.verifier, nil
-	}
-	// The provider keeps this context for fetching keys later: it must not
-	// be the request's.
-	bg := oidc.ClientContext(context.Background(), &http.Client{Timeout: 15 * time.Second})
-	dctx, cancel := context.WithTimeout(bg, 15*time.Second)
-	defer cancel()
-	p, err := oidc.NewProvider(dctx, s.cfg.Issuer)
-	if err != nil {
-		return nil, nil, err
-	}
-	var meta struct {
-		EndSession string `json:"end_session_endpoint"`
-	}
-	_ = p.Claims(&meta)
-	s.provider, s.endSess = p, meta.EndSession
-	s.oauth = &oauth2.Config{ClientID: s.cfg.ClientID, ClientSecret: s.cfg.ClientSecret, Endpoint: p.Endpoint(),
-		RedirectURL: s.cfg.BaseURL + "/callback", Scopes: []string{oidc.ScopeOpenID, "profile", "email", "phone"}}
-	s.verifier = p.VerifierContext(bg, &oidc.Config{ClientID: s.cfg.ClientID})
-	return s.oauth, s.verifier, nil
-}
-
 // loginKinds are the two logins of the Mechanic Services page.
 var loginKinds = map[string]string{"mechanic": "Mechanic Login", "school": "Mechanic School Login"}
 
@@ -303,23 +270,22 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if _, ok := loginKinds[kind]; !ok {
 		kind = "mechanic"
 	}
-	conf, _, err := s.oidcClient(r.Context())
+	to, l, err := s.rp.Start(r.Context())
 	if err != nil {
 		s.log.Error("MILogin discovery", "issuer", s.cfg.Issuer, "err", err)
 		s.render(w, http.StatusBadGateway, "error", &page{Title: "MILogin is not available",
 			Error: "MILogin could not be reached. Please try again in a few minutes."})
 		return
 	}
-	state, nonce, verifier := randomToken(), randomToken(), oauth2.GenerateVerifier()
 	now := s.now()
-	err = s.db.CreateLogin(r.Context(), tokenHash(state),
-		pendingLogin{Nonce: nonce, VerifierSealed: s.keys.sealString("cars pkce", verifier), Kind: kind}, now.Add(15*time.Minute), now)
+	err = s.db.CreateLogin(r.Context(), tokenHash(l.State),
+		pendingLogin{Nonce: l.Nonce, VerifierSealed: s.keys.sealString("cars pkce", l.Verifier), Kind: kind}, now.Add(15*time.Minute), now)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.setCookie(w, loginCookie, state, 15*60)
-	http.Redirect(w, r, conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce)), http.StatusSeeOther)
+	s.setCookie(w, loginCookie, l.State, 15*60)
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 type idClaims struct {
@@ -327,7 +293,6 @@ type idClaims struct {
 	Name     string `json:"name"`
 	Email    string `json:"email"`
 	Phone    string `json:"phone_number"`
-	Nonce    string `json:"nonce"`
 	SID      string `json:"sid"`
 }
 
@@ -341,7 +306,7 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 			Data: map[string]string{"Retry": "/mechanic-services"}})
 	}
 	c, err := r.Cookie(loginCookie)
-	if err != nil || c.Value == "" || c.Value != q.Get("state") {
+	if err != nil || !rp.SameState(q.Get("state"), c.Value) {
 		signInFailed(http.StatusBadRequest, "This sign-in was not started in this browser, or it took too long. Please select your login again.")
 		return
 	}
@@ -351,41 +316,34 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		signInFailed(http.StatusBadRequest, "This sign-in has expired or was already used. Please select your login again.")
 		return
 	}
-	if e := q.Get("error"); e != "" {
-		msg := "MILogin did not sign you in. Please select your login again."
-		if e == "access_denied" {
-			msg = "You did not agree to the terms of CARS e-Services at MILogin, so you were not signed in."
-		}
-		signInFailed(http.StatusForbidden, msg)
-		return
-	}
-	conf, verifier, err := s.oidcClient(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	pkce, err := s.keys.openString("cars pkce", pending.VerifierSealed)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	ctx := oidc.ClientContext(r.Context(), &http.Client{Timeout: 15 * time.Second})
-	tok, err := conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(pkce))
-	if err != nil {
+	idt, raw, err := s.rp.Finish(r.Context(), q, rp.Login{State: c.Value, Nonce: pending.Nonce, Verifier: pkce})
+	switch {
+	case errors.Is(err, rp.ErrDenied):
+		signInFailed(http.StatusForbidden, "You did not agree to the terms of CARS e-Services at MILogin, so you were not signed in.")
+		return
+	case errors.Is(err, rp.ErrRefused):
+		signInFailed(http.StatusForbidden, "MILogin did not sign you in. Please select your login again.")
+		return
+	case errors.Is(err, rp.ErrUnavailable):
+		s.fail(w, r, err)
+		return
+	case errors.Is(err, rp.ErrExchange):
 		s.log.Warn("code exchange failed", "err", err)
 		signInFailed(http.StatusBadGateway, "MILogin did not confirm the sign-in. Please select your login again.")
 		return
-	}
-	raw, _ := tok.Extra("id_token").(string)
-	idt, err := verifier.Verify(ctx, raw)
-	if err != nil {
-		s.log.Warn("ID token rejected", "err", err)
+	case err != nil:
+		s.log.Warn("MILogin's answer rejected", "err", err)
 		signInFailed(http.StatusBadGateway, "MILogin's answer could not be verified. Please select your login again.")
 		return
 	}
 	var cl idClaims
-	if err := idt.Claims(&cl); err != nil || cl.Nonce == "" || cl.Nonce != pending.Nonce {
-		s.log.Warn("ID token nonce mismatch")
+	if err := idt.Claims(&cl); err != nil {
+		s.log.Warn("ID token claims", "err", err)
 		signInFailed(http.StatusBadGateway, "MILogin's answer could not be verified. Please select your login again.")
 		return
 	}
@@ -434,9 +392,8 @@ func (s *Server) handleLogoff(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = s.db.Audit(r.Context(), s.now(), si.User.Sub, "logoff", "")
 	idToken, _ := s.keys.openString("cars id token", si.Session.IDTokenSealed)
-	if _, _, err := s.oidcClient(r.Context()); err == nil && s.endSess != "" && idToken != "" {
-		q := url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {s.cfg.BaseURL + "/logged-off"}, "client_id": {s.cfg.ClientID}}
-		http.Redirect(w, r, s.endSess+"?"+q.Encode(), http.StatusSeeOther)
+	if to := s.rp.EndSessionURL(r.Context(), idToken, s.cfg.BaseURL+"/logged-off"); to != "" {
+		http.Redirect(w, r, to, http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, "/logged-off", http.StatusSeeOther)
@@ -467,14 +424,12 @@ func formatPhone(p string) string {
 // cookie, so the cross-origin check lets it through.
 func (s *Server) handleBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	_, verifier, err := s.oidcClient(r.Context())
-	if err != nil {
+	lt, err := s.rp.VerifyLogout(r.Context(), r.PostFormValue("logout_token"))
+	if errors.Is(err, rp.ErrUnavailable) {
 		http.Error(w, `{"error":"temporarily_unavailable"}`, http.StatusServiceUnavailable)
 		return
 	}
-	raw := r.PostFormValue("logout_token")
-	lt, err := verifier.VerifyLogout(oidc.ClientContext(r.Context(), &http.Client{Timeout: 15 * time.Second}), raw)
-	if err != nil || (lt.Subject == "" && lt.SessionID == "") {
+	if err != nil {
 		s.log.Warn("logout token rejected", "err", err)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)

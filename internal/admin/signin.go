@@ -73,7 +73,6 @@ func (s *Service) Pending(ctx context.Context, token string) (*milogin.Session, 
 // an active one under a new token, ending the account's other console
 // sessions (one console session per staff member).
 func (s *Service) SecondFactor(ctx context.Context, token, code string, m authn.Meta) (string, error) {
-	const op = "admin.SecondFactor"
 	sess, acct, err := s.Pending(ctx, token)
 	if err != nil {
 		return "", err

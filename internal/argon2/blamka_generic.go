@@ -2,6 +2,8 @@
 // Use of this source code is governed by a BSD-style
 // license that can be found in the LICENSE file.
 
+//lint:file-ignore U1000 the builds for other architectures use these (blamka_ref.go, blamka_loong64.go)
+
 package argon2
 
 var useSSE4 bool

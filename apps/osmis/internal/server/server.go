@@ -13,22 +13,16 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
-	"golang.org/x/oauth2"
-
+	"milogin/apps/internal/rp"
 	"milogin/apps/osmis/internal/store"
 )
 
@@ -72,9 +66,7 @@ type Server struct {
 	log    *slog.Logger
 	secure bool
 
-	mu       sync.Mutex
-	provider *oidc.Provider
-	endSess  string
+	rp *rp.Client // MILogin
 }
 
 // New returns the server.
@@ -96,45 +88,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	cfg.Issuer = strings.TrimRight(cfg.Issuer, "/")
-	return &Server{cfg: cfg, db: cfg.DB, log: cfg.Logger, secure: strings.HasPrefix(cfg.BaseURL, "https://")}, nil
-}
-
-// oidcProvider discovers MILogin on first use (and again after a failure),
-// so OSMIS starts while MILogin is still starting or down.
-func (s *Server) oidcProvider(ctx context.Context) (*oidc.Provider, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.provider != nil {
-		return s.provider, nil
-	}
-	// The provider keeps the context for fetching keys later: not the
-	// request's, which ends with the request.
-	pctx := oidc.ClientContext(context.WithoutCancel(ctx), s.cfg.HTTPClient)
-	p, err := oidc.NewProvider(pctx, s.cfg.Issuer)
-	if err != nil {
-		return nil, fmt.Errorf("discovering MILogin at %s: %w", s.cfg.Issuer, err)
-	}
-	var extra struct {
-		EndSession string `json:"end_session_endpoint"`
-	}
-	_ = p.Claims(&extra)
-	s.provider, s.endSess = p, extra.EndSession
-	return p, nil
-}
-
-func (s *Server) oauth2Config(p *oidc.Provider) *oauth2.Config {
-	// A confidential client authenticates with HTTP Basic, never with the
-	// secret in the form body.
-	ep := p.Endpoint()
-	ep.AuthStyle = oauth2.AuthStyleInHeader
-	return &oauth2.Config{
-		ClientID: s.cfg.ClientID, ClientSecret: s.cfg.ClientSecret, Endpoint: ep,
-		RedirectURL: s.cfg.BaseURL + "/callback", Scopes: []string{oidc.ScopeOpenID, "profile", "email"},
-	}
-}
-
-func (s *Server) verifier(p *oidc.Provider) *oidc.IDTokenVerifier {
-	return p.Verifier(&oidc.Config{ClientID: s.cfg.ClientID})
+	return &Server{cfg: cfg, db: cfg.DB, log: cfg.Logger, secure: strings.HasPrefix(cfg.BaseURL, "https://"),
+		rp: rp.New(rp.Config{Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
+			RedirectURL: cfg.BaseURL + "/callback", Scopes: []string{"profile", "email"}, HTTPClient: cfg.HTTPClient})}, nil
 }
 
 func hashToken(t string) string {
@@ -164,20 +120,18 @@ func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge tim
 // handleLogin starts a sign-in at MILogin: the launch URL of OSMIS's
 // home-page link.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	p, err := s.oidcProvider(r.Context())
+	u, l, err := s.rp.Start(r.Context())
 	if err != nil {
 		s.log.Error("sign-in start", "err", err)
 		s.errorPage(w, r, http.StatusBadGateway, "MILogin is not reachable", "OSMIS could not reach MILogin. Please try again in a few minutes.")
 		return
 	}
-	state, nonce, verifier := rand.Text(), rand.Text(), oauth2.GenerateVerifier()
-	if err := s.db.PutLoginState(r.Context(), &store.LoginState{StateHash: hashToken(state), Verifier: verifier, Nonce: nonce,
+	if err := s.db.PutLoginState(r.Context(), &store.LoginState{StateHash: hashToken(l.State), Verifier: l.Verifier, Nonce: l.Nonce,
 		CreatedAt: s.cfg.Now()}); err != nil {
 		s.internalError(w, r, err)
 		return
 	}
-	s.setCookie(w, stateCookie, state, loginMaxAge)
-	u := s.oauth2Config(p).AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier))
+	s.setCookie(w, stateCookie, l.State, loginMaxAge)
 	http.Redirect(w, r, u, http.StatusSeeOther)
 }
 
@@ -205,7 +159,7 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	state := q.Get("state")
 	c, cerr := r.Cookie(s.cookie(stateCookie))
 	s.setCookie(w, stateCookie, "", -1)
-	if state == "" || cerr != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(state)) != 1 {
+	if cerr != nil || !rp.SameState(state, c.Value) {
 		s.signInFailed(w, r, "state missing or not this browser's", nil)
 		return
 	}
@@ -214,43 +168,13 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		s.signInFailed(w, r, "unknown, used or expired state", err)
 		return
 	}
-	// RFC 9207: an authorization response names its issuer; another
-	// issuer's response is a mix-up attack.
-	if q.Has("iss") && q.Get("iss") != s.cfg.Issuer {
-		s.signInFailed(w, r, "authorization response from another issuer", errors.New(q.Get("iss")))
+	idt, raw, err := s.rp.Finish(ctx, q, rp.Login{State: state, Nonce: ls.Nonce, Verifier: ls.Verifier})
+	if errors.Is(err, rp.ErrDenied) {
+		s.page(w, r, http.StatusForbidden, "cancelled", pageData{Title: "Sign-in cancelled"})
 		return
 	}
-	if e := q.Get("error"); e != "" {
-		if e == "access_denied" {
-			s.page(w, r, http.StatusForbidden, "cancelled", pageData{Title: "Sign-in cancelled"})
-			return
-		}
-		s.signInFailed(w, r, "MILogin answered "+e, errors.New(q.Get("error_description")))
-		return
-	}
-	p, err := s.oidcProvider(ctx)
 	if err != nil {
-		s.signInFailed(w, r, "discovery", err)
-		return
-	}
-	xctx := oidc.ClientContext(ctx, s.cfg.HTTPClient)
-	tok, err := s.oauth2Config(p).Exchange(xctx, q.Get("code"), oauth2.VerifierOption(ls.Verifier))
-	if err != nil {
-		s.signInFailed(w, r, "code exchange", err)
-		return
-	}
-	raw, _ := tok.Extra("id_token").(string)
-	if raw == "" {
-		s.signInFailed(w, r, "no id_token", nil)
-		return
-	}
-	idt, err := s.verifier(p).Verify(xctx, raw)
-	if err != nil {
-		s.signInFailed(w, r, "ID token verification", err)
-		return
-	}
-	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(ls.Nonce)) != 1 {
-		s.signInFailed(w, r, "nonce mismatch", nil)
+		s.signInFailed(w, r, "MILogin's answer", err)
 		return
 	}
 	var claims struct {
@@ -410,14 +334,16 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, cur *curre
 	}
 	s.setCookie(w, sessionCookie, "", -1)
 	hint, err := s.unseal(cur.session.IDToken)
-	p, perr := s.oidcProvider(r.Context())
-	if err != nil || perr != nil || s.endSess == "" || p == nil {
-		s.log.Warn("log off: MILogin's session could not be ended from here", "err", errors.Join(err, perr))
+	to := ""
+	if err == nil {
+		to = s.rp.EndSessionURL(r.Context(), hint, s.cfg.BaseURL+"/signed-out")
+	}
+	if to == "" {
+		s.log.Warn("log off: MILogin's session could not be ended from here", "err", err)
 		http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
 		return
 	}
-	q := url.Values{"id_token_hint": {hint}, "client_id": {s.cfg.ClientID}, "post_logout_redirect_uri": {s.cfg.BaseURL + "/signed-out"}}
-	http.Redirect(w, r, s.endSess+"?"+q.Encode(), http.StatusSeeOther)
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 // handleBackchannelLogout ends the OSMIS sessions of a MILogin session
@@ -431,39 +357,12 @@ func (s *Server) handleBackchannelLogout(w http.ResponseWriter, r *http.Request)
 		fmt.Fprint(w, `{"error":"invalid_request"}`)
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	raw := r.PostFormValue("logout_token")
-	if raw == "" {
-		bad("no logout_token", nil)
-		return
-	}
-	p, err := s.oidcProvider(r.Context())
-	if err != nil {
-		bad("discovery", err)
-		return
-	}
-	tok, err := s.verifier(p).Verify(oidc.ClientContext(r.Context(), s.cfg.HTTPClient), raw)
+	lt, err := s.rp.VerifyLogout(r.Context(), r.PostFormValue("logout_token"))
 	if err != nil {
 		bad("verification", err)
 		return
 	}
-	var claims struct {
-		SID    string                     `json:"sid"`
-		Nonce  *string                    `json:"nonce"`
-		Events map[string]json.RawMessage `json:"events"`
-	}
-	if err := tok.Claims(&claims); err != nil {
-		bad("claims", err)
-		return
-	}
-	if _, ok := claims.Events["http://schemas.openid.net/event/backchannel-logout"]; !ok || claims.Nonce != nil {
-		bad("not a logout token", nil)
-		return
-	}
-	if claims.SID == "" && tok.Subject == "" {
-		bad("neither sid nor sub", nil)
-		return
-	}
-	n, err := s.db.EndMILoginSession(r.Context(), tok.Subject, claims.SID)
+	n, err := s.db.EndMILoginSession(r.Context(), lt.Subject, lt.SessionID)
 	if err != nil {
 		s.log.Error("back-channel logout", "err", err)
 		http.Error(w, "", http.StatusInternalServerError)
