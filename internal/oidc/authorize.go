@@ -154,8 +154,9 @@ func (p *Provider) answerSilently(w http.ResponseWriter, r *http.Request, lr *mi
 		fail(&authzError{code, desc})
 		return
 	}
-	// The callback issues the code, to this browser only.
-	http.Redirect(w, r, lr.CallbackURL, http.StatusSeeOther)
+	// Completed from this browser's session: the code goes to it at once,
+	// with the callback's checks (no round trip through the callback).
+	p.answer(w, r, lr.Portal, lr.ID)
 }
 
 // checkAuthorize validates the parameters of an authorization request from
@@ -286,23 +287,28 @@ func plainError(w http.ResponseWriter, status int, msg string) {
 // through: it issues the authorization code and returns to the client.
 func (p *Provider) handleCallback(portal milogin.PortalID) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		id := r.URL.Query().Get("id")
-		var lr *milogin.LoginRequest
-		var req *milogin.OAuthRequest
-		err := p.cfg.Store.Read(ctx, func(tx milogin.Tx) (err error) {
-			if lr, err = tx.LoginRequests().Get(ctx, id); err != nil {
-				return err
-			}
-			req, err = tx.OAuthRequests().Get(ctx, id)
-			return err
-		})
-		if err != nil || lr.Protocol != "oidc" || lr.Portal != portal || req.Portal != portal {
-			plainError(w, http.StatusBadRequest, "This sign-in request has expired. Please return to the application and try again.")
-			return
-		}
-		p.issueCode(w, r, portal, lr, req)
+		p.answer(w, r, portal, r.URL.Query().Get("id"))
 	})
+}
+
+// answer reads the parked request id and its sign-in and answers the
+// browser as the callback does (issueCode).
+func (p *Provider) answer(w http.ResponseWriter, r *http.Request, portal milogin.PortalID, id string) {
+	ctx := r.Context()
+	var lr *milogin.LoginRequest
+	var req *milogin.OAuthRequest
+	err := p.cfg.Store.Read(ctx, func(tx milogin.Tx) (err error) {
+		if lr, err = tx.LoginRequests().Get(ctx, id); err != nil {
+			return err
+		}
+		req, err = tx.OAuthRequests().Get(ctx, id)
+		return err
+	})
+	if err != nil || lr.Protocol != "oidc" || lr.Portal != portal || req.Portal != portal {
+		plainError(w, http.StatusBadRequest, "This sign-in request has expired. Please return to the application and try again.")
+		return
+	}
+	p.issueCode(w, r, portal, lr, req)
 }
 
 // Finish answers a sign-in that the pages' /continue has just completed,

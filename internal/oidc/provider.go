@@ -7,9 +7,10 @@
 // /continue page (internal/web), or straight to its sign-in page when it
 // has no session cookie at all. /continue signs the person in and applies
 // the application's rules; once they are through, it calls Provider.Finish,
-// which issues the code and sends the browser to the application.
+// which issues the code and sends the browser to the application; a
+// silent request (prompt=none) is answered the same way from /authorize.
 // /{portal}/authorize/callback does the same for a browser sent back to it
-// (a refused request, silent authentication), with the same checks.
+// (a refused request: CANCEL on the terms), with the same checks.
 //
 // The library is used for the token, userinfo, introspection and revocation
 // endpoints over this package's op.Storage; the front-channel endpoints
