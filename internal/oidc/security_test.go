@@ -830,3 +830,35 @@ func TestTermsCancelIsAccessDenied(t *testing.T) {
 		t.Fatalf("callback after cancel: %v", q)
 	}
 }
+
+// Where /authorize sends a browser: without a MILogin session cookie,
+// straight to the sign-in page (coming back to /continue); with one, live
+// or ended, to /continue, which judges it, so that a person whose session
+// timed out is told so on the sign-in page.
+func TestAuthorizeSendsTheBrowserByItsCookie(t *testing.T) {
+	e := newEnv(t)
+	e.app(t, "rp", false)
+	_, ch := pkce()
+
+	fresh := do(t, browser(), "GET", e.authorizeURL("rp", ch, nil), nil).location()
+	u, _ := url.Parse(fresh)
+	if u.Path != "/thirdparty/login" || !strings.HasPrefix(u.Query().Get("next"), "/thirdparty/continue?login=") {
+		t.Errorf("no cookie: %q", fresh)
+	}
+
+	br := browser()
+	e.code(t, br, "rp", ch) // signed in
+	if loc := do(t, br, "GET", e.authorizeURL("rp", ch, nil), nil).location(); !strings.HasPrefix(loc, "/thirdparty/continue?login=") {
+		t.Errorf("live session: %q", loc)
+	}
+
+	e.clk.Add(24 * time.Hour) // past every idle and absolute time-out
+	loc := do(t, br, "GET", e.authorizeURL("rp", ch, nil), nil).location()
+	if !strings.HasPrefix(loc, "/thirdparty/continue?login=") {
+		t.Fatalf("ended session: %q", loc)
+	}
+	to, _ := url.Parse(do(t, br, "GET", e.abs(loc), nil).location())
+	if to.Path != "/thirdparty/login" || to.Query().Get("m") == "" || to.Query().Get("next") != loc {
+		t.Errorf("ended session, /continue sent the browser to %q, want the sign-in page saying why", to)
+	}
+}
