@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// ApprovalModel is how a person gets access to an application.
+// ApprovalModel is how a person gets access to an application.
 type ApprovalModel string
 
 const (

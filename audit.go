@@ -20,7 +20,7 @@ const (
 	EventSessionRotated   = "session.rotated" // new token after a second factor (step-up)
 	EventProfileChanged   = "profile.changed"
 
-	// Access to applications (R-4.2 … ).
+	// Access to applications.
 	EventAccessRequested = "access.requested" // the person asked for access
 	EventAccessGranted   = "access.granted"   // approved, enrolled or provisioned
 	EventAccessDenied    = "access.denied"    // a request was turned down
@@ -30,7 +30,7 @@ const (
 	EventTermsDeclined   = "terms.declined"
 	EventAPICall         = "api.call" // one call of the provisioning API or SCIM, with its outcome
 
-	// Second factors.
+	// Second factors.
 	EventMFASent        = "mfa.code_sent"
 	EventMFASuccess     = "mfa.success"
 	EventMFAFailed      = "mfa.failure"

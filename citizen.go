@@ -1,6 +1,6 @@
 package milogin
 
-// Citizen sign-up follows the third-party wizard's flow (a
+// Citizen sign-up follows the third-party wizard's flow (a
 // PendingSignup in a FlowSignup flow) with its own steps: 1 profile, 2
 // username, password and recovery methods, the email PIN, then identity
 // verification against the Secretary of State's card records. The account

@@ -48,6 +48,6 @@ type FlowStore interface {
 	DeleteExpired(ctx context.Context, before time.Time) (int, error)
 }
 
-// PurposeVerifyQuestion marks the Code behind a verification question
-// its hash is the keyed hash of the normalized correct answer.
+// PurposeVerifyQuestion marks the Code behind a verification question:
+// its hash is the keyed hash of the normalized correct answer.
 const PurposeVerifyQuestion = "verify-question"

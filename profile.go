@@ -1,7 +1,7 @@
 package milogin
 
 // ProfileChange is an Update Profile with a new email address, waiting for
-// the PIN sent to that address (R-3.4). It is kept in a Flow of kind
+// the PIN sent to that address. It is kept in a Flow of kind
 // FlowChangeEmail whose Subject is the account; nothing changes until the
 // PIN is confirmed.
 type ProfileChange struct {
@@ -15,8 +15,8 @@ type ProfileChange struct {
 	PINCodeID     string `json:"pin_code_id"`
 }
 
-// SecurityOptionsChange is a change of recovery options waiting for its PIN
-// (R-3.5), kept in a Flow of kind FlowSecurityOptions whose Subject is the
+// SecurityOptionsChange is a change of recovery options waiting for its PIN,
+// kept in a Flow of kind FlowSecurityOptions whose Subject is the
 // account. Answers hold only hashes.
 type SecurityOptionsChange struct {
 	RecoverByEmail     bool             `json:"recover_email"`

@@ -18,7 +18,7 @@ const (
 var CardStatuses = []CardStatus{CardValid, CardExpired, CardSuspended, CardRevoked, CardDeceased}
 
 // CardRecord is one Michigan driver's license or state ID card as the
-// Secretary of State's records hold it (R-1.9). The records are loaded by
+// Secretary of State's records hold it. The records are loaded by
 // `milogin records import`; citizen sign-up reads them to verify a resident.
 type CardRecord struct {
 	// Number is the normalised card number: one upper-case letter and 12

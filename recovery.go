@@ -1,6 +1,6 @@
 package milogin
 
-// PasswordReset is a Forgot your password? flow in progress, kept in
+// PasswordReset is a Forgot your password? flow in progress, kept in
 // a Flow of kind FlowResetPassword. Flow.Subject is the account, or "" when
 // the user ID is unknown: the flow then runs exactly like a real one (same
 // pages, same options, same work) but can never succeed, so the pages do not

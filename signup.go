@@ -1,6 +1,6 @@
 package milogin
 
-// PendingSignup is a sign-up in progress, kept in a
+// PendingSignup is a sign-up in progress, kept in a
 // Flow of kind FlowSignup until its PIN is confirmed. Only then is an
 // Account created: an abandoned sign-up leaves no account, and it expires
 // with its flow. It holds what the person typed so that BACK shows it again,

@@ -15,7 +15,7 @@ const (
 )
 
 // TestWrongPasswordAndLockout: a wrong password gets the generic message;
-// the fifth in a row locks the account for 30 minutes, after which
+// the fifth in a row locks the account for 30 minutes, after which
 // even the right password is refused; the lockout email is sent and shows
 // in the demo mailbox.
 func TestWrongPasswordAndLockout(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 )
 
 // TestPasswordExpiryNotice: Bob Brown's password was changed 350 days ago;
-// with the 360-day policy the home page warns him.
+// with the 360-day policy the home page warns him.
 func TestPasswordExpiryNotice(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)
@@ -31,7 +31,7 @@ func (b *browser) expectChangePasswordPage() {
 }
 
 // TestExpiredPasswordMustBeChanged: Jane Doe's password has expired, so
-// signing in leads to Change Password. A password that breaks
+// signing in leads to Change Password. A password that breaks
 // the rules is refused with one message per failed rule; a good one is
 // accepted, leads home, and is the password from then on.
 func TestExpiredPasswordMustBeChanged(t *testing.T) {

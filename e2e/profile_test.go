@@ -17,7 +17,7 @@ func (b *browser) changePassword(current, next string) {
 	b.press("SUBMIT")
 }
 
-// TestChangePasswordHistory: Change Password refuses each of the
+// TestChangePasswordHistory: Change Password refuses each of the
 // last 3 passwords, the current one included, and accepts a fresh one.
 func TestChangePasswordHistory(t *testing.T) {
 	t.Parallel()
@@ -46,7 +46,7 @@ func TestChangePasswordHistory(t *testing.T) {
 	b.expectHome("John Smith")
 }
 
-// TestUpdateEmailWithPIN: Update Profile shows the guide's callout;
+// TestUpdateEmailWithPIN: Update Profile shows the guide's callout;
 // a new email needs the current password and the PIN sent to the new
 // address before it replaces the old one; the old address is told; an
 // address another account uses is refused.
@@ -108,7 +108,7 @@ func TestUpdateEmailWithPIN(t *testing.T) {
 	}
 }
 
-// TestSecurityOptions: Security Options shows the account's options
+// TestSecurityOptions: Security Options shows the account's options
 // and saves a change confirmed by the current password, or by a PIN.
 func TestSecurityOptions(t *testing.T) {
 	t.Parallel()

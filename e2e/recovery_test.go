@@ -14,7 +14,7 @@ const (
 	resetPINSubject = "Your MILogin PIN to reset your password"
 )
 
-// forgotUserID fills in Forgot User ID from its first page.
+// forgotUserID fills in Forgot User ID from its first page.
 func (b *browser) forgotUserID(email string) {
 	b.t.Helper()
 	if p := b.path(); p != forgotUserIDPath {

@@ -11,7 +11,7 @@ const (
 )
 
 // signInElsewhere signs John Smith in from a Go HTTP client: the "other
-// session" of R-2.5.
+// session" of the one-active-session rule.
 func signInElsewhere(t *testing.T, srv *server) *goClient {
 	t.Helper()
 	c := newGoClient(t, srv)
@@ -54,7 +54,7 @@ func (b *browser) expectActiveSessionWarning() {
 
 // TestActiveSessionLogoutOther: signing in while a session is active
 // elsewhere warns; "Logout the other session…" ends that session and signs
-// the browser in (R-2.5).
+// the browser in.
 func TestActiveSessionLogoutOther(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)

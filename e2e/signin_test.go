@@ -45,7 +45,7 @@ func (b *browser) expectHome(name string) {
 	b.expectText("Access your applications by clicking on the application links below")
 }
 
-// TestSignInPage checks the sign-in page against R-2.1 and the guide's
+// TestSignInPage checks the sign-in page against the guide's text and
 // screenshot: banner, labelled fields, LOGIN, SIGN UP after "Don't have an
 // account?", and the three help links.
 func TestSignInPage(t *testing.T) {
@@ -80,7 +80,7 @@ func TestSignInPage(t *testing.T) {
 	}
 }
 
-// TestSignIn signs John Smith in and checks the home page (R-2.6).
+// TestSignIn signs John Smith in and checks the home page.
 func TestSignIn(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)

@@ -365,8 +365,8 @@ func (b *browser) signUpHere(srv *server, u newUser) {
 	b.expectSignInPage()
 }
 
-// TestSignUp: a new person creates an account from the sign-in page (R-1.2
-// …) and signs in with it.
+// TestSignUp: a new person creates an account from the sign-in page (the
+// whole sign-up wizard) and signs in with it.
 func TestSignUp(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)

@@ -15,7 +15,7 @@ import (
 )
 
 // Access decisions from the command line, until the administration console
-// exists. Scripts depend on these forms:
+// exists. Scripts depend on these forms:
 //
 //	milogin access approve --portal P --app APP --user-id ID [--reason TEXT]
 //	milogin access deny    --portal P --app APP --user-id ID [--reason TEXT]

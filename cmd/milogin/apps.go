@@ -18,7 +18,7 @@ import (
 	"milogin/internal/oidc"
 )
 
-// The application catalog from the command line. Scripts depend on
+// The application catalog from the command line. Scripts depend on
 // these forms:
 //
 //	milogin apps add --portal thirdparty --id ID --name NAME --redirect-uri URI [--redirect-uri URI …]
@@ -233,7 +233,7 @@ func (f *appFlags) apply(a *milogin.Application, given map[string]bool) error {
 		}
 		if text != a.TermsText {
 			a.TermsText = text
-			a.TermsVersion++ // a new version asks everyone again
+			a.TermsVersion++ // a new version asks everyone again
 		}
 	}
 	return nil

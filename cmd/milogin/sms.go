@@ -7,7 +7,7 @@ import (
 	"milogin/internal/notify/sms"
 )
 
-// smsSender chooses how texts are delivered: to an HTTP provider
+// smsSender chooses how texts are delivered: to an HTTP provider
 // when --sms-url is set; in demo mode without one, the outbox provider marks
 // them delivered so that /dev/mailbox shows them; otherwise none, and texts
 // stay queued until a provider is configured.

@@ -1,5 +1,5 @@
-// Package access decides who may enter which application (R-4.1 …,
-// the approval models (open, approval, provisioned), the terms &
+// Package access decides who may enter which application: the approval
+// models (open, approval, provisioned), the terms &
 // conditions and their versions, and the MFA policies (none, daily, always).
 //
 // The rules are pure functions of the catalog entry, the person's grant, terms

@@ -1,5 +1,5 @@
-// Package admin is the help desk and administration console at /admin
-// (R-5.1 … ): its own routes (routes.go), its own session cookie and
+// Package admin is the help desk and administration console at /admin:
+// its own routes (routes.go), its own session cookie and
 // its own staff accounts, always signed in with a second factor.
 //
 // # Staff are a portal, not a flag

@@ -11,7 +11,7 @@ import (
 	"milogin/internal/records"
 )
 
-// Citizen sign-up, in the order of the citizen FAQ: 1 profile
+// Citizen sign-up, in the order of the citizen FAQ: 1 profile
 // (SaveCitizenProfile), 2 username, password and recovery methods
 // (SubmitSignup, shared with the third-party wizard), the PIN sent to the
 // email (ConfirmSignup, which for a citizen proves the email and creates

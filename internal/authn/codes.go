@@ -11,7 +11,7 @@ import (
 	"milogin/internal/notify"
 )
 
-// PINs: 6 digits, valid 10 minutes, single use, at most 5 wrong tries
+// PINs: 6 digits, valid 10 minutes, single use, at most 5 wrong tries
 // in a flow, only their keyed hash stored. A flow has one Code row for its
 // PIN: RESEND PIN puts a new PIN in the same row (new hash and expiry) and
 // keeps the count of wrong tries, so asking for a new PIN never earns more

@@ -9,7 +9,7 @@ import (
 	"milogin"
 )
 
-// Update Profile and Security Options for a signed-in
+// Update Profile and Security Options for a signed-in
 // person. Changing what recovery relies on (email, mobile, recovery
 // options) needs the current password or a PIN (ASVS 7.5.1); a new email is
 // moreover confirmed by a PIN sent to it before it replaces the old one, and

@@ -10,7 +10,7 @@ import (
 	"milogin"
 )
 
-// Verification questions (R-1.6) keep scripts off the sign-up and recovery
+// Verification questions keep scripts off the sign-up and recovery
 // forms: "Which word from list "carload, exact, assail, portfolio" contains
 // the letter "p"?". Each question is a Code (purpose "verify-question")
 // bound to its form and portal, valid QuestionLife, answerable once. Its

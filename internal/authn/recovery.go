@@ -10,7 +10,7 @@ import (
 	"milogin"
 )
 
-// Forgot your User ID? and Forgot your password?.
+// Forgot your User ID? and Forgot your password?
 //
 // Neither tells whether an account exists. Forgot User ID always answers
 // "sent". Forgot Password runs a flow for an unknown user ID too: its

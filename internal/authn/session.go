@@ -112,7 +112,7 @@ var endedMessages = map[milogin.EndReason]string{
 	milogin.EndTimedOut:          MsgTimedOut,
 }
 
-// The messages of the sign-in page for a session that ended.
+// The messages of the sign-in page for a session that ended.
 const (
 	MsgSignedInElsewhere        = "You were signed out because your MILogin User ID signed in on another device."
 	MsgSignedOutPasswordChanged = "You were signed out because your password was changed. Please sign in with your new password."

@@ -13,7 +13,7 @@ import (
 	"milogin"
 )
 
-// Sign-up (R-1.2 … ): 1 Profile Information → 2 Security Setup →
+// Sign-up: 1 Profile Information → 2 Security Setup →
 // 3 Confirmation, with a PIN before creation. Everything typed lives in a
 // server-side flow (milogin.PendingSignup) until the PIN is confirmed; only
 // then, in one transaction, is the account written with its security
@@ -37,7 +37,7 @@ const signupIPLimit = 30
 
 // SignupEnabled reports whether portal offers self-service sign-up: MILogin
 // for Third Party with this wizard, the citizen portal with identity
-// verification (citizen.go, R-1.9). State employees are provisioned.
+// verification (citizen.go). State employees are provisioned.
 func SignupEnabled(portal milogin.PortalID) bool {
 	return portal == milogin.ThirdParty || portal == milogin.Citizen
 }

@@ -1,4 +1,4 @@
-// Package mfa runs the second factor of the MFA step and its
+// Package mfa runs the second factor of the MFA step and its
 // enrolment: passcodes sent by email or text, authenticator apps (TOTP,
 // RFC 6238) and passkeys (WebAuthn).
 //
@@ -37,7 +37,7 @@ import (
 	"milogin/internal/notify"
 )
 
-// Limits of the passcode flow (R-1.8 and SECURITY-TESTS.md).
+// Limits of the passcode flow (SECURITY-TESTS.md).
 const (
 	CodeLife        = 10 * time.Minute
 	MaxAttempts     = 5

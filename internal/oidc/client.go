@@ -267,7 +267,7 @@ func (c *client) RestrictAdditionalAccessTokenScopes() func([]string) []string {
 func (c *client) IsScopeAllowed(string) bool { return false }
 
 // IDTokenUserinfoClaimsAssertion puts the profile claims in the ID token
-// too, not only at userinfo.
+// too, not only at userinfo.
 func (c *client) IDTokenUserinfoClaimsAssertion() bool { return true }
 func (c *client) ClockSkew() time.Duration             { return 0 }
 

@@ -249,7 +249,7 @@ func (e *env) signIn(tb testing.TB, c *http.Client, authURL string) *url.URL {
 			loc = lr.location()
 		}
 		if strings.HasPrefix(loc, "/thirdparty/login/active-session") {
-			// The one-session rule: take over the other session.
+			// The one-session rule: take over the other session.
 			lu, _ := url.Parse(loc)
 			lr := do(tb, c, "POST", e.srv.URL+"/thirdparty/login/active-session", url.Values{
 				"choice": {"continue"}, "next": {lu.Query().Get("next")},

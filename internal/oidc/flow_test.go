@@ -18,7 +18,7 @@ import (
 	"milogin"
 )
 
-// idClaims are the claims R-4.6 promises.
+// idClaims are the claims MILogin promises its applications.
 type idClaims struct {
 	Sub               string   `json:"sub"`
 	PreferredUsername string   `json:"preferred_username"`

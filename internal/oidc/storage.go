@@ -581,7 +581,7 @@ func (s *storage) activeAccount(ctx context.Context, id string) (*milogin.Accoun
 	return a, nil
 }
 
-// SetUserinfoFromRequest fills the ID token's claims.
+// SetUserinfoFromRequest fills the ID token's claims.
 func (s *storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInfo, request op.IDTokenRequest, scopes []string) error {
 	a, err := s.activeAccount(ctx, request.GetSubject())
 	if err != nil {
@@ -665,7 +665,7 @@ var supportedClaims = []string{
 	"preferred_username", "name", "given_name", "family_name", "email", "email_verified", "phone_number", "phone_number_verified",
 }
 
-// fillClaims sets the claims of that scopes allow. amr and acr are
+// fillClaims sets the profile claims that the scopes allow. amr and acr are
 // always there: they tell the application whether MFA happened.
 func fillClaims(info *oidc.UserInfo, a *milogin.Account, scopes, amr []string, acr string) {
 	info.Subject = a.ID

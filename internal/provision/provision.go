@@ -1,4 +1,4 @@
-// Package provision is the provisioning API of: applications look a
+// Package provision is the provisioning API: applications look a
 // person up by MILogin ID or email and grant or revoke their own access,
 // over JSON, and read their users over SCIM 2.0 for directory sync. It
 // replaces the nightly "file drop / file pickup".

@@ -1,6 +1,6 @@
 // Package records holds the Secretary of State's driver's license and state
-// ID card records and the rules citizen sign-up verifies a resident with
-// (R-1.9): card-number normalisation (NormalizeCard), THE name matcher
+// ID card records and the rules citizen sign-up verifies a resident with:
+// card-number normalisation (NormalizeCard), THE name matcher
 // (MatchName) and the streaming CSV import behind `milogin records import`.
 //
 // The package promises that a verification is never looser than "the card

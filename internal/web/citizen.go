@@ -9,7 +9,7 @@ import (
 	"milogin/internal/authn"
 )
 
-// Citizen sign-up on /citizen/signup, in the order of the citizen
+// Citizen sign-up on /citizen/signup, in the order of the citizen
 // FAQ. It runs on the sign-up wizard's routes and flow (signup.go), with
 // its own pages where the steps differ:
 //

@@ -9,8 +9,8 @@ import (
 	"milogin/internal/authn"
 )
 
-// Update Profile: /update-profile, and /update-profile/verify for
-// the PIN sent to a new email address. Security Options:
+// Update Profile: /update-profile, and /update-profile/verify for
+// the PIN sent to a new email address. Security Options:
 // /security-options, and /security-options/verify when the change is
 // confirmed by PIN instead of the current password.
 

@@ -9,8 +9,8 @@ import (
 	"milogin/internal/authn"
 )
 
-// Forgot your User ID?: /forgot-user-id → /forgot-user-id/done.
-// Forgot your password?: /forgot-password (1 Enter User ID) →
+// Forgot your User ID?: /forgot-user-id → /forgot-user-id/done.
+// Forgot your password?: /forgot-password (1 Enter User ID) →
 // /forgot-password/options (2 Select Options) → /forgot-password/verify
 // (3 Verify: a PIN, or the security questions) → /forgot-password/new-password
 // (4 New Password) → /forgot-password/done (5 Confirmation).

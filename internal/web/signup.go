@@ -9,7 +9,7 @@ import (
 	"milogin/internal/authn"
 )
 
-// The sign-up wizard (R-1.2 … ): /signup (1 Profile Information),
+// The sign-up wizard: /signup (1 Profile Information),
 // /signup/security (2 Security Setup), /signup/pin (the PIN before
 // creation), /signup/done (3 Confirmation).
 

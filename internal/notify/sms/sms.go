@@ -1,4 +1,4 @@
-// Package sms delivers text messages. A Texter sends one text; two
+// Package sms delivers text messages. A Texter sends one text; two
 // are provided:
 //
 //   - HTTP posts each text to a provider's endpoint (a gateway such as an
