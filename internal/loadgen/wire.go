@@ -119,23 +119,11 @@ func (w *wire) roundTrip(ctx context.Context) (*response, error) {
 	}
 	r := &response{status: status, path: w.path}
 	length, chunked, keep := int64(-1), false, true
-	for {
-		line, err := w.line()
-		if err != nil {
-			return nil, err
-		}
-		if len(line) == 0 {
-			break
-		}
-		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
-			return nil, errKind("bad header line", nil)
-		}
-		value = bytes.TrimSpace(value)
+	err = w.fields(func(name, value []byte) (err error) {
 		switch {
 		case equalFold(name, "Content-Length"):
 			if length, err = strconv.ParseInt(string(value), 10, 64); err != nil || length < 0 {
-				return nil, errKind("bad Content-Length", err)
+				return errKind("bad Content-Length", err)
 			}
 		case equalFold(name, "Transfer-Encoding"):
 			chunked = bytes.EqualFold(value, []byte("chunked"))
@@ -145,9 +133,13 @@ func (w *wire) roundTrip(ctx context.Context) (*response, error) {
 			r.retryAfter = string(value)
 		case equalFold(name, "Location"):
 			if r.location, err = url.Parse(string(value)); err != nil {
-				return nil, errKind("bad Location", err)
+				return errKind("bad Location", err)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	w.body.Reset()
 	switch {
@@ -155,15 +147,9 @@ func (w *wire) roundTrip(ctx context.Context) (*response, error) {
 		if _, err := io.Copy(&w.body, io.LimitReader(httputil.NewChunkedReader(w.br), 1<<20)); err != nil {
 			return nil, err
 		}
-		// The trailer: header lines up to an empty one.
-		for {
-			line, err := w.line()
-			if err != nil {
-				return nil, err
-			}
-			if len(line) == 0 {
-				break
-			}
+		// The trailer: header lines up to an empty one, none of them used.
+		if err := w.fields(func(_, _ []byte) error { return nil }); err != nil {
+			return nil, err
 		}
 	case length >= 0:
 		if length > 1<<20 {
@@ -184,6 +170,27 @@ func (w *wire) roundTrip(ctx context.Context) (*response, error) {
 		w.close()
 	}
 	return r, nil
+}
+
+// fields reads header lines ("Name: value") up to the empty line that ends
+// them, handing each to f with the value trimmed; f's error stops it.
+func (w *wire) fields(f func(name, value []byte) error) error {
+	for {
+		line, err := w.line()
+		if err != nil {
+			return err
+		}
+		if len(line) == 0 {
+			return nil
+		}
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			return errKind("bad header line", nil)
+		}
+		if err := f(name, bytes.TrimSpace(value)); err != nil {
+			return err
+		}
+	}
 }
 
 // line reads one line without its CRLF.
