@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"milogin/internal/procstat"
 )
 
 // TestBackgroundHashesRunAtLowerPriority: with RunInBackground, every
@@ -106,28 +108,11 @@ func TestBackgroundHashesSpendTheirCPUOnTheLoweredThreads(t *testing.T) {
 // HashThreadName (every test's hashers together).
 func hashThreadsCPU(t *testing.T) float64 {
 	t.Helper()
-	tasks, err := os.ReadDir("/proc/self/task")
+	cpu, _, err := procstat.ThreadsCPUSeconds(os.Getpid(), HashThreadName)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sum float64
-	for _, task := range tasks {
-		comm, err := os.ReadFile("/proc/self/task/" + task.Name() + "/comm")
-		if err != nil || strings.TrimSpace(string(comm)) != HashThreadName {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/self/task/" + task.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		var u, st float64
-		fmt.Sscan(f[11], &u)
-		fmt.Sscan(f[12], &st)
-		sum += (u + st) / 100
-	}
-	return sum
+	return cpu
 }
 
 // TestHasherCloseEndsItsThreads: Close stops the workers and their threads

@@ -1,4 +1,4 @@
-package loadgen
+package procstat
 
 import (
 	"os"
@@ -9,9 +9,9 @@ import (
 	"unsafe"
 )
 
-// TestProcThreadsCPUSeconds: the CPU time of a named thread is read apart
+// TestThreadsCPUSeconds: the CPU time of a named thread is read apart
 // from the process's, and other threads are not counted.
-func TestProcThreadsCPUSeconds(t *testing.T) {
+func TestThreadsCPUSeconds(t *testing.T) {
 	const name = "lg-test-burn"
 	started := make(chan struct{})
 	stop := make(chan struct{})
@@ -41,7 +41,7 @@ func TestProcThreadsCPUSeconds(t *testing.T) {
 	// busy the machine is; the process's is at least as much.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		cpu, n, err := ProcThreadsCPUSeconds(os.Getpid(), name)
+		cpu, n, err := ThreadsCPUSeconds(os.Getpid(), name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -49,7 +49,7 @@ func TestProcThreadsCPUSeconds(t *testing.T) {
 			t.Fatalf("%d threads named %q, want 1", n, name)
 		}
 		if cpu >= 0.05 {
-			all, err := ProcCPUSeconds(os.Getpid())
+			all, err := CPUSeconds(os.Getpid())
 			if err != nil || all < cpu {
 				t.Fatalf("process CPU %.2f s (%v) is less than its thread's %.2f s", all, err, cpu)
 			}
@@ -60,7 +60,7 @@ func TestProcThreadsCPUSeconds(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if _, n, _ := ProcThreadsCPUSeconds(os.Getpid(), "no-such-thread"); n != 0 {
+	if _, n, _ := ThreadsCPUSeconds(os.Getpid(), "no-such-thread"); n != 0 {
 		t.Fatalf("%d threads named no-such-thread", n)
 	}
 }
