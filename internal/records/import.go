@@ -75,15 +75,16 @@ func (im *Importer) Import(ctx context.Context, r io.Reader) (Result, error) {
 		batch = 1000
 	}
 	runAt := now().UTC().Truncate(time.Microsecond)
-	// seen holds every card number of the earlier batches, so that a card
-	// repeated later in the file is refused on every run: the first line
-	// wins, whether this run wrote it or found it unchanged. Numbers are
-	// kept as 64-bit hashes (about 11 bytes each in the map: 11 MB for a
-	// million cards, where the strings would take four times that). Two
-	// different numbers of a file of a million share a hash with odds of
-	// about 1 in 30 million; the seed is new for every run, so such a
-	// refusal would not repeat when the file is imported again.
-	seen := map[uint64]struct{}{}
+	// seen holds every card number read so far with the line it was first
+	// on, so that a card repeated later in the file, in the same batch or
+	// another, is refused on every run: the first line wins, whether this
+	// run wrote it or found it unchanged. Numbers are kept as 64-bit hashes
+	// (about 20 bytes each in the map with their line: 20 MB for a million
+	// cards, where the numbers as strings would take more). Two different
+	// numbers of a file of a million share a hash with odds of about 1 in
+	// 30 million; the seed is new for every run, so such a refusal would
+	// not repeat when the file is imported again.
+	seen := map[uint64]int{}
 	seed := maphash.MakeSeed()
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
@@ -111,22 +112,19 @@ func (im *Importer) Import(ctx context.Context, r io.Reader) (Result, error) {
 		}
 		var loaded, updated, unchanged int
 		var rejects []Reject
-		// A card repeated within the batch: the first occurrence wins and
-		// the others are reported (a map of at most BatchSize numbers).
-		first := make(map[string]int, len(pending))
+		// A card repeated: the first occurrence wins and the others are
+		// reported. (If the batch cannot be written the import stops, so
+		// marking its cards seen before the write decides nothing.)
 		numbers := make([]string, 0, len(pending))
 		rows := make([]*row, 0, len(pending))
 		for i := range pending {
 			p := &pending[i]
-			if line, dup := first[p.rec.Number]; dup {
+			h := maphash.String(seed, p.rec.Number)
+			if line, dup := seen[h]; dup {
 				rejects = append(rejects, Reject{p.line, fmt.Sprintf("card_number %s appears on an earlier line of this file (line %d)", FormatCard(p.rec.Number), line)})
 				continue
 			}
-			if _, dup := seen[maphash.String(seed, p.rec.Number)]; dup {
-				rejects = append(rejects, Reject{p.line, "card_number " + FormatCard(p.rec.Number) + " appears on an earlier line of this file"})
-				continue
-			}
-			first[p.rec.Number] = p.line
+			seen[h] = p.line
 			numbers = append(numbers, p.rec.Number)
 			rows = append(rows, p)
 		}
@@ -164,9 +162,6 @@ func (im *Importer) Import(ctx context.Context, r io.Reader) (Result, error) {
 		res.Loaded += loaded
 		res.Updated += updated
 		res.Unchanged += unchanged
-		for _, n := range numbers {
-			seen[maphash.String(seed, n)] = struct{}{}
-		}
 		slices.SortFunc(rejects, func(a, b Reject) int { return a.Line - b.Line })
 		for _, rj := range rejects {
 			reject(rj.Line, rj.Reason)
