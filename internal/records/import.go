@@ -39,10 +39,10 @@ type Result struct {
 // Importer loads a records CSV file into the store. It streams: the file is
 // read one row at a time and written in batches of BatchSize rows, one
 // transaction each (a batch is looked up and written with a few multi-row
-// statements), so memory stays flat however long the file is, but for an
-// 8-byte hash per card kept to refuse repeated cards. Every row is
-// checked whole before anything of it is written: a rejected row is never
-// half imported. A database failure
+// statements), so memory grows with the file only by a hash and a line
+// number per card, kept to refuse repeated cards. Every row is checked
+// whole before anything of it is written: a rejected row is never half
+// imported. A database failure
 // rolls back its batch only and stops the import; the batches before it
 // stay, and running the file again finishes the job.
 type Importer struct {
