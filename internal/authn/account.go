@@ -261,7 +261,7 @@ func (s *Service) ChangePassword(ctx context.Context, portalID milogin.PortalID,
 		if err := audit(ctx, tx, now, milogin.EventPasswordChanged, portalID, a.ID, a.ID, m, nil); err != nil {
 			return err
 		}
-		return mail(ctx, tx, now, a.Email, "password-changed", map[string]any{"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name, "Help": portal.HelpDesk})
+		return mail(ctx, tx, now, a.Email, "password-changed", accountMail(portal, a))
 	})
 	if err != nil {
 		return nil, milogin.Wrap(op, err)

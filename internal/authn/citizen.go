@@ -287,10 +287,9 @@ func (s *Service) VerifyCitizen(ctx context.Context, token string, in VerifyInpu
 			owner, err := tx.Accounts().Get(ctx, rec.AccountID)
 			switch {
 			case err == nil && owner.Status == milogin.StatusActive:
-				if err := mail(ctx, tx, now, owner.Email, "card-in-use", map[string]any{
-					"Name": owner.DisplayName(), "UserID": owner.UserID, "Portal": portal.Name, "Help": portal.HelpDesk,
-					"When": now.Format("January 2, 2006"),
-				}); err != nil {
+				data := accountMail(portal, owner)
+				data["When"] = now.Format("January 2, 2006")
+				if err := mail(ctx, tx, now, owner.Email, "card-in-use", data); err != nil {
 					return err
 				}
 				if err := audit(ctx, tx, now, milogin.EventCitizenCardInUseSent, portalID, "system", owner.ID, m, nil); err != nil {
@@ -341,9 +340,7 @@ func (s *Service) VerifyCitizen(ctx context.Context, token string, in VerifyInpu
 			map[string]string{"user_id": a.UserID, "via": "citizen-signup", "pin": string(milogin.ChannelEmail)}); err != nil {
 			return err
 		}
-		if err := mail(ctx, tx, now, a.Email, "account-created", map[string]any{
-			"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name, "Help": portal.HelpDesk,
-		}); err != nil {
+		if err := mail(ctx, tx, now, a.Email, "account-created", accountMail(portal, a)); err != nil {
 			return err
 		}
 		sessToken, sess := s.newSession(a, milogin.StageActive, pol, now, m)

@@ -231,7 +231,8 @@ func (s *Service) applyProfile(ctx context.Context, tx milogin.Tx, portal milogi
 	if err := audit(ctx, tx, now, milogin.EventProfileChanged, portal.ID, a.ID, a.ID, m, map[string]string{"fields": strings.Join(fields, ",")}); err != nil {
 		return false, err
 	}
-	data := map[string]any{"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name, "Help": portal.HelpDesk, "NewEmail": milogin.MaskEmail(a.Email)}
+	data := accountMail(portal, a)
+	data["NewEmail"] = milogin.MaskEmail(a.Email)
 	if slices.Contains(fields, "email") {
 		if err := audit(ctx, tx, now, milogin.EventEmailChanged, portal.ID, a.ID, a.ID, m,
 			map[string]string{"old": milogin.MaskEmail(oldEmail), "new": milogin.MaskEmail(a.Email)}); err != nil {
@@ -427,7 +428,7 @@ func (s *Service) applySecurityOptions(ctx context.Context, tx milogin.Tx, porta
 		map[string]string{"options": strings.Join(opts, ","), "confirmed_by": via}); err != nil {
 		return err
 	}
-	return mail(ctx, tx, now, a.Email, "security-options-changed", map[string]any{"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name, "Help": portal.HelpDesk})
+	return mail(ctx, tx, now, a.Email, "security-options-changed", accountMail(portal, a))
 }
 
 // ConfirmSecurityOptions runs CONFIRM on the Security Options PIN step.
@@ -473,7 +474,9 @@ func (p pinFlow[C]) subject(f *milogin.Flow) string { return p.scope + "|" + f.I
 
 // pinData is what the PIN email says.
 func pinData(a *milogin.Account, portal milogin.Portal) map[string]any {
-	return map[string]any{"Name": a.DisplayName(), "Portal": portal.Name, "Help": portal.HelpDesk}
+	d := portalMail(portal)
+	d["Name"] = a.DisplayName()
+	return d
 }
 
 // startPINFlow creates a flow of p holding c for account a and sends its

@@ -74,7 +74,8 @@ func (s *Service) ForgotUserID(ctx context.Context, portalID milogin.PortalID, e
 		subject := ""
 		// An unknown (or limited) address gets the same message composed
 		// and queued as a decoy: the same work, so the same time.
-		data := map[string]any{"Name": "", "UserID": "unknown00000", "Portal": portal.Name, "Help": portal.HelpDesk}
+		data := portalMail(portal)
+		data["Name"], data["UserID"] = "", "unknown00000"
 		to := ""
 		if a != nil {
 			detail["found"], subject = "yes", a.ID
@@ -324,7 +325,7 @@ func (s *Service) ChooseResetOption(ctx context.Context, portalID milogin.Portal
 				dest.Channel = milogin.ChannelSMS
 			}
 			id, err := s.sendPIN(ctx, tx, now, r.PINCodeID, milogin.PurposeResetPassword, resetSubject(f), dest, "reset-pin",
-				map[string]any{"Portal": portal.Name, "Help": portal.HelpDesk}, decoy)
+				portalMail(portal), decoy)
 			if err != nil {
 				return err
 			}
@@ -606,7 +607,7 @@ func (s *Service) CompleteReset(ctx context.Context, portalID milogin.PortalID, 
 			return err
 		}
 		acct = a
-		return mail(ctx, tx, now, a.Email, "password-reset", map[string]any{"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name, "Help": portal.HelpDesk})
+		return mail(ctx, tx, now, a.Email, "password-reset", accountMail(portal, a))
 	})
 	if err != nil {
 		return nil, milogin.Wrap(op, err)

@@ -107,6 +107,20 @@ func mail(ctx context.Context, tx milogin.Tx, now time.Time, to, name string, da
 	return tx.Outbox().Enqueue(ctx, m)
 }
 
+// portalMail is what every email of the portal names: the portal (.Portal
+// in the templates) and its help desk (.Help).
+func portalMail(portal milogin.Portal) map[string]any {
+	return map[string]any{"Portal": portal.Name, "Help": portal.HelpDesk}
+}
+
+// accountMail is portalMail for an email about account a: also its
+// holder's name (.Name) and MILogin ID (.UserID).
+func accountMail(portal milogin.Portal, a *milogin.Account) map[string]any {
+	d := portalMail(portal)
+	d["Name"], d["UserID"] = a.DisplayName(), a.UserID
+	return d
+}
+
 // mailDecoy composes the message template would be for someone who does not
 // exist and queues it as a decoy, so that the request costs what a real
 // one costs (the worker drops it).

@@ -304,9 +304,9 @@ func (s *Service) recordFailure(ctx context.Context, op string, portal milogin.P
 		if err := audit(ctx, tx, now, milogin.EventLockout, portal.ID, "system", acct.ID, m, map[string]string{"until": acct.LockedUntil.Format(time.RFC3339)}); err != nil {
 			return err
 		}
-		return mail(ctx, tx, now, acct.Email, "account-locked", map[string]any{
-			"Name": acct.DisplayName(), "UserID": acct.UserID, "Minutes": LockMinutes(acct.LockedUntil.Sub(now)), "Portal": portal.Name, "Help": portal.HelpDesk,
-		})
+		data := accountMail(portal, acct)
+		data["Minutes"] = LockMinutes(acct.LockedUntil.Sub(now))
+		return mail(ctx, tx, now, acct.Email, "account-locked", data)
 	})
 	if err != nil {
 		return milogin.Wrap(op, err)

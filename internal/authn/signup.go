@@ -513,7 +513,7 @@ func (s *Service) SubmitSignup(ctx context.Context, portalID milogin.PortalID, t
 				dest = pinDest{Channel: milogin.ChannelSMS, To: p.AccountMobile()}
 			}
 			id, err := s.sendPIN(ctx, tx, now, p.PINCodeID, milogin.PurposeSignup, "signup|"+f.ID, dest, "signup-pin",
-				map[string]any{"Portal": portal.Name, "Help": portal.HelpDesk}, false)
+				portalMail(portal), false)
 			if err != nil {
 				return err
 			}
@@ -550,7 +550,7 @@ func (s *Service) ResendSignupPIN(ctx context.Context, portalID milogin.PortalID
 				dest = pinDest{Channel: milogin.ChannelSMS, To: p.AccountMobile()}
 			}
 			_, err := s.sendPIN(ctx, tx, now, p.PINCodeID, milogin.PurposeSignup, "signup|"+f.ID, dest, "signup-pin",
-				map[string]any{"Portal": portal.Name, "Help": portal.HelpDesk}, false)
+				portalMail(portal), false)
 			if err != nil {
 				return err
 			}
@@ -657,9 +657,7 @@ func (s *Service) ConfirmSignup(ctx context.Context, portalID milogin.PortalID, 
 				map[string]string{"user_id": p.UserID, "pin": string(p.PINChannel)}); err != nil {
 				return err
 			}
-			if err := mail(ctx, tx, now, existing.Email, "account-exists", map[string]any{
-				"Name": existing.DisplayName(), "UserID": existing.UserID, "Portal": portal.Name, "Help": portal.HelpDesk,
-			}); err != nil {
+			if err := mail(ctx, tx, now, existing.Email, "account-exists", accountMail(portal, existing)); err != nil {
 				return err
 			}
 			done := milogin.PendingSignup{FirstName: p.FirstName, LastName: p.LastName, Email: p.Email, Created: true}
@@ -716,9 +714,7 @@ func (s *Service) ConfirmSignup(ctx context.Context, portalID milogin.PortalID, 
 			map[string]string{"user_id": a.UserID, "via": "signup", "pin": string(p.PINChannel)}); err != nil {
 			return err
 		}
-		if err := mail(ctx, tx, now, a.Email, "account-created", map[string]any{
-			"Name": a.DisplayName(), "UserID": a.UserID, "Portal": portal.Name, "Help": portal.HelpDesk,
-		}); err != nil {
+		if err := mail(ctx, tx, now, a.Email, "account-created", accountMail(portal, a)); err != nil {
 			return err
 		}
 		// The flow now only shows 3 Confirmation: the hashes go.
