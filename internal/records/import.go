@@ -81,10 +81,10 @@ func (im *Importer) Import(ctx context.Context, r io.Reader) (Result, error) {
 	// run wrote it or found it unchanged. Numbers are kept as 64-bit hashes
 	// (the live heap at the end of a million cards is about 36 MB, most of
 	// it this map, with or without the lines; the numbers as strings would
-	// take more). Two different
-	// numbers of a file of a million share a hash with odds of about 1 in
-	// 30 million; the seed is new for every run, so such a refusal would
-	// not repeat when the file is imported again.
+	// take more). Two different numbers of a file of a million share a
+	// hash with odds of about 1 in 30 million; the seed is new for every
+	// run, so such a refusal would not repeat when the file is imported
+	// again.
 	seen := map[uint64]int{}
 	seed := maphash.MakeSeed()
 	cr := csv.NewReader(r)
