@@ -84,7 +84,7 @@ func (p *Provider) handleAuthorize(portal milogin.PortalID) http.Handler {
 			p.answerSilently(w, r, lr, fail)
 			return
 		}
-		to := c.LoginURL(lr.ID)
+		to := continueURL(portal, lr.ID)
 		if !hasSessionCookie(r, portal) {
 			// No MILogin session in this browser: /continue would only send
 			// it on to the sign-in page, so go there at once, with the same
@@ -94,6 +94,12 @@ func (p *Provider) handleAuthorize(portal milogin.PortalID) http.Handler {
 		}
 		http.Redirect(w, r, to, http.StatusSeeOther)
 	})
+}
+
+// continueURL is the pages' address that carries on the parked sign-in id
+// (internal/web's /continue).
+func continueURL(portal milogin.PortalID, id string) string {
+	return "/" + string(portal) + "/continue?login=" + url.QueryEscape(id)
 }
 
 // hasSessionCookie reports whether the browser sent the portal's session
@@ -355,7 +361,7 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, portal milo
 	}
 	if !lr.Done() {
 		// Not through yet: back to the pages.
-		http.Redirect(w, r, "/"+string(portal)+"/continue?login="+url.QueryEscape(id), http.StatusSeeOther)
+		http.Redirect(w, r, continueURL(portal, id), http.StatusSeeOther)
 		return
 	}
 	// The code goes only to the browser that signed in. Without this, an
@@ -481,6 +487,6 @@ func (p *Provider) repark(w http.ResponseWriter, r *http.Request, portal milogin
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/"+string(portal)+"/continue?login="+url.QueryEscape(id), http.StatusSeeOther)
+	http.Redirect(w, r, continueURL(portal, id), http.StatusSeeOther)
 	return nil
 }

@@ -253,7 +253,7 @@ func (c *client) allows(grant string) bool {
 }
 
 func (c *client) LoginURL(id string) string {
-	return "/" + string(c.portal) + "/continue?login=" + url.QueryEscape(id)
+	return continueURL(c.portal, id)
 }
 func (c *client) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeBearer }
 func (c *client) IDTokenLifetime() time.Duration      { return c.p.cfg.IDTokenLifetime }

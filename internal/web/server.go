@@ -89,8 +89,8 @@ type FinishFunc func(w http.ResponseWriter, r *http.Request, lr *milogin.LoginRe
 
 // SetFinish makes /continue answer a completed sign-in of the protocol
 // itself instead of redirecting to lr.CallbackURL, which saves the browser
-// a round trip. The callback stays the way back for every other case
-// (a refused request, a step of the gate). Call it before serving.
+// a round trip. The callback stays the way back for a refused request
+// (CANCEL on the terms). Call it before serving.
 func (s *Server) SetFinish(protocol string, f FinishFunc) {
 	if s.finish == nil {
 		s.finish = map[string]FinishFunc{}
