@@ -131,16 +131,9 @@ func (r webAuthn) Create(ctx context.Context, c *milogin.WebAuthnCredential) err
 	if len(c.ID) == 0 {
 		return &milogin.Error{Op: op, Kind: milogin.EINVALID, Msg: "A passkey needs an ID."}
 	}
-	err := r.t.savepoint(ctx, func() error {
-		_, err := r.t.q.ExecContext(ctx, `INSERT INTO webauthn_credentials (`+webAuthnCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6)`,
-			c.ID, c.AccountID, c.Name, nonNil(c.Data), toDB(c.CreatedAt), toDB(c.LastUsedAt))
-		return err
-	})
-	if err != nil {
-		return r.t.conflictOr(op, err, func(string) string { return msgPasskeyUsed })
-	}
-	return nil
+	return r.t.insertNew(ctx, op, msgPasskeyUsed, `INSERT INTO webauthn_credentials (`+webAuthnCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6)`,
+		c.ID, c.AccountID, c.Name, nonNil(c.Data), toDB(c.CreatedAt), toDB(c.LastUsedAt))
 }
 
 func (r webAuthn) get(ctx context.Context, op, suffix string, id []byte) (*milogin.WebAuthnCredential, error) {
@@ -199,17 +192,10 @@ func (r webAuthn) PutChallenge(ctx context.Context, c *milogin.WebAuthnChallenge
 	if err := r.t.writable(op); err != nil {
 		return err
 	}
-	err := r.t.savepoint(ctx, func() error {
-		_, err := r.t.q.ExecContext(ctx, `INSERT INTO webauthn_challenges
-			(id, account_id, session_id, purpose, data, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			c.ID, c.AccountID, c.SessionID, c.Purpose, nonNil(c.Data), toDB(c.CreatedAt), toDB(c.ExpiresAt))
-		return err
-	})
-	if err != nil {
-		return r.t.conflictOr(op, err, func(string) string { return "This passkey request already exists." })
-	}
-	return nil
+	return r.t.insertNew(ctx, op, "This passkey request already exists.", `INSERT INTO webauthn_challenges
+		(id, account_id, session_id, purpose, data, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		c.ID, c.AccountID, c.SessionID, c.Purpose, nonNil(c.Data), toDB(c.CreatedAt), toDB(c.ExpiresAt))
 }
 
 // TakeChallenge deletes the row and returns what it held in one statement

@@ -83,15 +83,10 @@ func (r oauthRequests) Create(ctx context.Context, x *milogin.OAuthRequest) erro
 	if err != nil {
 		return milogin.Wrap(op, err)
 	}
-	err = r.t.savepoint(ctx, func() error {
-		_, err := r.t.q.ExecContext(ctx, `INSERT INTO oauth_requests (`+oauthRequestCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`, args...)
-		return err
-	})
-	if err != nil {
-		return r.t.conflictOr(op, err, func(string) string { return "This authorization request already exists." })
-	}
-	return nil
+	// Its two unique keys, the ID and the code, are both random: either
+	// conflict is the same request again.
+	return r.t.insertNew(ctx, op, "This authorization request already exists.", `INSERT INTO oauth_requests (`+oauthRequestCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`, args...)
 }
 
 func (r oauthRequests) getWhere(ctx context.Context, op, where string, arg any) (*milogin.OAuthRequest, error) {
@@ -121,6 +116,7 @@ func (r oauthRequests) Update(ctx context.Context, id string, fn func(*milogin.O
 	if err != nil {
 		return nil, err
 	}
+	codeHash := x.CodeHash
 	if err := fn(x); err != nil {
 		return nil, err
 	}
@@ -129,14 +125,20 @@ func (r oauthRequests) Update(ctx context.Context, id string, fn func(*milogin.O
 	if err != nil {
 		return nil, milogin.Wrap(op, err)
 	}
-	err = r.t.savepoint(ctx, func() error {
+	update := func() error {
 		_, err := r.t.q.ExecContext(ctx, `UPDATE oauth_requests SET portal = $2, client_id = $3, redirect_uri = $4,
 			state = $5, nonce = $6, scopes = $7, response_mode = $8, code_challenge = $9, code_challenge_method = $10,
 			acr_values = $11, max_age = $12, created_at = $13, expires_at = $14, subject = $15, session_id = $16,
 			auth_time = $17, amr = $18, acr = $19, code_hash = $20, code_expires_at = $21, code_used_at = $22
 			WHERE id = $1`, args...)
 		return err
-	})
+	}
+	if x.CodeHash != codeHash {
+		// The code's is the one unique index a change can run into.
+		err = r.t.savepoint(ctx, update)
+	} else {
+		err = update()
+	}
 	if err != nil {
 		return nil, r.t.conflictOr(op, err, func(string) string { return "This authorization code is already in use." })
 	}
@@ -210,15 +212,8 @@ func (r oauthTokens) Create(ctx context.Context, t *milogin.OAuthToken) error {
 	if err != nil {
 		return milogin.Wrap(op, err)
 	}
-	err = r.t.savepoint(ctx, func() error {
-		_, err := r.t.q.ExecContext(ctx, `INSERT INTO oauth_tokens (`+oauthTokenCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`, args...)
-		return err
-	})
-	if err != nil {
-		return r.t.conflictOr(op, err, func(string) string { return "This token already exists." })
-	}
-	return nil
+	return r.t.insertNew(ctx, op, "This token already exists.", `INSERT INTO oauth_tokens (`+oauthTokenCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`, args...)
 }
 
 func (r oauthTokens) get(ctx context.Context, op, suffix, id string) (*milogin.OAuthToken, error) {

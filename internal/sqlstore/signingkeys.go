@@ -18,16 +18,9 @@ func (r signingKeys) Create(ctx context.Context, k *milogin.SigningKey) error {
 	if err := r.t.writable(op); err != nil {
 		return err
 	}
-	err := r.t.savepoint(ctx, func() error {
-		_, err := r.t.q.ExecContext(ctx, `INSERT INTO signing_keys (`+signingKeyCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			k.ID, k.Alg, nonNil(k.Private), nonNil(k.Public), toDB(k.CreatedAt), toDB(k.ActivatesAt), toDB(k.RetiredAt))
-		return err
-	})
-	if err != nil {
-		return r.t.conflictOr(op, err, func(string) string { return "A signing key with that ID already exists." })
-	}
-	return nil
+	return r.t.insertNew(ctx, op, "A signing key with that ID already exists.", `INSERT INTO signing_keys (`+signingKeyCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		k.ID, k.Alg, nonNil(k.Private), nonNil(k.Public), toDB(k.CreatedAt), toDB(k.ActivatesAt), toDB(k.RetiredAt))
 }
 
 // List returns every key, oldest first (then by ID, so that every node

@@ -14,10 +14,13 @@
 //   - User IDs and emails are unique per portal after milogin.NormalizeLogin,
 //     enforced by unique indexes, so it holds under concurrent inserts on any
 //     number of nodes. An empty email is not unique (accounts may lack one).
-//   - A failed account Create or Update (a unique violation) leaves the
-//     surrounding Write usable on both engines: on PostgreSQL, which would
-//     otherwise abort the transaction, the statement runs under a
-//     savepoint; SQLite undoes a failed statement alone.
+//   - A failed Create or Update (a unique violation) leaves the surrounding
+//     Write usable on both engines. On PostgreSQL, which would otherwise
+//     abort the transaction, an insert whose every conflict means the same
+//     thing says ON CONFLICT DO NOTHING and counts its row (insertNew); an
+//     insert or update that must name the index it ran into runs under a
+//     savepoint, and an update under one only when it changes an indexed
+//     unique column. SQLite undoes a failed statement alone.
 //   - Writes inside Read fail instead of running outside a transaction.
 //   - With Options.AEAD set, outbox message bodies (which carry PINs) are
 //     sealed at rest.
@@ -288,6 +291,28 @@ func (t *tx) savepoint(ctx context.Context, fn func() error) error {
 	}
 	_, err := t.q.ExecContext(ctx, "RELEASE SAVEPOINT sqlstore_stmt")
 	return err
+}
+
+// insertNew runs insert, an INSERT of one row, so that a row already there
+// under any unique key fails with ECONFLICT and msg and leaves the
+// transaction usable on both engines: with ON CONFLICT DO NOTHING, and
+// the row counted. It is the savepoint's guarantee in one statement: on
+// PostgreSQL the SAVEPOINT and RELEASE around every such insert were two
+// of its round trips (a token from the client-credentials grant took six
+// in all).
+func (t *tx) insertNew(ctx context.Context, op, msg, insert string, args ...any) error {
+	res, err := t.q.ExecContext(ctx, insert+` ON CONFLICT DO NOTHING`, args...)
+	if err != nil {
+		return milogin.Wrap(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return milogin.Wrap(op, err)
+	}
+	if n == 0 {
+		return &milogin.Error{Op: op, Kind: milogin.ECONFLICT, Msg: msg}
+	}
+	return nil
 }
 
 // scanner is what *sql.Row and *sql.Rows have in common.

@@ -215,6 +215,19 @@ func testOAuthRequests(t *testing.T, open func(t *testing.T) milogin.Store) {
 		})
 		err := s.Write(ctx(t), func(tx milogin.Tx) error { return tx.OAuthRequests().Create(ctx(t), oauthRequest("r1")) })
 		wantKind(t, err, milogin.ECONFLICT)
+		// Either unique key: the ID or the code. Each conflict leaves the
+		// transaction usable.
+		write(t, s, func(tx milogin.Tx) error {
+			wantKind(t, tx.OAuthRequests().Create(ctx(t), oauthRequest("r1")), milogin.ECONFLICT)
+			sameCode := oauthRequest("r3")
+			sameCode.CodeHash = "same"
+			wantKind(t, tx.OAuthRequests().Create(ctx(t), sameCode), milogin.ECONFLICT)
+			return tx.OAuthRequests().Create(ctx(t), oauthRequest("r4"))
+		})
+		read(t, s, func(tx milogin.Tx) error {
+			_, err := tx.OAuthRequests().Get(ctx(t), "r4")
+			return err
+		})
 		// Two requests never share a code.
 		err = s.Write(ctx(t), func(tx milogin.Tx) error {
 			_, err := tx.OAuthRequests().Update(ctx(t), "r2", func(x *milogin.OAuthRequest) error { x.CodeHash = "same"; return nil })
@@ -338,6 +351,13 @@ func testOAuthTokens(t *testing.T, open func(t *testing.T) milogin.Store) {
 		}
 		err := s.Write(ctx(t), func(tx milogin.Tx) error { return tx.OAuthTokens().Create(ctx(t), x) })
 		wantKind(t, err, milogin.ECONFLICT)
+		// The conflict leaves its transaction usable (PostgreSQL aborts a
+		// transaction on a failed statement).
+		write(t, s, func(tx milogin.Tx) error {
+			wantKind(t, tx.OAuthTokens().Create(ctx(t), x), milogin.ECONFLICT)
+			return tx.OAuthTokens().Create(ctx(t), oauthToken("t2", "f1", milogin.AccessToken))
+		})
+		getToken(t, s, "t2")
 		err = s.Read(ctx(t), func(tx milogin.Tx) error { _, err := tx.OAuthTokens().Get(ctx(t), "missing"); return err })
 		wantKind(t, err, milogin.ENOTFOUND)
 	})

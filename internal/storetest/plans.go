@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,6 +33,31 @@ func RequireIndexedPlans(t *testing.T, explain Explain, isScan func(line string)
 			if isScan(l) {
 				t.Errorf("%s: full scan in the plan:\n%s\nquery: %s", q.Name, strings.Join(lines, "\n"), q.SQL)
 				break
+			}
+		}
+	}
+}
+
+// RequireAccountUniqueColumns fails when a unique index on accounts, other
+// than the primary key, holds a column missing from
+// sqlstore.AccountUniqueColumns: an update changing that column would run
+// without the savepoint that keeps its transaction usable after a
+// conflict on PostgreSQL. uniqueIndexes returns each such index's name
+// and columns, as the engine's catalog lists them.
+func RequireAccountUniqueColumns(t *testing.T, uniqueIndexes func(ctx context.Context) (map[string][]string, error)) {
+	t.Helper()
+	idx, err := uniqueIndexes(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(idx) == 0 {
+		t.Fatal("no unique index on accounts found: the catalog query is wrong")
+	}
+	known := sqlstore.AccountUniqueColumns()
+	for name, cols := range idx {
+		for _, c := range cols {
+			if !slices.Contains(known, c) {
+				t.Errorf("unique index %s holds %s, which sqlstore.AccountUniqueColumns lacks", name, c)
 			}
 		}
 	}
