@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"milogin"
 	"milogin/internal/clientip"
 	"milogin/internal/web"
 	"milogin/internal/wellformed"
@@ -32,7 +33,16 @@ func withEdge(proxies *clientip.Resolver, pages *web.Server, logger *slog.Logger
 		logger.Info("refused malformed request", "ip", clientip.From(r), "method", r.Method, "reason", err.Error())
 		refuse(w, r, pages, status, msg)
 	}
-	return proxies.Middleware(wellformed.Middleware(reject)(next))
+	return proxies.Middleware(wellformed.Middleware(reject)(withStoreScope(next)))
+}
+
+// withStoreScope gives every request a milogin.StoreScope, so that its
+// reads can share what the store learns along the way (the catalog's
+// version comes with a signed-in page's session).
+func withStoreScope(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(milogin.WithStoreScope(r.Context())))
+	})
 }
 
 // refuse answers in the format of the endpoint: JSON {"code","message"} for

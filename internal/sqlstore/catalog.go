@@ -34,15 +34,28 @@ type catalogSnap struct {
 	byClientID map[string]*milogin.Application
 }
 
-const qCatalogVersion = `SELECT version FROM catalog_version WHERE id = $1`
+const (
+	qCatalogVersion = `SELECT version FROM catalog_version WHERE id = $1`
+	// qCatalogVersionOne is the same, as a subquery of another statement.
+	qCatalogVersionOne = `SELECT version FROM catalog_version WHERE id = 1`
+)
 
-// snapshot returns the catalog as the database holds it now.
+// snapshot returns the catalog as the database holds it now, or as it held
+// it when this request's scope (milogin.StoreScope) learned its version.
+// Either way no change committed before the request's first read of the
+// version is missed.
 func (c *catalogCache) snapshot(ctx context.Context, q querier, op string) (*catalogSnap, error) {
-	var v int64
-	if err := q.QueryRowContext(ctx, qCatalogVersion, 1).Scan(&v); err != nil {
-		return nil, milogin.Wrap(op, err)
+	sc := milogin.StoreScopeOf(ctx)
+	v, ok := c.scoped(sc)
+	if !ok {
+		if err := q.QueryRowContext(ctx, qCatalogVersion, 1).Scan(&v); err != nil {
+			return nil, milogin.Wrap(op, err)
+		}
+		c.learned(sc, v)
 	}
-	if s := c.cur.Load(); s != nil && s.version == v {
+	// A copy at least as new as v is served: newer than the request's
+	// version is never stale.
+	if s := c.cur.Load(); s != nil && s.version >= v {
 		return s, nil
 	}
 	// The version is read before the rows: a change committed in between
@@ -64,6 +77,26 @@ func (c *catalogCache) snapshot(ctx context.Context, q querier, op string) (*cat
 		if old != nil && old.version >= v || c.cur.CompareAndSwap(old, s) {
 			return s, nil
 		}
+	}
+}
+
+// scoped returns the version the request's scope holds for this catalog.
+func (c *catalogCache) scoped(sc *milogin.StoreScope) (int64, bool) {
+	if sc == nil {
+		return 0, false
+	}
+	v, ok := sc.Load(c)
+	if !ok {
+		return 0, false
+	}
+	return v.(int64), true
+}
+
+// learned keeps v as the catalog's version for the rest of the request.
+// Keyed by the cache: a request that reads two databases keeps each one's.
+func (c *catalogCache) learned(sc *milogin.StoreScope, v int64) {
+	if sc != nil {
+		sc.Keep(c, v)
 	}
 }
 

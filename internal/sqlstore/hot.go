@@ -63,6 +63,13 @@ var (
 	// statement's fixed cost is as large as reading the rows.
 	qSessionWithAccount    = `SELECT ` + sessionColsS + `, ` + accountColsA + ` FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id = $1`
 	qOAuthTokenWithAccount = `SELECT ` + oauthTokenColsT + `, ` + accountColsA + ` FROM oauth_tokens t JOIN accounts a ON a.id = t.subject WHERE t.id = $1`
+
+	// qSessionWithAccountAndCatalog is qSessionWithAccount with the
+	// catalog's version as its last column, for a request with a
+	// milogin.StoreScope: a signed-in page lists the applications next,
+	// and on PostgreSQL the version was a round trip of its own, one of
+	// the page's three.
+	qSessionWithAccountAndCatalog = `SELECT ` + sessionColsS + `, ` + accountColsA + `, (` + qCatalogVersionOne + `) FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id = $1`
 )
 
 // qualify prefixes every column of a list with alias.
@@ -104,6 +111,7 @@ func HotQueries() []HotQuery {
 		{"oauth token by id (refresh, userinfo)", qOAuthTokenByID, []any{s}},
 		{"catalog version (every read of an application)", qCatalogVersion, []any{n}},
 		{"session with its account (signed-in pages)", qSessionWithAccount, []any{s}},
+		{"session with its account and the catalog version", qSessionWithAccountAndCatalog, []any{s}},
 		{"oauth token with its account (userinfo)", qOAuthTokenWithAccount, []any{s}},
 		{"oauth token family (refresh reuse)", qRevokeFamily, []any{s, n}},
 		{"session links by session", sessionClientsBySessions(1), []any{s}},

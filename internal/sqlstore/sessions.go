@@ -55,9 +55,24 @@ func (r sessions) Get(ctx context.Context, id string) (*milogin.Session, error) 
 	return r.get(ctx, "sqlstore.Sessions.Get", "", id)
 }
 
-// GetWithAccount reads the session and its account in one statement.
+// GetWithAccount reads the session and its account in one statement. In a
+// Read with a milogin.StoreScope the statement also brings the catalog's
+// version, which the request's catalog reads then use.
 func (r sessions) GetWithAccount(ctx context.Context, id string) (*milogin.Session, *milogin.Account, error) {
-	x, err := queryOne(ctx, r.t.q, "sqlstore.Sessions.GetWithAccount", msgNoSession, scanWithAccount(scanSession), qSessionWithAccount, id)
+	const op = "sqlstore.Sessions.GetWithAccount"
+	sc := milogin.StoreScopeOf(ctx)
+	if sc == nil || r.t.catalog == nil {
+		x, err := queryOne(ctx, r.t.q, op, msgNoSession, scanWithAccount(scanSession), qSessionWithAccount, id)
+		return x.v, x.acct, err
+	}
+	var v int64
+	scan := scanWithAccount(scanSession)
+	x, err := queryOne(ctx, r.t.q, op, msgNoSession, func(s scanner) (withAccount[*milogin.Session], error) {
+		return scan(scanFunc(func(dest ...any) error { return s.Scan(append(dest, &v)...) }))
+	}, qSessionWithAccountAndCatalog, id)
+	if err == nil {
+		r.t.catalog.learned(sc, v)
+	}
 	return x.v, x.acct, err
 }
 

@@ -132,6 +132,10 @@ var _ milogin.Store = (*Store)(nil)
 // but Read does not see fn's uncommitted writes.
 func (s *Store) Write(ctx context.Context, fn func(milogin.Tx) error) (err error) {
 	const op = "sqlstore.Write"
+	if sc := milogin.StoreScopeOf(ctx); sc != nil {
+		// What the request's reads learned may change now.
+		sc.Forget()
+	}
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return milogin.Wrap(op, err)

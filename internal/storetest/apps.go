@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -503,10 +504,14 @@ func CatalogChangesSeen(t *testing.T, writer, reader milogin.Store) {
 		})
 		return a, err
 	}
-	names := func() []string {
+	names := func(c ...context.Context) []string {
+		in := ctx(t)
+		if len(c) > 0 {
+			in = c[0]
+		}
 		var out []string
 		read(t, reader, func(tx milogin.Tx) error {
-			for _, a := range must(tx.Apps().List(ctx(t), milogin.ThirdParty)) {
+			for _, a := range must(tx.Apps().List(in, milogin.ThirdParty)) {
 				out = append(out, a.Name)
 			}
 			return nil
@@ -562,5 +567,53 @@ func CatalogChangesSeen(t *testing.T, writer, reader milogin.Store) {
 	}
 	if got := names(); len(got) != 1 || got[0] != "Billing" {
 		t.Errorf("List after Delete = %v", got)
+	}
+
+	// In a request's scope (milogin.StoreScope) the session read brings the
+	// catalog's version along. A change before the request is seen; so is
+	// the request's own change, on the store it wrote through.
+	acct := account(90, milogin.ThirdParty)
+	write(t, writer, func(tx milogin.Tx) error {
+		if err := tx.Accounts().Create(ctx(t), acct); err != nil {
+			return err
+		}
+		return tx.Sessions().Create(ctx(t), session("scoped", acct, t0))
+	})
+	rename := func(c context.Context, s milogin.Store, name string) {
+		t.Helper()
+		if err := s.Write(c, func(tx milogin.Tx) error {
+			_, err := tx.Apps().Update(c, "billing", func(x *milogin.Application) error { x.Name = name; return nil })
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scopedName := func(c context.Context, s milogin.Store) string {
+		t.Helper()
+		var name string
+		if err := s.Read(c, func(tx milogin.Tx) error {
+			if _, _, err := tx.Sessions().GetWithAccount(c, "scoped"); err != nil {
+				return err
+			}
+			for _, a := range must(tx.Apps().List(c, milogin.ThirdParty)) {
+				name = a.Name
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return name
+	}
+	req := milogin.WithStoreScope(ctx(t))
+	if got := scopedName(req, reader); got != "Billing" {
+		t.Errorf("in a scope: %q, want Billing", got)
+	}
+	rename(ctx(t), writer, "Billing Online")
+	if got := scopedName(milogin.WithStoreScope(ctx(t)), reader); got != "Billing Online" {
+		t.Errorf("in the scope of a request after a change: %q, want Billing Online", got)
+	}
+	rename(req, reader, "Billing and Payments")
+	if got := names(req); len(got) != 1 || got[0] != "Billing and Payments" {
+		t.Errorf("after the request's own change: %q, want Billing and Payments", got)
 	}
 }
