@@ -19,6 +19,13 @@ type Store interface {
 	// Write runs fn in one read-write transaction. If fn returns an error,
 	// nothing it wrote is kept.
 	Write(ctx context.Context, fn func(Tx) error) error
+	// WriteOne runs fn, which makes one write of a single statement (a
+	// Create), without a transaction around it: the statement is atomic by
+	// itself, and on PostgreSQL the BEGIN and COMMIT are two round trips
+	// more. fn may read first. A second write, or a write of several
+	// statements (an Update, which reads and locks the row first), fails
+	// with EINTERNAL.
+	WriteOne(ctx context.Context, fn func(Tx) error) error
 	// Read runs fn without a transaction against a read replica or pool;
 	// fn must not write.
 	Read(ctx context.Context, fn func(Tx) error) error

@@ -307,7 +307,8 @@ func (s *storage) CreateAccessToken(ctx context.Context, request op.TokenRequest
 	case ccRequest:
 		family, _ := newToken()
 		token, at := s.accessToken(hashToken(family), "", req, req.clientID, nil, "", time.Time{}, now)
-		err := s.p.cfg.Store.Write(ctx, func(tx milogin.Tx) error { return tx.OAuthTokens().Create(ctx, at) })
+		// One insert: no transaction needed around it.
+		err := s.p.cfg.Store.WriteOne(ctx, func(tx milogin.Tx) error { return tx.OAuthTokens().Create(ctx, at) })
 		if err != nil {
 			return "", time.Time{}, err
 		}

@@ -205,7 +205,7 @@ func oauthTokenArgs(t *milogin.OAuthToken) ([]any, error) {
 
 func (r oauthTokens) Create(ctx context.Context, t *milogin.OAuthToken) error {
 	const op = "sqlstore.OAuthTokens.Create"
-	if err := r.t.writable(op); err != nil {
+	if err := r.t.writableAlone(op); err != nil {
 		return err
 	}
 	args, err := oauthTokenArgs(t)

@@ -168,6 +168,19 @@ func (s *Store) Write(ctx context.Context, fn func(milogin.Tx) error) (err error
 	return err
 }
 
+// WriteOne runs fn on the write pool without a transaction. Only the write
+// methods that are one statement (writableAlone) may run in it, once.
+func (s *Store) WriteOne(ctx context.Context, fn func(milogin.Tx) error) error {
+	if sc := milogin.StoreScopeOf(ctx); sc != nil {
+		sc.Forget()
+	}
+	var q querier = s.write
+	if s.writeCache != nil {
+		q = poolQuerier{db: s.write, c: s.writeCache}
+	}
+	return fn(&tx{q: q, d: &s.d, opts: &s.opts, alone: new(bool)})
+}
+
 // Read runs fn on the read pool without a transaction: each query sees the
 // latest committed data. Methods that write fail with EINTERNAL.
 func (s *Store) Read(ctx context.Context, fn func(milogin.Tx) error) error {
@@ -240,6 +253,8 @@ type tx struct {
 	d        *Dialect
 	opts     *Options
 	readOnly bool
+	// alone, in a WriteOne, says whether its one write has run.
+	alone *bool
 	// catalog, in a Read, serves the applications (nil in a Write).
 	catalog *catalogCache
 }
@@ -269,6 +284,22 @@ func (t *tx) writable(op string) error {
 	if t.readOnly {
 		return &milogin.Error{Op: op, Kind: milogin.EINTERNAL, Err: errors.New("write attempted inside Store.Read")}
 	}
+	if t.alone != nil {
+		return &milogin.Error{Op: op, Kind: milogin.EINTERNAL, Err: errors.New("a write of several statements needs Store.Write, not WriteOne")}
+	}
+	return nil
+}
+
+// writableAlone is writable for a write method that is a single statement:
+// it may also run once in a WriteOne.
+func (t *tx) writableAlone(op string) error {
+	if t.alone == nil {
+		return t.writable(op)
+	}
+	if *t.alone {
+		return &milogin.Error{Op: op, Kind: milogin.EINTERNAL, Err: errors.New("a second write inside Store.WriteOne")}
+	}
+	*t.alone = true
 	return nil
 }
 

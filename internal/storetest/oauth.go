@@ -330,6 +330,35 @@ func getToken(t *testing.T, s milogin.Store, id string) *milogin.OAuthToken {
 }
 
 func testOAuthTokens(t *testing.T, open func(t *testing.T) milogin.Store) {
+	t.Run("WriteOne", func(t *testing.T) {
+		s := open(t)
+		x := oauthToken("t1", "f1", milogin.AccessToken)
+		if err := s.WriteOne(ctx(t), func(tx milogin.Tx) error { return tx.OAuthTokens().Create(ctx(t), x) }); err != nil {
+			t.Fatal(err)
+		}
+		wantEqual(t, "Get", getToken(t, s, "t1"), normOAuthToken(x))
+		err := s.WriteOne(ctx(t), func(tx milogin.Tx) error { return tx.OAuthTokens().Create(ctx(t), x) })
+		wantKind(t, err, milogin.ECONFLICT)
+		// A second write is refused (the first has been made: there is
+		// no transaction to undo it).
+		err = s.WriteOne(ctx(t), func(tx milogin.Tx) error {
+			if err := tx.OAuthTokens().Create(ctx(t), oauthToken("t2", "f2", milogin.AccessToken)); err != nil {
+				return err
+			}
+			return tx.OAuthTokens().Create(ctx(t), oauthToken("t3", "f3", milogin.AccessToken))
+		})
+		wantKind(t, err, milogin.EINTERNAL)
+		// So is a write of several statements: a read-modify-write
+		// without a transaction would lose concurrent updates.
+		err = s.WriteOne(ctx(t), func(tx milogin.Tx) error {
+			_, err := tx.OAuthTokens().Update(ctx(t), "t1", func(y *milogin.OAuthToken) error { y.UsedAt = t0; return nil })
+			return err
+		})
+		wantKind(t, err, milogin.EINTERNAL)
+		wantEqual(t, "untouched", getToken(t, s, "t1"), normOAuthToken(x))
+		err = s.Read(ctx(t), func(tx milogin.Tx) error { _, err := tx.OAuthTokens().Get(ctx(t), "t3"); return err })
+		wantKind(t, err, milogin.ENOTFOUND)
+	})
 	t.Run("RoundTripAndUpdate", func(t *testing.T) {
 		s := open(t)
 		x := oauthToken("t1", "f1", milogin.RefreshToken)
