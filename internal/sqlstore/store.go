@@ -337,17 +337,11 @@ func (t *tx) savepoint(ctx context.Context, fn func() error) error {
 // in all).
 func (t *tx) insertNew(ctx context.Context, op, msg, insert string, args ...any) error {
 	res, err := t.q.ExecContext(ctx, insert+` ON CONFLICT DO NOTHING`, args...)
-	if err != nil {
-		return milogin.Wrap(op, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return milogin.Wrap(op, err)
-	}
-	if n == 0 {
+	n, err := affected(op, res, err)
+	if err == nil && n == 0 {
 		return &milogin.Error{Op: op, Kind: milogin.ECONFLICT, Msg: msg}
 	}
-	return nil
+	return err
 }
 
 // scanner is what *sql.Row and *sql.Rows have in common.
@@ -394,17 +388,24 @@ func (t *tx) conflictOr(op string, err error, msg func(constraint string) string
 
 // rowsAffected reports ENOTFOUND when a statement touched no row.
 func rowsAffected(op string, res sql.Result, err error, msg string) error {
+	n, err := affected(op, res, err)
+	if err == nil && n == 0 {
+		return notFound(op, msg)
+	}
+	return err
+}
+
+// affected returns the number of rows a statement touched, its error (or
+// RowsAffected's) wrapped with op.
+func affected(op string, res sql.Result, err error) (int64, error) {
 	if err != nil {
-		return milogin.Wrap(op, err)
+		return 0, milogin.Wrap(op, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return milogin.Wrap(op, err)
+		return 0, milogin.Wrap(op, err)
 	}
-	if n == 0 {
-		return notFound(op, msg)
-	}
-	return nil
+	return n, nil
 }
 
 // queryAll runs query on q and returns its rows as scan reads them, every

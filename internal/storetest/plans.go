@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"database/sql"
 	"slices"
 	"strings"
 	"testing"
@@ -43,11 +44,24 @@ func RequireIndexedPlans(t *testing.T, explain Explain, isScan func(line string)
 // sqlstore.AccountUniqueColumns: an update changing that column would run
 // without the savepoint that keeps its transaction usable after a
 // conflict on PostgreSQL. uniqueIndexes returns each such index's name
-// and columns, as the engine's catalog lists them.
-func RequireAccountUniqueColumns(t *testing.T, uniqueIndexes func(ctx context.Context) (map[string][]string, error)) {
+// and columns, as the engine's catalog lists them: query, run on db,
+// returns one row (index name, column name) per column.
+func RequireAccountUniqueColumns(t *testing.T, db *sql.DB, query string) {
 	t.Helper()
-	idx, err := uniqueIndexes(t.Context())
+	rows, err := db.QueryContext(t.Context(), query)
 	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	idx := map[string][]string{}
+	for rows.Next() {
+		var name, col string
+		if err := rows.Scan(&name, &col); err != nil {
+			t.Fatal(err)
+		}
+		idx[name] = append(idx[name], col)
+	}
+	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	if len(idx) == 0 {
