@@ -26,7 +26,8 @@ func WithStoreScope(ctx context.Context) context.Context {
 	return context.WithValue(ctx, storeScopeKey{}, &StoreScope{})
 }
 
-// StoreScopeOf returns ctx's scope, or nil.
+// StoreScopeOf returns ctx's scope, or nil. A nil scope keeps nothing: its
+// methods may be called all the same.
 func StoreScopeOf(ctx context.Context) *StoreScope {
 	s, _ := ctx.Value(storeScopeKey{}).(*StoreScope)
 	return s
@@ -34,6 +35,9 @@ func StoreScopeOf(ctx context.Context) *StoreScope {
 
 // Load returns what was kept under key.
 func (s *StoreScope) Load(key any) (any, bool) {
+	if s == nil {
+		return nil, false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v, ok := s.m[key]
@@ -42,6 +46,9 @@ func (s *StoreScope) Load(key any) (any, bool) {
 
 // Keep keeps v under key.
 func (s *StoreScope) Keep(key, v any) {
+	if s == nil {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil {
@@ -52,6 +59,9 @@ func (s *StoreScope) Keep(key, v any) {
 
 // Forget drops everything kept.
 func (s *StoreScope) Forget() {
+	if s == nil {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.m)

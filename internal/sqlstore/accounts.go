@@ -288,18 +288,11 @@ func (r accounts) Update(ctx context.Context, id string, fn func(*milogin.Accoun
 	}
 	if len(args) > 1 {
 		q.WriteString(" WHERE id = $1")
-		update := func() error {
+		// Most updates are a sign-in's attempt counters: no savepoint.
+		err = r.t.savepointIf(ctx, unique, func() error {
 			_, err := r.t.q.ExecContext(ctx, q.String(), args...)
 			return err
-		}
-		if unique {
-			err = r.t.savepoint(ctx, update)
-		} else {
-			// No unique violation can happen: no savepoint (two of the
-			// three statements on PostgreSQL, for every sign-in's
-			// attempt counters).
-			err = update()
-		}
+		})
 		if err != nil {
 			return nil, r.t.conflictOr(op, err, accountConflict)
 		}

@@ -82,9 +82,6 @@ func (c *catalogCache) snapshot(ctx context.Context, q querier, op string) (*cat
 
 // scoped returns the version the request's scope holds for this catalog.
 func (c *catalogCache) scoped(sc *milogin.StoreScope) (int64, bool) {
-	if sc == nil {
-		return 0, false
-	}
 	v, ok := sc.Load(c)
 	if !ok {
 		return 0, false
@@ -94,11 +91,7 @@ func (c *catalogCache) scoped(sc *milogin.StoreScope) (int64, bool) {
 
 // learned keeps v as the catalog's version for the rest of the request.
 // Keyed by the cache: a request that reads two databases keeps each one's.
-func (c *catalogCache) learned(sc *milogin.StoreScope, v int64) {
-	if sc != nil {
-		sc.Keep(c, v)
-	}
-}
+func (c *catalogCache) learned(sc *milogin.StoreScope, v int64) { sc.Keep(c, v) }
 
 // cloneApp is a copy of a that shares nothing with it: the snapshot's
 // applications are handed out as copies, which their callers may change.

@@ -125,20 +125,15 @@ func (r oauthRequests) Update(ctx context.Context, id string, fn func(*milogin.O
 	if err != nil {
 		return nil, milogin.Wrap(op, err)
 	}
-	update := func() error {
+	// The code's is the one unique index a change can run into.
+	err = r.t.savepointIf(ctx, x.CodeHash != codeHash, func() error {
 		_, err := r.t.q.ExecContext(ctx, `UPDATE oauth_requests SET portal = $2, client_id = $3, redirect_uri = $4,
 			state = $5, nonce = $6, scopes = $7, response_mode = $8, code_challenge = $9, code_challenge_method = $10,
 			acr_values = $11, max_age = $12, created_at = $13, expires_at = $14, subject = $15, session_id = $16,
 			auth_time = $17, amr = $18, acr = $19, code_hash = $20, code_expires_at = $21, code_used_at = $22
 			WHERE id = $1`, args...)
 		return err
-	}
-	if x.CodeHash != codeHash {
-		// The code's is the one unique index a change can run into.
-		err = r.t.savepoint(ctx, update)
-	} else {
-		err = update()
-	}
+	})
 	if err != nil {
 		return nil, r.t.conflictOr(op, err, func(string) string { return "This authorization code is already in use." })
 	}

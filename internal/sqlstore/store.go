@@ -132,10 +132,8 @@ var _ milogin.Store = (*Store)(nil)
 // but Read does not see fn's uncommitted writes.
 func (s *Store) Write(ctx context.Context, fn func(milogin.Tx) error) (err error) {
 	const op = "sqlstore.Write"
-	if sc := milogin.StoreScopeOf(ctx); sc != nil {
-		// What the request's reads learned may change now.
-		sc.Forget()
-	}
+	// What the request's reads learned may change now.
+	milogin.StoreScopeOf(ctx).Forget()
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return milogin.Wrap(op, err)
@@ -171,9 +169,7 @@ func (s *Store) Write(ctx context.Context, fn func(milogin.Tx) error) (err error
 // WriteOne runs fn on the write pool without a transaction. Only the write
 // methods that are one statement (writableAlone) may run in it, once.
 func (s *Store) WriteOne(ctx context.Context, fn func(milogin.Tx) error) error {
-	if sc := milogin.StoreScopeOf(ctx); sc != nil {
-		sc.Forget()
-	}
+	milogin.StoreScopeOf(ctx).Forget() // as Write
 	var q querier = s.write
 	if s.writeCache != nil {
 		q = poolQuerier{db: s.write, c: s.writeCache}
@@ -342,6 +338,16 @@ func (t *tx) insertNew(ctx context.Context, op, msg, insert string, args ...any)
 		return &milogin.Error{Op: op, Kind: milogin.ECONFLICT, Msg: msg}
 	}
 	return err
+}
+
+// savepointIf is savepoint when conflict says a unique violation is
+// possible, and fn alone when none can happen: on PostgreSQL the
+// SAVEPOINT and RELEASE are two round trips of three.
+func (t *tx) savepointIf(ctx context.Context, conflict bool, fn func() error) error {
+	if !conflict {
+		return fn()
+	}
+	return t.savepoint(ctx, fn)
 }
 
 // scanner is what *sql.Row and *sql.Rows have in common.
