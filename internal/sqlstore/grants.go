@@ -62,8 +62,22 @@ func (r grants) list(ctx context.Context, op, where, order string, args ...any) 
 	return queryAll(ctx, r.t.q, op, scanGrant, `SELECT `+grantCols+` FROM grants WHERE `+where+` ORDER BY `+order, args...)
 }
 
-// ListByAccount returns the account's grants, in order of request.
+// ListByAccount returns the account's grants, in order of request. In a
+// Read whose request's scope holds them (Sessions.GetWithAccount read them
+// with the session, and nothing was written since) it returns copies of
+// those.
 func (r grants) ListByAccount(ctx context.Context, accountID string) ([]*milogin.Grant, error) {
+	if r.t.catalog != nil {
+		if v, ok := milogin.StoreScopeOf(ctx).Load(scopedGrants{r.t.catalog, accountID}); ok {
+			kept := v.([]*milogin.Grant)
+			out := make([]*milogin.Grant, len(kept))
+			for i, g := range kept {
+				c := *g
+				out[i] = &c
+			}
+			return out, nil
+		}
+	}
 	return r.list(ctx, "sqlstore.Grants.ListByAccount", `account_id = $1`, `requested_at, app_id`, accountID)
 }
 

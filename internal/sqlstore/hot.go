@@ -64,12 +64,19 @@ var (
 	qSessionWithAccount    = `SELECT ` + sessionColsS + `, ` + accountColsA + ` FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id = $1`
 	qOAuthTokenWithAccount = `SELECT ` + oauthTokenColsT + `, ` + accountColsA + ` FROM oauth_tokens t JOIN accounts a ON a.id = t.subject WHERE t.id = $1`
 
-	// qSessionWithAccountAndCatalog is qSessionWithAccount with the
-	// catalog's version as its last column, for a request with a
-	// milogin.StoreScope: a signed-in page lists the applications next,
-	// and on PostgreSQL the version was a round trip of its own, one of
-	// the page's three.
-	qSessionWithAccountAndCatalog = `SELECT ` + sessionColsS + `, ` + accountColsA + `, (` + qCatalogVersionOne + `) FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id = $1`
+	// qSessionInScope is qSessionWithAccount for a request with a
+	// milogin.StoreScope. It brings along the catalog's version (a signed-in
+	// page lists the applications next, and on PostgreSQL the version was a
+	// round trip of its own, one of the page's three) and the account's
+	// grants, one row a grant (one row of empty grant columns for none) in
+	// the order of Grants.ListByAccount: the Home page lists the person's
+	// applications with their grants, and that list was the second of its
+	// two round trips.
+	qSessionInScope = `SELECT ` + sessionColsS + `, ` + accountColsA + `, (` + qCatalogVersionOne + `), ` + grantColsOuterG +
+		` FROM sessions s JOIN accounts a ON a.id = s.account_id LEFT JOIN grants g ON g.account_id = s.account_id
+		WHERE s.id = $1 ORDER BY g.requested_at, g.app_id`
+	grantColsOuterG = `COALESCE(g.app_id, ''), COALESCE(g.status, ''), COALESCE(g.requested_at, 0),
+		COALESCE(g.decided_at, 0), COALESCE(g.decided_by, ''), COALESCE(g.reason, '')`
 )
 
 // qualify prefixes every column of a list with alias.
@@ -111,7 +118,7 @@ func HotQueries() []HotQuery {
 		{"oauth token by id (refresh, userinfo)", qOAuthTokenByID, []any{s}},
 		{"catalog version (every read of an application)", qCatalogVersion, []any{n}},
 		{"session with its account (signed-in pages)", qSessionWithAccount, []any{s}},
-		{"session with its account and the catalog version", qSessionWithAccountAndCatalog, []any{s}},
+		{"session with its account, the catalog version and the grants (a signed-in page)", qSessionInScope, []any{s}},
 		{"oauth token with its account (userinfo)", qOAuthTokenWithAccount, []any{s}},
 		{"oauth token family (refresh reuse)", qRevokeFamily, []any{s, n}},
 		{"session links by session", sessionClientsBySessions(1), []any{s}},

@@ -57,7 +57,8 @@ func (r sessions) Get(ctx context.Context, id string) (*milogin.Session, error) 
 
 // GetWithAccount reads the session and its account in one statement. In a
 // Read with a milogin.StoreScope the statement also brings the catalog's
-// version, which the request's catalog reads then use.
+// version and the account's grants, which the request's catalog reads and
+// Grants.ListByAccount then use.
 func (r sessions) GetWithAccount(ctx context.Context, id string) (*milogin.Session, *milogin.Account, error) {
 	const op = "sqlstore.Sessions.GetWithAccount"
 	sc := milogin.StoreScopeOf(ctx)
@@ -65,15 +66,57 @@ func (r sessions) GetWithAccount(ctx context.Context, id string) (*milogin.Sessi
 		x, err := queryOne(ctx, r.t.q, op, msgNoSession, scanWithAccount(scanSession), qSessionWithAccount, id)
 		return x.v, x.acct, err
 	}
-	var v int64
-	scan := scanWithAccount(scanSession)
-	x, err := queryOne(ctx, r.t.q, op, msgNoSession, func(s scanner) (withAccount[*milogin.Session], error) {
-		return scan(scanFunc(func(dest ...any) error { return s.Scan(append(dest, &v)...) }))
-	}, qSessionWithAccountAndCatalog, id)
-	if err == nil {
-		r.t.catalog.learned(sc, v)
+	rows, err := r.t.q.QueryContext(ctx, qSessionInScope, id)
+	if err != nil {
+		return nil, nil, milogin.Wrap(op, err)
 	}
-	return x.v, x.acct, err
+	defer rows.Close()
+	var (
+		first  withAccount[*milogin.Session]
+		v      int64
+		grants []*milogin.Grant
+		n      int
+	)
+	scan := scanWithAccount(scanSession)
+	for rows.Next() {
+		var (
+			g                  milogin.Grant
+			status             string
+			requested, decided int64
+		)
+		// Every row repeats the session and the account; the first's are kept.
+		x, err := scan(scanFunc(func(dest ...any) error {
+			return rows.Scan(append(dest, &v, &g.AppID, &status, &requested, &decided, &g.DecidedBy, &g.Reason)...)
+		}))
+		if err != nil {
+			return nil, nil, milogin.Wrap(op, err)
+		}
+		if n++; n == 1 {
+			first = x
+		}
+		if g.AppID != "" {
+			g.AccountID = first.acct.ID
+			g.Status = milogin.GrantStatus(status)
+			g.RequestedAt, g.DecidedAt = fromDB(requested), fromDB(decided)
+			grants = append(grants, &g)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, milogin.Wrap(op, err)
+	}
+	if n == 0 {
+		return nil, nil, notFound(op, msgNoSession)
+	}
+	r.t.catalog.learned(sc, v)
+	sc.Keep(scopedGrants{r.t.catalog, first.acct.ID}, grants)
+	return first.v, first.acct, nil
+}
+
+// scopedGrants is the key of an account's grants in a request's scope, as
+// GetWithAccount read them: by store (its catalog) and account.
+type scopedGrants struct {
+	store   *catalogCache
+	account string
 }
 
 // ListByAccount returns the account's sessions, oldest first.

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -260,6 +261,67 @@ func testGrants(t *testing.T, open func(t *testing.T) milogin.Store) {
 		read(t, s, func(tx milogin.Tx) error {
 			wantEqual(t, "decided", must(tx.Grants().Get(ctx(t), g.AppID, g.AccountID)), normGrant(&decided))
 			wantEqual(t, "one grant", len(must(tx.Grants().ListByAccount(ctx(t), accts[0].ID))), 1)
+			return nil
+		})
+	})
+
+	// In a request's scope (milogin.StoreScope) the session read brings the
+	// account's grants along, and ListByAccount answers from them: the same
+	// grants in the same order, copies the caller may change, until the
+	// request writes.
+	t.Run("ListByAccountInARequestsScope", func(t *testing.T) {
+		s, apps, accts := setup(t)
+		gs := []*milogin.Grant{
+			{AppID: apps[0].ID, AccountID: accts[0].ID, Status: milogin.GrantActive, RequestedAt: t0.Add(3 * time.Minute), DecidedBy: "self"},
+			{AppID: apps[1].ID, AccountID: accts[0].ID, Status: milogin.GrantDenied, RequestedAt: t0, DecidedAt: t0.Add(time.Hour), DecidedBy: "staff-1", Reason: "Not an \"MWA\" employee"},
+			{AppID: apps[0].ID, AccountID: accts[1].ID, Status: milogin.GrantPending, RequestedAt: t0},
+		}
+		put(t, s, gs...)
+		write(t, s, func(tx milogin.Tx) error {
+			for i, a := range accts[:3] {
+				if err := tx.Sessions().Create(ctx(t), session(fmt.Sprintf("scope-%d", i), a, t0)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		list := func(c context.Context, sessionID, accountID string) []*milogin.Grant {
+			t.Helper()
+			var out []*milogin.Grant
+			read(t, s, func(tx milogin.Tx) error {
+				if sessionID != "" {
+					sess, acct, err := tx.Sessions().GetWithAccount(c, sessionID)
+					if err != nil {
+						return err
+					}
+					wantEqual(t, "session's account", sess.AccountID, acct.ID)
+				}
+				out = must(tx.Grants().ListByAccount(c, accountID))
+				return nil
+			})
+			return out
+		}
+		want := []*milogin.Grant{normGrant(gs[1]), normGrant(gs[0])}
+		req := milogin.WithStoreScope(ctx(t))
+		wantEqual(t, "with the session, in order of request", list(req, "scope-0", accts[0].ID), want)
+		got := list(req, "", accts[0].ID)
+		wantEqual(t, "again in the scope", got, want)
+		got[0].Status = milogin.GrantRevoked
+		wantEqual(t, "after the caller changed its copy", list(req, "", accts[0].ID), want)
+		wantEqual(t, "another account in the same scope", list(req, "", accts[1].ID), []*milogin.Grant{normGrant(gs[2])})
+		wantEqual(t, "an account without grants", len(list(milogin.WithStoreScope(ctx(t)), "scope-2", accts[2].ID)), 0)
+
+		// The request's own write is seen by its next read.
+		changed := *gs[0]
+		changed.Status, changed.DecidedAt, changed.DecidedBy = milogin.GrantRevoked, t0.Add(2*time.Hour), "staff-2"
+		if err := s.Write(req, func(tx milogin.Tx) error { return tx.Grants().Put(req, &changed) }); err != nil {
+			t.Fatal(err)
+		}
+		wantEqual(t, "after the request's write", list(req, "", accts[0].ID), []*milogin.Grant{normGrant(gs[1]), normGrant(&changed)})
+		// A session that does not exist is not found, in a scope as outside.
+		read(t, s, func(tx milogin.Tx) error {
+			_, _, err := tx.Sessions().GetWithAccount(milogin.WithStoreScope(ctx(t)), "nobody")
+			wantKind(t, err, milogin.ENOTFOUND)
 			return nil
 		})
 	})
