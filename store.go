@@ -83,6 +83,9 @@ type AccountStore interface {
 	UserIDsWithPrefix(ctx context.Context, portal PortalID, prefix string) ([]string, error)
 	// Update loads the account locked, applies fn and saves the result.
 	Update(ctx context.Context, id string, fn func(*Account) error) (*Account, error)
+	// UpdateByUserID is Update for the portal's account of a user ID
+	// (ENOTFOUND when there is none), found and locked in one read.
+	UpdateByUserID(ctx context.Context, portal PortalID, userID string, fn func(*Account) error) (*Account, error)
 	// UpdateUnknown is Update for the failure counters (FailedLogins,
 	// LockedUntil, FailureWindow, WindowFailures) kept for a user ID that
 	// names no account in the portal, so that it locks as a real one does;

@@ -2,6 +2,7 @@ package authn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -40,6 +41,10 @@ type SignInResult struct {
 // pendingLife bounds a session that is waiting for the person to confirm a
 // takeover or change an expired password.
 const pendingLife = 10 * time.Minute
+
+// errSeeded stops the reservation's update of a seeded account on a server
+// that refuses them.
+var errSeeded = errors.New("seeded account")
 
 // SignIn checks a user ID and password for portal and starts a session.
 // It returns EUNAUTHORIZED for an unknown user or a wrong password (same
@@ -94,13 +99,6 @@ func (s *Service) SignInReplacing(ctx context.Context, portalID milogin.PortalID
 				return nil
 			}
 		}
-		a, err := tx.Accounts().GetByUserID(ctx, portalID, userID)
-		// A seeded account (load tests, one shared password) is answered
-		// as an unknown user ID unless this server accepts them.
-		unknown = milogin.IsKind(err, milogin.ENOTFOUND) || (err == nil && a.Seeded && !s.AllowSeeded)
-		if err != nil && !unknown {
-			return err
-		}
 		var reserved bool
 		reserve := func(x *milogin.Account) error {
 			att, reserved = x.ReserveAttempt(pol, now)
@@ -109,12 +107,20 @@ func (s *Service) SignInReplacing(ctx context.Context, portalID milogin.PortalID
 			}
 			return nil
 		}
+		// The account is found and locked in one read; a seeded one (load
+		// tests, one shared password) is answered as an unknown user ID
+		// unless this server accepts them, and is left as it was.
+		a, err := tx.Accounts().UpdateByUserID(ctx, portalID, userID, func(x *milogin.Account) error {
+			if x.Seeded && !s.AllowSeeded {
+				return errSeeded
+			}
+			return reserve(x)
+		})
+		unknown = milogin.IsKind(err, milogin.ENOTFOUND) || errors.Is(err, errSeeded)
 		if unknown {
 			// An unknown user ID is counted too, in its own row, so that
 			// it locks exactly as a real one: "locked" tells nothing.
 			a, err = tx.Accounts().UpdateUnknown(ctx, portalID, userID, now, reserve)
-		} else {
-			a, err = tx.Accounts().Update(ctx, a.ID, reserve)
 		}
 		if err != nil {
 			return err

@@ -249,14 +249,27 @@ func (r accounts) UserIDsWithPrefix(ctx context.Context, portal milogin.PortalID
 // column rewrote the entries of every index on accounts (each starts with
 // portal) on SQLite, and kept PostgreSQL from updating the row in place.
 func (r accounts) Update(ctx context.Context, id string, fn func(*milogin.Account) error) (*milogin.Account, error) {
-	const op = "sqlstore.Accounts.Update"
+	return r.update(ctx, "sqlstore.Accounts.Update", fn, whereAccountByID, id)
+}
+
+// UpdateByUserID is Update for the account of a user ID: a sign-in reads
+// and locks the account in one statement instead of finding it and then
+// reading it again by its ID.
+func (r accounts) UpdateByUserID(ctx context.Context, portal milogin.PortalID, userID string, fn func(*milogin.Account) error) (*milogin.Account, error) {
+	return r.update(ctx, "sqlstore.Accounts.UpdateByUserID", fn, whereAccountByUserID,
+		string(portal), milogin.NormalizeLogin(userID))
+}
+
+// update is Update for the account where finds.
+func (r accounts) update(ctx context.Context, op string, fn func(*milogin.Account) error, where string, args ...any) (*milogin.Account, error) {
 	if err := r.t.writable(op); err != nil {
 		return nil, err
 	}
-	a, err := r.getOne(ctx, op, whereAccountByID+r.t.d.ForUpdate, id)
+	a, err := r.getOne(ctx, op, where+r.t.d.ForUpdate, args...)
 	if err != nil {
 		return nil, err
 	}
+	id := a.ID
 	before, err := accountValues(a)
 	if err != nil {
 		return nil, milogin.Wrap(op, err)
@@ -269,7 +282,7 @@ func (r accounts) Update(ctx context.Context, id string, fn func(*milogin.Accoun
 	if err != nil {
 		return nil, milogin.Wrap(op, err)
 	}
-	args := []any{id}
+	args = []any{id}
 	var q strings.Builder
 	q.WriteString("UPDATE accounts SET ")
 	unique := false // a column of a unique index changes

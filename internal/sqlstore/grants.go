@@ -34,9 +34,35 @@ func scanGrant(s scanner) (*milogin.Grant, error) {
 	return &g, nil
 }
 
+// Get returns the account's grant for the application. In a Read whose
+// request's scope holds the account's grants (see ListByAccount) it
+// answers from them: they are all of the account's grants, so one that is
+// not there does not exist.
 func (r grants) Get(ctx context.Context, appID, accountID string) (*milogin.Grant, error) {
 	const op = "sqlstore.Grants.Get"
+	if kept, ok := r.scoped(ctx, accountID); ok {
+		for _, g := range kept {
+			if g.AppID == appID {
+				c := *g
+				return &c, nil
+			}
+		}
+		return nil, notFound(op, msgNoGrant)
+	}
 	return queryOne(ctx, r.t.q, op, msgNoGrant, scanGrant, qGrant, appID, accountID)
+}
+
+// scoped returns the account's grants as this request's scope holds them,
+// in a Read only (a Write reads what it is about to change afresh).
+func (r grants) scoped(ctx context.Context, accountID string) ([]*milogin.Grant, bool) {
+	if r.t.catalog == nil {
+		return nil, false
+	}
+	v, ok := milogin.StoreScopeOf(ctx).Load(scopedGrants{r.t.catalog, accountID})
+	if !ok {
+		return nil, false
+	}
+	return v.([]*milogin.Grant), true
 }
 
 // Put creates or replaces the grant of (AppID, AccountID) in one statement,
@@ -67,16 +93,13 @@ func (r grants) list(ctx context.Context, op, where, order string, args ...any) 
 // with the session, and nothing was written since) it returns copies of
 // those.
 func (r grants) ListByAccount(ctx context.Context, accountID string) ([]*milogin.Grant, error) {
-	if r.t.catalog != nil {
-		if v, ok := milogin.StoreScopeOf(ctx).Load(scopedGrants{r.t.catalog, accountID}); ok {
-			kept := v.([]*milogin.Grant)
-			out := make([]*milogin.Grant, len(kept))
-			for i, g := range kept {
-				c := *g
-				out[i] = &c
-			}
-			return out, nil
+	if kept, ok := r.scoped(ctx, accountID); ok {
+		out := make([]*milogin.Grant, len(kept))
+		for i, g := range kept {
+			c := *g
+			out[i] = &c
 		}
+		return out, nil
 	}
 	return r.list(ctx, "sqlstore.Grants.ListByAccount", `account_id = $1`, `requested_at, app_id`, accountID)
 }

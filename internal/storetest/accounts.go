@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -322,6 +323,61 @@ func testAccounts(t *testing.T, open func(t *testing.T) milogin.Store) {
 			return nil
 		})
 		wantEqual(t, "account", getAccount(t, s, a.ID), normAccount(a))
+	})
+
+	// UpdateByUserID finds the account as GetByUserID does (case and
+	// spaces aside, in its portal only) and updates it as Update does.
+	t.Run("UpdateByUserID", func(t *testing.T) {
+		s := open(t)
+		a, other := account(1, milogin.Citizen), account(2, milogin.Citizen)
+		createAccounts(t, s, a, other)
+		later := t0.Add(2*time.Hour + 987*time.Nanosecond)
+		var returned *milogin.Account
+		write(t, s, func(tx milogin.Tx) (err error) {
+			returned, err = tx.Accounts().UpdateByUserID(ctx(t), milogin.Citizen, " "+strings.ToUpper(a.UserID)+" ", func(x *milogin.Account) error {
+				wantEqual(t, "fn receives", x, normAccount(a))
+				x.FailedLogins, x.UpdatedAt = 2, later
+				x.ID = "hijacked"
+				return nil
+			})
+			return err
+		})
+		want := normAccount(a)
+		want.FailedLogins, want.UpdatedAt = 2, norm(later)
+		wantEqual(t, "stored", getAccount(t, s, a.ID), want)
+		wantEqual(t, "UpdateByUserID's result", returned, want)
+		wantEqual(t, "the other account", getAccount(t, s, other.ID), normAccount(other))
+
+		for _, tt := range []struct {
+			name   string
+			portal milogin.PortalID
+			userID string
+		}{
+			{"unknown user ID", milogin.Citizen, "missing"},
+			{"another portal's", milogin.ThirdParty, a.UserID},
+			{"empty", milogin.Citizen, ""},
+		} {
+			err := s.Write(ctx(t), func(tx milogin.Tx) error {
+				_, err := tx.Accounts().UpdateByUserID(ctx(t), tt.portal, tt.userID, func(*milogin.Account) error {
+					t.Errorf("%s: fn called", tt.name)
+					return nil
+				})
+				return err
+			})
+			wantKind(t, err, milogin.ENOTFOUND)
+		}
+		// fn's error comes back unchanged, and nothing is saved.
+		write(t, s, func(tx milogin.Tx) error {
+			_, err := tx.Accounts().UpdateByUserID(ctx(t), milogin.Citizen, a.UserID, func(x *milogin.Account) error {
+				x.FailedLogins = 5
+				return errBoom
+			})
+			if err != errBoom {
+				t.Errorf("UpdateByUserID returned %v, want fn's error unchanged", err)
+			}
+			return nil
+		})
+		wantEqual(t, "after fn's error", getAccount(t, s, a.ID), want)
 	})
 
 	t.Run("UpdateKeepsID", func(t *testing.T) {

@@ -269,7 +269,7 @@ func testGrants(t *testing.T, open func(t *testing.T) milogin.Store) {
 	// account's grants along, and ListByAccount answers from them: the same
 	// grants in the same order, copies the caller may change, until the
 	// request writes.
-	t.Run("ListByAccountInARequestsScope", func(t *testing.T) {
+	t.Run("InARequestsScope", func(t *testing.T) {
 		s, apps, accts := setup(t)
 		gs := []*milogin.Grant{
 			{AppID: apps[0].ID, AccountID: accts[0].ID, Status: milogin.GrantActive, RequestedAt: t0.Add(3 * time.Minute), DecidedBy: "self"},
@@ -311,6 +311,37 @@ func testGrants(t *testing.T, open func(t *testing.T) milogin.Store) {
 		wantEqual(t, "another account in the same scope", list(req, "", accts[1].ID), []*milogin.Grant{normGrant(gs[2])})
 		wantEqual(t, "an account without grants", len(list(milogin.WithStoreScope(ctx(t)), "scope-2", accts[2].ID)), 0)
 
+		// Grants.Get answers from the same scope: the grant, a copy of it,
+		// and "not found" for an application the account has none for.
+		get := func(c context.Context, appID, accountID string) (*milogin.Grant, error) {
+			t.Helper()
+			var g *milogin.Grant
+			var err error
+			read(t, s, func(tx milogin.Tx) error {
+				g, err = tx.Grants().Get(c, appID, accountID)
+				return nil
+			})
+			return g, err
+		}
+		getOK := func(c context.Context, appID, accountID string) *milogin.Grant {
+			t.Helper()
+			g, err := get(c, appID, accountID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return g
+		}
+		g := getOK(req, apps[1].ID, accts[0].ID)
+		wantEqual(t, "one grant in the scope", g, normGrant(gs[1]))
+		g.Reason = "changed by the caller"
+		wantEqual(t, "after the caller changed its copy of one", getOK(req, apps[1].ID, accts[0].ID), normGrant(gs[1]))
+		scope2 := milogin.WithStoreScope(ctx(t))
+		list(scope2, "scope-2", accts[2].ID)
+		_, err := get(scope2, apps[0].ID, accts[2].ID)
+		wantKind(t, err, milogin.ENOTFOUND)
+		_, err = get(req, apps[1].ID, accts[1].ID) // accts[1]'s grants are not in req's scope: from the database
+		wantKind(t, err, milogin.ENOTFOUND)
+
 		// The request's own write is seen by its next read.
 		changed := *gs[0]
 		changed.Status, changed.DecidedAt, changed.DecidedBy = milogin.GrantRevoked, t0.Add(2*time.Hour), "staff-2"
@@ -318,6 +349,8 @@ func testGrants(t *testing.T, open func(t *testing.T) milogin.Store) {
 			t.Fatal(err)
 		}
 		wantEqual(t, "after the request's write", list(req, "", accts[0].ID), []*milogin.Grant{normGrant(gs[1]), normGrant(&changed)})
+		list(req, "scope-0", accts[0].ID)
+		wantEqual(t, "one grant, read again with the session after the write", getOK(req, apps[0].ID, accts[0].ID), normGrant(&changed))
 		// A session that does not exist is not found, in a scope as outside.
 		read(t, s, func(tx milogin.Tx) error {
 			_, _, err := tx.Sessions().GetWithAccount(milogin.WithStoreScope(ctx(t)), "nobody")
