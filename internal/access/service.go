@@ -215,11 +215,17 @@ func (s *Service) Decide(ctx context.Context, req *milogin.LoginRequest, acct *m
 	if err != nil {
 		return nil, Decision{}, err
 	}
-	d := Decide(Input{
+	return li, s.Apply(li, req, sess), nil
+}
+
+// Apply applies the rules to what Decide read, now. After Agree enrolled
+// the person, the pages apply them again with the grant Agree returned
+// instead of reading everything again: enrolling changes the grant only.
+func (s *Service) Apply(li *LaunchInfo, req *milogin.LoginRequest, sess *milogin.Session) Decision {
+	return Decide(Input{
 		App: li.App, Portal: req.Portal, Grant: li.Grant, Terms: li.Terms, LastMFA: li.LastMFA,
 		Request: req, SessionID: sess.ID, SessionStart: sess.CreatedAt, Now: s.now(), Location: s.loc(),
 	})
-	return li, d, nil
 }
 
 // Request asks for access to an approval application: a pending grant for

@@ -396,12 +396,9 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, portal milo
 		return
 	}
 	err = p.cfg.Store.Write(ctx, func(tx milogin.Tx) error {
-		sess, err := tx.Sessions().Get(ctx, lr.SessionID)
-		if err != nil || sess.AccountID != lr.AccountID || sess.Stage != milogin.StageActive || !now.Before(sess.ExpiresAt) {
-			return errSessionGone
-		}
-		acct, err := tx.Accounts().Get(ctx, lr.AccountID)
-		if err != nil || acct.Status != milogin.StatusActive || acct.Portal != portal {
+		sess, acct, err := tx.Sessions().GetWithAccount(ctx, lr.SessionID)
+		if err != nil || sess.AccountID != lr.AccountID || sess.Stage != milogin.StageActive || !now.Before(sess.ExpiresAt) ||
+			acct.Status != milogin.StatusActive || acct.Portal != portal {
 			return errSessionGone
 		}
 		if _, err := tx.OAuthRequests().Update(ctx, id, func(x *milogin.OAuthRequest) error {

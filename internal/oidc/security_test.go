@@ -624,6 +624,61 @@ func TestCallbackChecksTheBrowser(t *testing.T) {
 	}
 }
 
+// A completed sign-in gets no code once its session has ended or its
+// account has been deactivated in the meantime: the callback reads both
+// again in the transaction that issues the code.
+func TestNoCodeAfterTheSessionOrAccountEnds(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		end  func(ctx context.Context, tx milogin.Tx, sess *milogin.Session) error
+	}{
+		{"session ended", func(ctx context.Context, tx milogin.Tx, sess *milogin.Session) error {
+			return tx.Sessions().Delete(ctx, sess.ID)
+		}},
+		{"account deactivated", func(ctx context.Context, tx milogin.Tx, sess *milogin.Session) error {
+			_, err := tx.Accounts().Update(ctx, sess.AccountID, func(a *milogin.Account) error {
+				a.Status = milogin.StatusDeactivated
+				return nil
+			})
+			return err
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.app(t, "rp", false)
+			_, ch := pkce()
+			br := browser()
+			e.code(t, br, "rp", ch) // signed in
+			r := do(t, br, "GET", e.authorizeURL("rp", ch, nil), nil)
+			cu, _ := url.Parse(continueOf(r.location()))
+			id := cu.Query().Get("login")
+			ctx := context.Background()
+			err := e.store.Write(ctx, func(tx milogin.Tx) error {
+				list, err := tx.Sessions().ListByAccount(ctx, e.account.ID)
+				if err != nil || len(list) != 1 {
+					return fmt.Errorf("sessions: %v %d", err, len(list))
+				}
+				sess := list[0]
+				if _, err := tx.LoginRequests().Update(ctx, id, func(lr *milogin.LoginRequest) error {
+					lr.AccountID, lr.SessionID, lr.AuthTime, lr.AMR, lr.DoneAt = sess.AccountID, sess.ID, sess.CreatedAt, []string{"pwd"}, e.clk.Now()
+					return nil
+				}); err != nil {
+					return err
+				}
+				return tt.end(ctx, tx, sess)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r = do(t, br, "GET", e.issuer+"/authorize/callback?id="+url.QueryEscape(id), nil)
+			loc := r.location()
+			if r.status != http.StatusSeeOther || strings.Contains(loc, "code=") || !strings.Contains(loc, "error=login_required") {
+				t.Fatalf("the callback answered %d %q, want login_required and no code", r.status, loc)
+			}
+		})
+	}
+}
+
 // max_age: a sign-in older than asked is parked again with ForceLogin, so
 // that the pages ask for the password again.
 func TestMaxAgeExceededAsksForAFreshSignIn(t *testing.T) {

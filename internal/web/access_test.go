@@ -338,6 +338,14 @@ func TestGateEnrolsInOpenApplication(t *testing.T) {
 	do(t, c, "GET", e.continueURL(id), nil)
 	do(t, c, "POST", e.srv.URL+"/thirdparty/continue/terms", url.Values{"login": {id}, "version": {"1"}, "choice": {"agree"}})
 	e.wantDone(t, do(t, c, "GET", e.continueURL(id), nil), id, "pwd")
+	// Without terms, where the application asks for a second factor: the
+	// first launch enrols the person and then asks for it.
+	id = e.park(t, "forms", true)
+	r := do(t, c, "GET", e.continueURL(id), nil)
+	wantContains(t, "enrolled, then the second factor", r.body, "MILogin Multifactor Authentication (MFA)")
+	if e.request(t, id).Done() {
+		t.Fatal("the sign-in was completed without its second factor")
+	}
 	// Without terms: in at once.
 	id = e.park(t, "forms", false)
 	e.wantDone(t, do(t, c, "GET", e.continueURL(id), nil), id, "pwd")

@@ -31,40 +31,44 @@ import (
 // the next request.
 func (s *Server) appGate(w http.ResponseWriter, r *http.Request, p milogin.Portal, req *milogin.LoginRequest, si *signedIn) ([]string, bool) {
 	ctx := r.Context()
-	for range 2 { // a second round after enrolling in an open application without terms
-		li, d, err := s.cfg.Access.Decide(ctx, req, si.Account, si.Session)
+	li, d, err := s.cfg.Access.Decide(ctx, req, si.Account, si.Session)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, false
+	}
+	if d.Step == access.Enrol {
+		// An open application without terms (or with its current terms
+		// accepted): enrolling is the person's first launch of it. The
+		// rules are applied again with the grant Agree gave.
+		g, err := s.cfg.Access.Agree(ctx, si.Account, li.App.ID, li.App.TermsVersion, actorOf(r, si.Account))
 		if err != nil {
 			s.fail(w, r, err)
 			return nil, false
 		}
-		switch d.Step {
-		case access.Enter:
-			return d.AMR, true
-		case access.Enrol:
-			if _, err := s.cfg.Access.Agree(ctx, si.Account, li.App.ID, li.App.TermsVersion, actorOf(r, si.Account)); err != nil {
-				s.fail(w, r, err)
-				return nil, false
-			}
-			continue
-		case access.Denied:
-			if err := s.cfg.Access.LaunchDenied(ctx, si.Account, li.App.ID, d.Reason, actorOf(r, si.Account)); err != nil {
-				s.fail(w, r, err)
-				return nil, false
-			}
-			if !li.App.InPortal(p.ID) {
-				s.errorPage(w, r, http.StatusForbidden, "This application is not offered in "+p.Name+".")
-				return nil, false
-			}
-			s.renderAccessDenied(w, r, p, si.Account, li.App, li.Grant)
-			return nil, false
-		case access.Terms:
-			s.renderTerms(w, r, http.StatusOK, &page{Portal: p, Account: si.Account}, termsData{
-				App: li.App, Action: "/" + string(p.ID) + "/continue/terms", LoginID: req.ID, Enrols: d.Enrols})
-			return nil, false
-		case access.MFA:
-			s.renderMFA(w, r, http.StatusOK, &page{Portal: p, Account: si.Account}, &loginFlow{req: req, si: si}, li.App)
+		li.Grant = g
+		d = s.cfg.Access.Apply(li, req, si.Session)
+	}
+	switch d.Step {
+	case access.Enter:
+		return d.AMR, true
+	case access.Denied:
+		if err := s.cfg.Access.LaunchDenied(ctx, si.Account, li.App.ID, d.Reason, actorOf(r, si.Account)); err != nil {
+			s.fail(w, r, err)
 			return nil, false
 		}
+		if !li.App.InPortal(p.ID) {
+			s.errorPage(w, r, http.StatusForbidden, "This application is not offered in "+p.Name+".")
+			return nil, false
+		}
+		s.renderAccessDenied(w, r, p, si.Account, li.App, li.Grant)
+		return nil, false
+	case access.Terms:
+		s.renderTerms(w, r, http.StatusOK, &page{Portal: p, Account: si.Account}, termsData{
+			App: li.App, Action: "/" + string(p.ID) + "/continue/terms", LoginID: req.ID, Enrols: d.Enrols})
+		return nil, false
+	case access.MFA:
+		s.renderMFA(w, r, http.StatusOK, &page{Portal: p, Account: si.Account}, &loginFlow{req: req, si: si}, li.App)
+		return nil, false
 	}
 	s.fail(w, r, milogin.Errorf("web.appGate", milogin.EINTERNAL, ""))
 	return nil, false
