@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"net/http"
@@ -314,13 +315,15 @@ func (p *Provider) answer(w http.ResponseWriter, r *http.Request, portal milogin
 		plainError(w, http.StatusBadRequest, "This sign-in request has expired. Please return to the application and try again.")
 		return
 	}
-	p.issueCode(w, r, portal, lr, req)
+	p.issueCode(w, r, portal, lr, req, nil)
 }
 
-// Finish answers a sign-in that the pages' /continue has just completed,
-// in place of their redirect to the callback: the same checks and the same
-// code, one round trip fewer (web.Server.SetFinish).
-func (p *Provider) Finish(w http.ResponseWriter, r *http.Request, lr *milogin.LoginRequest) {
+// Finish answers a sign-in that the pages' /continue has just let
+// through, in place of their redirect to the callback: the same checks and
+// the same code, one round trip fewer (web.Server.SetFinish). lr is the
+// request as completed; complete records that on the stored request in
+// the write that issues the code.
+func (p *Provider) Finish(w http.ResponseWriter, r *http.Request, lr *milogin.LoginRequest, complete func(context.Context, milogin.Tx) error) {
 	ctx := r.Context()
 	var req *milogin.OAuthRequest
 	err := p.cfg.Store.Read(ctx, func(tx milogin.Tx) (err error) {
@@ -331,14 +334,16 @@ func (p *Provider) Finish(w http.ResponseWriter, r *http.Request, lr *milogin.Lo
 		plainError(w, http.StatusBadRequest, "This sign-in request has expired. Please return to the application and try again.")
 		return
 	}
-	p.issueCode(w, r, lr.Portal, lr, req)
+	p.issueCode(w, r, lr.Portal, lr, req, complete)
 }
 
 // issueCode is the callback's work once the parked request and its
 // sign-in are read: unless something says otherwise (expired, refused,
 // not through yet, another browser, a fresh sign-in needed), it issues the
-// authorization code and returns the browser to the client.
-func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, portal milogin.PortalID, lr *milogin.LoginRequest, req *milogin.OAuthRequest) {
+// authorization code and returns the browser to the client. complete, when
+// not nil, records the sign-in on the stored request first, in the same
+// transaction (Finish).
+func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, portal milogin.PortalID, lr *milogin.LoginRequest, req *milogin.OAuthRequest, complete func(context.Context, milogin.Tx) error) {
 	ctx := r.Context()
 	id := req.ID
 	if req.CodeHash != "" {
@@ -396,6 +401,13 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, portal milo
 		return
 	}
 	err = p.cfg.Store.Write(ctx, func(tx milogin.Tx) error {
+		if complete != nil {
+			if err := complete(ctx, tx); milogin.IsKind(err, milogin.ECONFLICT) {
+				return errAlreadyUsed
+			} else if err != nil {
+				return err
+			}
+		}
 		sess, acct, err := tx.Sessions().GetWithAccount(ctx, lr.SessionID)
 		if err != nil || sess.AccountID != lr.AccountID || sess.Stage != milogin.StageActive || !now.Before(sess.ExpiresAt) ||
 			acct.Status != milogin.StatusActive || acct.Portal != portal {

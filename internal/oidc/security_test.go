@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -676,6 +677,122 @@ func TestNoCodeAfterTheSessionOrAccountEnds(t *testing.T) {
 				t.Fatalf("the callback answered %d %q, want login_required and no code", r.status, loc)
 			}
 		})
+	}
+}
+
+// Finish records the sign-in on the parked request in the write that
+// issues the code: a request the pages find already used gets no code, and
+// when no code can be issued (the session ended) the request is not left
+// completed either.
+func TestFinishCompletesAndAnswersInOneWrite(t *testing.T) {
+	e := newEnv(t)
+	e.app(t, "rp", false)
+	_, ch := pkce()
+	br := browser()
+	e.code(t, br, "rp", ch) // signed in
+	ctx := context.Background()
+	var sess *milogin.Session
+	if err := e.store.Read(ctx, func(tx milogin.Tx) error {
+		list, err := tx.Sessions().ListByAccount(ctx, e.account.ID)
+		if err == nil && len(list) != 1 {
+			err = fmt.Errorf("%d sessions", len(list))
+		}
+		if err == nil {
+			sess = list[0]
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	base, _ := url.Parse(e.srv.URL)
+	// park parks a new request from the signed-in browser and returns it
+	// as the pages complete it.
+	park := func() *milogin.LoginRequest {
+		t.Helper()
+		cu, _ := url.Parse(continueOf(do(t, br, "GET", e.authorizeURL("rp", ch, nil), nil).location()))
+		var lr *milogin.LoginRequest
+		if err := e.store.Read(ctx, func(tx milogin.Tx) (err error) {
+			lr, err = tx.LoginRequests().Get(ctx, cu.Query().Get("login"))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		lr.AccountID, lr.SessionID, lr.AuthTime, lr.AMR, lr.DoneAt = sess.AccountID, sess.ID, sess.CreatedAt, []string{"pwd"}, e.clk.Now()
+		return lr
+	}
+	finish := func(lr *milogin.LoginRequest, complete func(context.Context, milogin.Tx) error) *httptest.ResponseRecorder {
+		t.Helper()
+		req := httptest.NewRequest("GET", e.srv.URL+"/thirdparty/continue?login="+url.QueryEscape(lr.ID), nil)
+		for _, c := range br.Jar.Cookies(base) {
+			req.AddCookie(c)
+		}
+		rec := httptest.NewRecorder()
+		e.provider.Finish(rec, req, lr, complete)
+		return rec
+	}
+	// record completes the stored request, as the pages do.
+	record := func(lr *milogin.LoginRequest) func(context.Context, milogin.Tx) error {
+		return func(ctx context.Context, tx milogin.Tx) error {
+			_, err := tx.LoginRequests().Update(ctx, lr.ID, func(x *milogin.LoginRequest) error {
+				if x.Done() {
+					return milogin.Errorf("test", milogin.ECONFLICT, "already used")
+				}
+				x.AccountID, x.SessionID, x.AuthTime, x.AMR, x.DoneAt = lr.AccountID, lr.SessionID, lr.AuthTime, lr.AMR, lr.DoneAt
+				return nil
+			})
+			return err
+		}
+	}
+	stored := func(id string) (*milogin.LoginRequest, *milogin.OAuthRequest) {
+		t.Helper()
+		var lr *milogin.LoginRequest
+		var or *milogin.OAuthRequest
+		if err := e.store.Read(ctx, func(tx milogin.Tx) (err error) {
+			if lr, err = tx.LoginRequests().Get(ctx, id); err != nil {
+				return err
+			}
+			or, err = tx.OAuthRequests().Get(ctx, id)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return lr, or
+	}
+
+	// Already used (another tab completed it first): no code.
+	lr := park()
+	rec := finish(lr, func(context.Context, milogin.Tx) error {
+		return milogin.Errorf("test", milogin.ECONFLICT, "already used")
+	})
+	if rec.Code != http.StatusBadRequest || strings.Contains(rec.Header().Get("Location"), "code=") {
+		t.Fatalf("an already used request: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+	if _, or := stored(lr.ID); or.CodeHash != "" {
+		t.Fatal("a code was stored for an already used request")
+	}
+
+	// The ordinary case: recorded and answered.
+	lr = park()
+	rec = finish(lr, record(lr))
+	if rec.Code != http.StatusSeeOther || !strings.Contains(rec.Header().Get("Location"), "code=") {
+		t.Fatalf("a completed sign-in: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+	if got, or := stored(lr.ID); !got.Done() || got.SessionID != sess.ID || or.CodeHash == "" {
+		t.Fatalf("after the answer: done %v, session %q, code stored %v", got.Done(), got.SessionID, or.CodeHash != "")
+	}
+
+	// The session ended before the answer: login_required, and the
+	// request is not left completed.
+	lr = park()
+	if err := e.store.Write(ctx, func(tx milogin.Tx) error { return tx.Sessions().Delete(ctx, sess.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	rec = finish(lr, record(lr))
+	if loc := rec.Header().Get("Location"); rec.Code != http.StatusSeeOther || !strings.Contains(loc, "error=login_required") {
+		t.Fatalf("a sign-in whose session ended: %d %q", rec.Code, loc)
+	}
+	if got, or := stored(lr.ID); got.Done() || or.CodeHash != "" {
+		t.Fatalf("the ended sign-in was left completed (%v) or with a code (%v)", got.Done(), or.CodeHash != "")
 	}
 }
 

@@ -1,8 +1,10 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"milogin"
 	"milogin/internal/access"
@@ -54,13 +56,19 @@ func (s *Server) handleContinue(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return // the gate answered: terms, second factor or access denied
 	}
-	done, err := s.completeLogin(r, req.ID, si, amr)
-	if err != nil {
-		s.fail(w, r, err)
+	if f := s.finish[req.Protocol]; f != nil {
+		// The protocol records the sign-in in the write that answers it.
+		now := s.cfg.Auth.Now().UTC()
+		done := *req
+		completed(&done, si, amr, now)
+		f(w, r, &done, func(ctx context.Context, tx milogin.Tx) error {
+			_, err := completeIn(ctx, tx, req.ID, si, amr, now)
+			return err
+		})
 		return
 	}
-	if f := s.finish[done.Protocol]; f != nil {
-		f(w, r, done)
+	if _, err := s.completeLogin(r, req.ID, si, amr); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	redirect(w, r, req.CallbackURL)
@@ -70,22 +78,32 @@ func (s *Server) handleContinue(w http.ResponseWriter, r *http.Request) {
 func (s *Server) completeLogin(r *http.Request, id string, si *signedIn, amr []string) (*milogin.LoginRequest, error) {
 	now := s.cfg.Auth.Now().UTC()
 	var out *milogin.LoginRequest
-	err := s.cfg.Store.Write(r.Context(), func(tx milogin.Tx) error {
-		var err error
-		out, err = tx.LoginRequests().Update(r.Context(), id, func(req *milogin.LoginRequest) error {
-			if req.Done() {
-				return milogin.Errorf("web.completeLogin", milogin.ECONFLICT, "This sign-in request was already used. Please return to the application and try again.")
-			}
-			req.AccountID = si.Account.ID
-			req.SessionID = si.Session.ID
-			req.AuthTime = si.Session.CreatedAt
-			req.AMR = amr
-			req.DoneAt = now
-			return nil
-		})
+	err := s.cfg.Store.Write(r.Context(), func(tx milogin.Tx) (err error) {
+		out, err = completeIn(r.Context(), tx, id, si, amr, now)
 		return err
 	})
 	return out, err
+}
+
+// completeIn records who signed in on the parked request id, in tx; a
+// request already completed is refused (ECONFLICT).
+func completeIn(ctx context.Context, tx milogin.Tx, id string, si *signedIn, amr []string, now time.Time) (*milogin.LoginRequest, error) {
+	return tx.LoginRequests().Update(ctx, id, func(req *milogin.LoginRequest) error {
+		if req.Done() {
+			return milogin.Errorf("web.completeLogin", milogin.ECONFLICT, "This sign-in request was already used. Please return to the application and try again.")
+		}
+		completed(req, si, amr, now)
+		return nil
+	})
+}
+
+// completed marks req as signed in by si with the methods amr at now.
+func completed(req *milogin.LoginRequest, si *signedIn, amr []string, now time.Time) {
+	req.AccountID = si.Account.ID
+	req.SessionID = si.Session.ID
+	req.AuthTime = si.Session.CreatedAt
+	req.AMR = amr
+	req.DoneAt = now
 }
 
 // Silent answers a protocol's request that must not show a page

@@ -82,10 +82,13 @@ type Server struct {
 }
 
 // FinishFunc answers the browser for a parked sign-in that /continue has
-// just completed (lr.Done()), as the protocol's callback would: an OpenID
-// Connect provider issues the code and sends the browser to the
-// application.
-type FinishFunc func(w http.ResponseWriter, r *http.Request, lr *milogin.LoginRequest)
+// just let through, as the protocol's callback would: an OpenID Connect
+// provider issues the code and sends the browser to the application. lr
+// is the request as completed (lr.Done()); complete records that on the
+// stored request, and must run in the transaction that answers (it fails
+// with ECONFLICT when the request was already used), so that the sign-in
+// is recorded and answered in one write.
+type FinishFunc func(w http.ResponseWriter, r *http.Request, lr *milogin.LoginRequest, complete func(context.Context, milogin.Tx) error)
 
 // SetFinish makes /continue answer a completed sign-in of the protocol
 // itself instead of redirecting to lr.CallbackURL, which saves the browser
