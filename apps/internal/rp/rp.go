@@ -130,7 +130,8 @@ func SameState(got, want string) bool {
 
 // Finish completes a sign-in from the authorization response's query q
 // and the Login of its state (which the application has already matched
-// to this browser): the issuer named in the answer, MILogin's error if it
+// to this browser): the issuer named in the answer, its state against
+// l.State, MILogin's error if it
 // sent one, the code exchanged with the PKCE verifier, the ID token
 // verified (signature, issuer, audience, expiry) and its nonce compared.
 // It returns the verified token and its raw form (the hint for logging
@@ -140,6 +141,12 @@ func (c *Client) Finish(ctx context.Context, q url.Values, l Login) (*oidc.IDTok
 	// issuer's response is a mix-up attack.
 	if q.Has("iss") && q.Get("iss") != c.cfg.Issuer {
 		return nil, "", fmt.Errorf("%w: the response is from %q", ErrInvalid, q.Get("iss"))
+	}
+	// The caller has matched the state to this browser's; an answer that
+	// carries another state (or none) is not the answer to l, whatever the
+	// caller did.
+	if !SameState(q.Get("state"), l.State) {
+		return nil, "", fmt.Errorf("%w: the response is for another sign-in", ErrInvalid)
 	}
 	if e := q.Get("error"); e != "" {
 		if e == "access_denied" {

@@ -20,11 +20,14 @@ func TestFinishJudgesTheAnswerBeforeTheExchange(t *testing.T) {
 		q    url.Values
 		want error
 	}{
-		{"another issuer's answer (mix-up)", url.Values{"iss": {"https://evil.example/thirdparty"}, "code": {"c"}}, ErrInvalid},
-		{"another issuer's error", url.Values{"iss": {"https://evil.example/thirdparty"}, "error": {"access_denied"}}, ErrInvalid},
-		{"the person cancelled", url.Values{"iss": {deadIssuer}, "error": {"access_denied"}}, ErrDenied},
-		{"another error", url.Values{"error": {"server_error"}, "error_description": {"x"}}, ErrRefused},
-		{"a code, but MILogin is down", url.Values{"iss": {deadIssuer}, "code": {"c"}}, ErrUnavailable},
+		{"another issuer's answer (mix-up)", url.Values{"iss": {"https://evil.example/thirdparty"}, "state": {"s"}, "code": {"c"}}, ErrInvalid},
+		{"another issuer's error", url.Values{"iss": {"https://evil.example/thirdparty"}, "state": {"s"}, "error": {"access_denied"}}, ErrInvalid},
+		{"another sign-in's answer", url.Values{"iss": {deadIssuer}, "state": {"t"}, "code": {"c"}}, ErrInvalid},
+		{"an answer without a state", url.Values{"iss": {deadIssuer}, "code": {"c"}}, ErrInvalid},
+		{"another sign-in's error", url.Values{"iss": {deadIssuer}, "state": {"t"}, "error": {"access_denied"}}, ErrInvalid},
+		{"the person cancelled", url.Values{"iss": {deadIssuer}, "state": {"s"}, "error": {"access_denied"}}, ErrDenied},
+		{"another error", url.Values{"state": {"s"}, "error": {"server_error"}, "error_description": {"x"}}, ErrRefused},
+		{"a code, but MILogin is down", url.Values{"iss": {deadIssuer}, "state": {"s"}, "code": {"c"}}, ErrUnavailable},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			idt, raw, err := c.Finish(context.Background(), tt.q, l)
