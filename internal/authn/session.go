@@ -346,3 +346,20 @@ func (s *Service) RotateSession(ctx context.Context, portalID milogin.PortalID, 
 	}
 	return res, nil
 }
+
+// SessionCookieName is the name of the portal's sign-in session cookie.
+// It is per portal, so that signing in to one portal does not end another,
+// and over HTTPS (secure) it has the __Host- prefix (Secure, Path=/, no
+// Domain). The pages set it; the OpenID provider reads it too.
+func SessionCookieName(portal milogin.PortalID, secure bool) string {
+	if secure {
+		return "__Host-milogin-" + string(portal)
+	}
+	return "milogin-" + string(portal)
+}
+
+// SessionCookieNames are the cookie's two possible names, for a reader that
+// does not know whether the server sets it over HTTPS.
+func SessionCookieNames(portal milogin.PortalID) [2]string {
+	return [2]string{SessionCookieName(portal, true), SessionCookieName(portal, false)}
+}

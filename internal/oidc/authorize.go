@@ -106,7 +106,7 @@ func continueURL(portal milogin.PortalID, id string) string {
 // hasSessionCookie reports whether the browser sent the portal's session
 // cookie at all (see sameBrowser for the names), live or not.
 func hasSessionCookie(r *http.Request, portal milogin.PortalID) bool {
-	for _, name := range sessionCookieNames(portal) {
+	for _, name := range authn.SessionCookieNames(portal) {
 		if _, err := r.Cookie(name); err == nil {
 			return true
 		}
@@ -114,12 +114,6 @@ func hasSessionCookie(r *http.Request, portal milogin.PortalID) bool {
 	return false
 }
 
-// sessionCookieNames are internal/web's names for the portal's sign-in
-// session cookie: "__Host-milogin-{portal}" over HTTPS, "milogin-{portal}"
-// over plain HTTP.
-func sessionCookieNames(portal milogin.PortalID) [2]string {
-	return [2]string{"__Host-milogin-" + string(portal), "milogin-" + string(portal)}
-}
 
 // SilentFunc answers a silent request (prompt=none) without any page: from
 // the browser's MILogin session it completes the parked sign-in and returns
@@ -458,7 +452,7 @@ func sameBrowser(r *http.Request, portal milogin.PortalID, sessionID string) boo
 	if sessionID == "" {
 		return false
 	}
-	for _, name := range sessionCookieNames(portal) {
+	for _, name := range authn.SessionCookieNames(portal) {
 		if c, err := r.Cookie(name); err == nil &&
 			subtle.ConstantTimeCompare([]byte(authn.TokenID(c.Value)), []byte(sessionID)) == 1 {
 			return true

@@ -115,7 +115,7 @@ var logoutCSRF = http.NewCrossOriginProtection()
 // browserSession returns the portal's sign-in session whose cookie the
 // request carries, nil when there is none (see sameBrowser for the cookie).
 func (p *Provider) browserSession(ctx context.Context, r *http.Request, portal milogin.PortalID) (*milogin.Session, error) {
-	for _, name := range []string{"__Host-milogin-" + string(portal), "milogin-" + string(portal)} {
+	for _, name := range authn.SessionCookieNames(portal) {
 		c, err := r.Cookie(name)
 		if err != nil || c.Value == "" {
 			continue

@@ -34,13 +34,9 @@ func sessionOf(r *http.Request) *signedIn {
 	return s
 }
 
-// cookieName is per portal, so that signing in to one portal does not end
-// another. Over HTTPS it has the __Host- prefix (Secure, Path=/, no Domain).
+// cookieName is the portal's session cookie (authn.SessionCookieName).
 func (s *Server) cookieName(p milogin.PortalID) string {
-	if s.secure {
-		return "__Host-milogin-" + string(p)
-	}
-	return "milogin-" + string(p)
+	return authn.SessionCookieName(p, s.secure)
 }
 
 func (s *Server) sessionToken(r *http.Request, p milogin.PortalID) string {
