@@ -114,7 +114,6 @@ func hasSessionCookie(r *http.Request, portal milogin.PortalID) bool {
 	return false
 }
 
-
 // SilentFunc answers a silent request (prompt=none) without any page: from
 // the browser's MILogin session it completes the parked sign-in and returns
 // "", or returns the OpenID Connect error code to send the application
