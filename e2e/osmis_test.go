@@ -18,10 +18,11 @@ const (
 // refusing bad input first); MILogin emails that user that access was
 // approved; the user signs in to MILogin, clicks One-Stop Management
 // Information System (OSMIS), agrees to the terms, enters the emailed
-// passcode and sees the dashboard, uses Tasks and the system page; a second
-// launch the same day asks no passcode; the next calendar day (the demo
-// restarted on the same folder with its clock moved a day) asks again, and
-// everything is still there. Every page passes axe-core.
+// passcode and sees the dashboard, uses Tasks, the system page and the
+// search bar; a second launch the same day asks no passcode; the next
+// calendar day (the demo restarted on the same folder with its clock moved
+// a day) asks again, and everything is still there. Every page passes
+// axe-core.
 func TestOSMISJourney(t *testing.T) {
 	t.Parallel()
 	d := startDemo(t)
@@ -102,6 +103,17 @@ func TestOSMISJourney(t *testing.T) {
 	staff.find(heading(1, "Please select the system you want to go to ..."), "the system page")
 	staff.expectText("Wagner-Peyser ISS", "Welfare Reform Case Notes", "WIOA Reports", "TAA BRN")
 	staff.follow("Dashboard")
+	staff.expectDashboard("Casey Rivera")
+
+	// The header's search bar: the person's tasks and the systems.
+	staff.press("Search")
+	staff.expectText("Enter a word to search for")
+	staff.fill("Search OSMIS", "q", "report")
+	staff.press("Search")
+	staff.find(heading(1, "Search results for “report”"), "the search results")
+	staff.expectText("File the monthly report", "WIOA Reports")
+	staff.expectNoText("Call employer partners")
+	staff.follow("Go to your tasks on the OSMIS Dashboard")
 	staff.expectDashboard("Casey Rivera")
 
 	// A second launch the same day: no terms, no passcode.

@@ -63,6 +63,8 @@ type pageData struct {
 	Flash  string
 	Errors map[string]string // field name → the rule it failed
 	Data   any
+	// Query is what the header's search bar shows (the search page's).
+	Query string
 }
 
 func (s *Server) page(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {

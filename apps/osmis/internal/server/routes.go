@@ -27,6 +27,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /tasks", page(false, s.handleAddTask))
 	mux.Handle("POST /tasks/{id}/done", page(false, s.handleTaskDone))
 	mux.Handle("GET /systems", page(false, s.handleSystems))
+	mux.Handle("GET /search", page(false, s.handleSearch))
 	mux.Handle("POST /logout", page(false, s.handleLogout))
 
 	// MWA Administrators: the Staff Account Admin Utility.

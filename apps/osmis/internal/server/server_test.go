@@ -629,6 +629,60 @@ func TestQuickAdd(t *testing.T) {
 	}
 }
 
+// The header's search bar finds the person's own tasks and the systems by
+// any part of their text, ignoring case; an empty search says what to type
+// and keeps the page usable.
+func TestSearch(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, l := range [][2]string{{"Wagner-Peyser ISS", "https://wp.example/"}, {"WIOA Reports", "https://wioa.example/"}} {
+		if err := e.db.AddLink(ctx, l[0], l[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.db.AddTask(ctx, e.lee.ID, &store.Task{Title: "Review WIOA enrolments"}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.browser()
+	e.signIn(c, "nguyent0001", "tran.nguyen@miworks.example.org")
+	e.post(c, "/tasks", url.Values{"title": {"Call the WIOA employer partners"}, "due_date": {"2026-12-31"}})
+	e.post(c, "/tasks", url.Values{"title": {"File the quarterly report"}})
+
+	_, body := e.get(c, "/dashboard")
+	if !strings.Contains(body, `role="search"`) || !strings.Contains(body, `<label for="q">Search OSMIS</label>`) {
+		t.Fatalf("no search bar in the header:\n%s", body)
+	}
+	res, body := e.get(c, "/search?q="+url.QueryEscape(" wioa "))
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "Search results for “wioa”") ||
+		!strings.Contains(body, "Call the WIOA employer partners") || !strings.Contains(body, `<a href="https://wioa.example/">WIOA Reports</a>`) {
+		t.Errorf("search %d:\n%s", res.StatusCode, body)
+	}
+	for _, not := range []string{"File the quarterly report", "Review WIOA enrolments", "Wagner-Peyser ISS"} {
+		if strings.Contains(body, not) {
+			t.Errorf("the results list %q", not)
+		}
+	}
+	if !strings.Contains(body, `value="wioa"`) {
+		t.Error("the search bar does not show the query")
+	}
+	_, body = e.get(c, "/search?q=payroll")
+	if !strings.Contains(body, "No tasks or systems match “payroll”") {
+		t.Errorf("no match:\n%s", body)
+	}
+	res, body = e.get(c, "/search?q=+")
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "Enter a word to search for") || !strings.Contains(body, `href="#q"`) {
+		t.Errorf("empty search %d:\n%s", res.StatusCode, body)
+	}
+	res, _ = e.get(c, "/search?q="+strings.Repeat("x", 101))
+	if res.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("a 101-character search: %d", res.StatusCode)
+	}
+	// Signed out, the search sends the browser through MILogin.
+	if res, _ := e.get(e.browser(), "/search?q=wioa"); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/login" {
+		t.Errorf("signed out search: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+}
+
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func htmlEscape(s string) string { return strings.NewReplacer("'", "&#39;", `"`, "&#34;").Replace(s) }
