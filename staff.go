@@ -103,8 +103,9 @@ type SearchHit struct {
 }
 
 // PortalPolicy is a security administrator's policy for a resident portal,
-// replacing the portal's default from DefaultPortals. Every node applies
-// the stored policies when it starts.
+// replacing the portal's default from DefaultPortals. Every node reads the
+// stored policies when it starts and again every half minute, and the node
+// that saves one at once (authn.Service.LoadPolicies).
 type PortalPolicy struct {
 	Portal    PortalID
 	Policy    Policy

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"milogin"
-	"milogin/internal/admin"
 	"milogin/internal/authn"
 	"milogin/internal/postgres"
 	"milogin/internal/secrets"
@@ -106,8 +105,9 @@ func (c *common) open(ctx context.Context, getenv func(string) string) (*env, er
 		return nil, fmt.Errorf("opening database: %w", err)
 	}
 	auth := authn.NewService(store, authn.NewHasher(authn.DefaultParams, 0), authn.NewCodeHasher(kek.Derive("codes")))
-	// Portal policies changed in the administration console replace the defaults.
-	if err := admin.ApplyPolicies(ctx, store, auth.Portals); err != nil {
+	// Portal policies changed in the administration console replace the
+	// defaults (and serve reads them again as they change).
+	if err := auth.LoadPolicies(ctx); err != nil {
 		store.Close()
 		return nil, fmt.Errorf("loading portal policies: %w", err)
 	}

@@ -235,6 +235,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = worker.Run(bg) })
 	wg.Go(func() { sweep(bg, e, logger) })
+	wg.Go(func() { e.auth.WatchPolicies(bg) })
 	wg.Go(func() { sweepOIDC(bg, provider, logger) })
 	wg.Go(func() { sweepMFA(bg, mf, logger) })
 	wg.Go(func() { sweepAudit(bg, adminSvc, *auditRetention, logger) })

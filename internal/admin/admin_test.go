@@ -671,18 +671,28 @@ func TestSecurityAdmin(t *testing.T) {
 	if es := e.events(milogin.AuditFilter{Type: milogin.EventPolicyChanged}); len(es) != 1 || !strings.Contains(es[0].Detail["changed"], "min_length 8→15") || es[0].ActorKind != milogin.ActorStaff {
 		t.Fatalf("policy event: %+v", es)
 	}
-	portals := map[milogin.PortalID]milogin.Portal{}
-	for _, p := range milogin.DefaultPortals() {
-		portals[p.ID] = p
+	// In force on this node at once, and on another node (another
+	// authn.Service on the same database) once it loads the policies.
+	node2 := authn.NewService(e.store, authn.NewHasher(fastParams, 0), authn.NewCodeHasher(make([]byte, 32)))
+	if p, _ := node2.Portal(milogin.Citizen); p.Policy.PasswordMinLength != 8 {
+		t.Fatalf("another node before loading: %+v", p.Policy)
 	}
-	if err := admin.ApplyPolicies(t.Context(), e.store, portals); err != nil {
+	if err := node2.LoadPolicies(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if p := portals[milogin.Citizen].Policy; p.PasswordMinLength != 15 || p.PasswordClasses != 0 || p.Profile != "nist-800-63b-4" || p.SecurityQuestions {
-		t.Fatalf("applied citizen policy: %+v", p)
+	for node, auth := range map[string]*authn.Service{"this node": e.svc.Residents, "another node": node2} {
+		if p, _ := auth.Portal(milogin.Citizen); p.Policy.PasswordMinLength != 15 || p.Policy.PasswordClasses != 0 || p.Policy.Profile != "nist-800-63b-4" || p.Policy.SecurityQuestions {
+			t.Fatalf("%s: citizen policy %+v", node, p.Policy)
+		}
+		if p, _ := auth.Portal(milogin.ThirdParty); p.Policy.PasswordMinLength != 8 {
+			t.Fatalf("%s: another portal's policy changed", node)
+		}
 	}
-	if portals[milogin.ThirdParty].Policy.PasswordMinLength != 8 {
-		t.Fatal("another portal's policy changed")
+	if p, _ := e.svc.Staff.Portal(milogin.Staff); p.Policy != milogin.StaffPortal().Policy {
+		t.Fatal("the staff portal's policy changed")
+	}
+	if body = e.get(c, "/admin/security/policies", http.StatusOK); strings.Contains(body, "not yet in force") || !strings.Contains(body, `id="citizen-min_length" name="min_length" value="15"`) {
+		t.Fatalf("the policies page after the change:\n%s", body)
 	}
 
 	body = e.post(c, "/admin/security/staff", url.Values{"email": {"bad"}, "name": {""}, "role": {"appadmin"}}, http.StatusUnprocessableEntity)

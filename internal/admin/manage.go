@@ -252,8 +252,8 @@ func (s *Server) policiesPage(w http.ResponseWriter, r *http.Request, status int
 	p := &page{Title: "Portal policies", Staff: staffOf(r), Notice: notice, Errors: vs}
 	var views []policyView
 	for _, id := range ResidentPortals {
-		portal, ok := s.svc.Residents.Portals[id]
-		if !ok {
+		portal, err := s.svc.Residents.Portal(id)
+		if err != nil {
 			continue
 		}
 		v := policyView{Portal: portal, Deviations: Deviations(portal.Policy), Editable: true}

@@ -12,26 +12,6 @@ import (
 	"milogin"
 )
 
-// ApplyPolicies replaces the policies in portals with those stored in the
-// console. Every node calls it when it starts (cmd/milogin), so a change
-// takes effect on each node at its next start; the console says so.
-func ApplyPolicies(ctx context.Context, store milogin.Store, portals map[milogin.PortalID]milogin.Portal) error {
-	var ps []milogin.PortalPolicy
-	if err := store.Read(ctx, func(tx milogin.Tx) (err error) {
-		ps, err = tx.Policies().List(ctx)
-		return err
-	}); err != nil {
-		return milogin.Wrap("admin.ApplyPolicies", err)
-	}
-	for _, p := range ps {
-		if cur, ok := portals[p.Portal]; ok && p.Portal != milogin.Staff {
-			cur.Policy = p.Policy
-			portals[p.Portal] = cur
-		}
-	}
-	return nil
-}
-
 // policyFields are the numbers of the policy form, with their bounds.
 var policyFields = []struct {
 	Name, Label string
@@ -111,15 +91,18 @@ func parsePolicy(base milogin.Policy, form url.Values, prefix string) (milogin.P
 	return p, vs
 }
 
-// SetPolicy stores a portal's policy, audited with what changed.
+// SetPolicy stores a portal's policy, audited with what changed, and puts
+// it in force on this node at once; the other nodes read it within
+// authn.PolicyRefresh.
 func (s *Service) SetPolicy(ctx context.Context, actor Actor, portal milogin.PortalID, p milogin.Policy) error {
 	const op = "admin.SetPolicy"
-	if _, ok := s.Residents.Portals[portal]; !ok || portal == milogin.Staff {
+	running, err := s.Residents.Portal(portal)
+	if err != nil || portal == milogin.Staff {
 		return milogin.Errorf(op, milogin.ENOTFOUND, "No such portal.")
 	}
 	now := s.now()
-	old := s.Residents.Portals[portal].Policy
-	err := s.Store.Write(ctx, func(tx milogin.Tx) error {
+	old := running.Policy
+	err = s.Store.Write(ctx, func(tx milogin.Tx) error {
 		stored, err := tx.Policies().List(ctx)
 		if err != nil {
 			return err
@@ -149,7 +132,15 @@ func (s *Service) SetPolicy(ctx context.Context, actor Actor, portal milogin.Por
 		detail["changed"] = strings.Join(changed, ", ")
 		return appendAudit(ctx, tx, now, milogin.EventPolicyChanged, portal, actor, "", "", detail)
 	})
-	return milogin.Wrap(op, err)
+	if err != nil {
+		return milogin.Wrap(op, err)
+	}
+	// Saved: in force here now. Should reading it back fail, the periodic
+	// load puts it in force within authn.PolicyRefresh.
+	if err := s.Residents.LoadPolicies(ctx); err != nil {
+		s.Residents.Logger.Error("loading portal policies after a change", "err", err)
+	}
+	return nil
 }
 
 // storedPolicies returns the policies saved in the console, by portal.
@@ -170,8 +161,8 @@ func (s *Server) handlePolicySave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	portal := milogin.PortalID(r.PathValue("portal"))
-	cur, ok := s.svc.Residents.Portals[portal]
-	if !ok {
+	cur, err := s.svc.Residents.Portal(portal)
+	if err != nil {
 		s.errorPage(w, r, http.StatusNotFound, "No such portal.")
 		return
 	}
@@ -194,5 +185,5 @@ func (s *Server) handlePolicySave(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.policiesPage(w, r, http.StatusOK, "The policy of "+cur.Name+" was saved. Each node applies it when it next starts.", nil, nil)
+	s.policiesPage(w, r, http.StatusOK, "The policy of "+cur.Name+" was saved. It is in force on this node now and on every other node within a minute.", nil, nil)
 }

@@ -9,6 +9,7 @@ package authn
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"milogin"
@@ -46,6 +47,12 @@ type Service struct {
 	// AllowSeeded lets accounts made by "milogin users seed" sign in. They
 	// share one password, so only a load-test deployment sets it.
 	AllowSeeded bool
+
+	// saved holds the policies saved in the administration console, by
+	// portal, as LoadPolicies last read them; Portal puts them in place of
+	// Portals' own. Read on every request, replaced whole. A pointer, so
+	// that a copy of the Service (the console's staff sign-in) shares it.
+	saved *atomic.Pointer[map[milogin.PortalID]milogin.Policy]
 }
 
 // NewService returns a Service with the default portals, the common-password
@@ -65,6 +72,7 @@ func NewService(store milogin.Store, hasher *Hasher, codes *CodeHasher) *Service
 		Common:          Common,
 		IPFailureLimit:  50,
 		IPFailureWindow: 15 * time.Minute,
+		saved:           new(atomic.Pointer[map[milogin.PortalID]milogin.Policy]),
 	}
 }
 
@@ -74,7 +82,60 @@ func (s *Service) Portal(id milogin.PortalID) (milogin.Portal, error) {
 	if !ok {
 		return milogin.Portal{}, milogin.Errorf("authn.Portal", milogin.ENOTFOUND, "no such portal")
 	}
+	if s.saved != nil {
+		if m := s.saved.Load(); m != nil {
+			if pol, ok := (*m)[id]; ok {
+				p.Policy = pol
+			}
+		}
+	}
 	return p, nil
+}
+
+// LoadPolicies reads the portal policies saved in the administration
+// console; from then on Portal answers with them. Every node loads them at
+// start and again every PolicyRefresh (WatchPolicies), and the node that
+// saves a policy at once, so a change reaches every node within that time.
+// The staff portal's rules are fixed: a saved policy for it is ignored.
+func (s *Service) LoadPolicies(ctx context.Context) error {
+	if s.saved == nil {
+		return milogin.Errorf("authn.LoadPolicies", milogin.EINTERNAL, "the Service was not made by NewService")
+	}
+	var ps []milogin.PortalPolicy
+	if err := s.Store.Read(ctx, func(tx milogin.Tx) (err error) {
+		ps, err = tx.Policies().List(ctx)
+		return err
+	}); err != nil {
+		return milogin.Wrap("authn.LoadPolicies", err)
+	}
+	m := make(map[milogin.PortalID]milogin.Policy, len(ps))
+	for _, p := range ps {
+		if p.Portal != milogin.Staff {
+			m[p.Portal] = p.Policy
+		}
+	}
+	s.saved.Store(&m)
+	return nil
+}
+
+// PolicyRefresh is how often WatchPolicies reads the saved policies again.
+const PolicyRefresh = 30 * time.Second
+
+// WatchPolicies calls LoadPolicies every PolicyRefresh until ctx ends,
+// logging a failure (the policies last read stay in force).
+func (s *Service) WatchPolicies(ctx context.Context) {
+	t := time.NewTicker(PolicyRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.LoadPolicies(ctx); err != nil && ctx.Err() == nil {
+			s.Logger.Error("loading portal policies", "err", err)
+		}
+	}
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC() }

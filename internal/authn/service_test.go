@@ -644,3 +644,37 @@ func TestRotateSessionMovesWhatRefersToIt(t *testing.T) {
 		t.Errorf("rotating a dead token: %v", err)
 	}
 }
+
+// A policy saved in the administration console is in force for sign-in
+// once the node loads it (at start, every authn.PolicyRefresh, and at once
+// on the node that saves it), without a restart: here three failures lock.
+func TestSavedPolicyAppliesWhenLoaded(t *testing.T) {
+	onEngines(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		pol := milogin.DefaultPolicy()
+		pol.LockoutThreshold, pol.LockoutDuration = 3, 45*time.Minute
+		if err := f.store.Write(ctx, func(tx milogin.Tx) error {
+			return tx.Policies().Put(ctx, &milogin.PortalPolicy{Portal: milogin.ThirdParty, Policy: pol, UpdatedAt: f.clk.Now(), UpdatedBy: "staff-1"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if p, _ := f.svc.Portal(milogin.ThirdParty); p.Policy.LockoutThreshold != 5 {
+			t.Fatalf("in force before loading: %d", p.Policy.LockoutThreshold)
+		}
+		if err := f.svc.LoadPolicies(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= 2; i++ {
+			if _, err := f.signIn(t, "Wrong!Password1"); !milogin.IsKind(err, milogin.EUNAUTHORIZED) {
+				t.Fatalf("failure %d: %v", i, err)
+			}
+		}
+		_, err := f.signIn(t, "Wrong!Password1")
+		if !milogin.IsKind(err, milogin.ELOCKED) || !strings.Contains(milogin.ErrorMessage(err), "45 minutes") {
+			t.Fatalf("third failure under the saved policy: %v", err)
+		}
+		if p, _ := f.svc.Portal(milogin.Citizen); p.Policy.LockoutThreshold != 5 {
+			t.Errorf("another portal's policy: %d", p.Policy.LockoutThreshold)
+		}
+	})
+}

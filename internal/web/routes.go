@@ -108,8 +108,15 @@ func (s *Server) portal(pattern string, h http.HandlerFunc) {
 	if method == http.MethodGet {
 		s.pages[path] = true
 	}
-	for id, p := range s.cfg.Auth.Portals {
+	for id := range s.cfg.Auth.Portals {
 		s.mux.HandleFunc(method+" /"+string(id)+path, func(w http.ResponseWriter, r *http.Request) {
+			// Per request: the portal's policy is the one in force now
+			// (a change saved in the console reaches a running node).
+			p, err := s.cfg.Auth.Portal(id)
+			if err != nil {
+				http.NotFound(w, r)
+				return
+			}
 			h(w, r.WithContext(context.WithValue(r.Context(), portalKey, p)))
 		})
 	}
