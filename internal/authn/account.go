@@ -277,14 +277,18 @@ func (s *Service) SweepInactive(ctx context.Context) (int, error) {
 	const op = "authn.SweepInactive"
 	now := s.now()
 	n := 0
-	for _, portal := range s.Portals {
+	for id := range s.Portals {
+		portal, err := s.Portal(id) // with the policy in force (LoadPolicies)
+		if err != nil {
+			return n, milogin.Wrap(op, err)
+		}
 		pol := portal.Policy
 		if pol.InactivityMonths <= 0 {
 			continue
 		}
 		cutoff := now.AddDate(0, -pol.InactivityMonths, 0)
 		var stale []*milogin.Account
-		err := s.Store.Read(ctx, func(tx milogin.Tx) error {
+		err = s.Store.Read(ctx, func(tx milogin.Tx) error {
 			var err error
 			stale, err = tx.Accounts().List(ctx, milogin.AccountFilter{Portal: portal.ID, Status: milogin.StatusActive, LastActiveBefore: cutoff, Limit: 1000})
 			return err

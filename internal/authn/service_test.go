@@ -678,3 +678,30 @@ func TestSavedPolicyAppliesWhenLoaded(t *testing.T) {
 		}
 	})
 }
+
+// The inactivity sweep follows the saved policy too: with 6 months saved,
+// an account idle for 7 is disabled.
+func TestSweepFollowsTheSavedPolicy(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.signIn(t, goodPassword); err != nil {
+		t.Fatal(err)
+	}
+	pol := milogin.DefaultPolicy()
+	pol.InactivityMonths = 6
+	if err := f.store.Write(ctx, func(tx milogin.Tx) error {
+		return tx.Policies().Put(ctx, &milogin.PortalPolicy{Portal: milogin.ThirdParty, Policy: pol, UpdatedAt: f.clk.Now(), UpdatedBy: "staff-1"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.LoadPolicies(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Add(24 * time.Hour * 30 * 7)
+	if n, err := f.svc.SweepInactive(ctx); err != nil || n != 1 {
+		t.Fatalf("at 7 months under a 6-month policy: n=%d err=%v", n, err)
+	}
+	if a := f.account(t); a.Status != milogin.StatusDisabled {
+		t.Errorf("status = %s", a.Status)
+	}
+}
