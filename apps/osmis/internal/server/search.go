@@ -42,21 +42,17 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, cur *curre
 		return
 	}
 	res := searchData{Query: q}
+	lq := strings.ToLower(q)
 	for _, t := range tasks {
-		if containsFold(t.Title, q) {
+		if strings.Contains(strings.ToLower(t.Title), lq) {
 			res.Tasks = append(res.Tasks, t)
 		}
 	}
 	for _, l := range links {
-		if containsFold(l.Label, q) {
+		if strings.Contains(strings.ToLower(l.Label), lq) {
 			res.Systems = append(res.Systems, l)
 		}
 	}
 	d.Title, d.Data = "Search results for “"+q+"”", res
 	s.page(w, r, http.StatusOK, "search", d)
-}
-
-// containsFold reports whether s contains substr, ignoring case.
-func containsFold(s, substr string) bool {
-	return strings.Contains(strings.ToLower(s), strings.ToLower(substr))
 }
