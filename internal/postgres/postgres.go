@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
@@ -51,6 +51,36 @@ var Dialect = sqlstore.Dialect{
 	SkipLocked:      " FOR UPDATE SKIP LOCKED",
 	UniqueViolation: uniqueViolation,
 	BulkRows:        500,
+	ReadRows:        readRows,
+}
+
+// readRows runs a hot read on pgx's own interface, on a connection of the
+// database/sql pool: pgx scans each column straight into its destination
+// (with the connection's cached prepared statement), where database/sql
+// would first have it build a conversion per column and box each value.
+func readRows(ctx context.Context, db *sql.DB, query string, args []any, each func(sqlstore.Scanner) error) error {
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("postgres: the pool's connections are %T, not pgx's", dc)
+		}
+		rows, err := sc.Conn().Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := each(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
 }
 
 // uniqueViolation recognizes SQLSTATE 23505 and returns the constraint (for

@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"milogin"
 	"milogin/internal/postgres"
@@ -174,4 +176,65 @@ func TestAccountUniqueColumns(t *testing.T) {
 			JOIN pg_class i ON i.oid = x.indexrelid
 			JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = ANY (x.indkey)
 			WHERE x.indrelid = 'accounts'::regclass AND x.indisunique AND NOT x.indisprimary`)
+}
+
+// The hot reads of a Read (a signed-in page's session with its account and
+// grants, a bearer token with its account) run on pgx's own interface
+// (Dialect.ReadRows): they read what database/sql reads, with far fewer
+// allocations. The comparison is a store over the same pools without it.
+func TestHotReadsSkipDatabaseSQL(t *testing.T) {
+	db := mustOpen(t, sqlstore.Options{})
+	w, r := db.Pools()
+	viaSQL := postgres.Dialect
+	viaSQL.ReadRows = nil
+	plain := sqlstore.New(w, r, viaSQL, sqlstore.Options{}) // not closed: the pools are db's
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	acct := &milogin.Account{ID: "acct-hot", Portal: milogin.ThirdParty, UserID: "hot0001", FirstName: "Hot", LastName: "Read",
+		Email: "hot@example.org", EmailVerified: true, PasswordHash: "$argon2id$x", PasswordChangedAt: now,
+		PasswordHistory: []string{"a", "b"}, Status: milogin.StatusActive, CreatedAt: now, UpdatedAt: now}
+	sess := &milogin.Session{ID: "sess-hot", AccountID: acct.ID, Portal: acct.Portal, Stage: milogin.StageActive,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), IP: "192.0.2.1", UserAgent: "test"}
+	tok := &milogin.OAuthToken{ID: "tok-hot", Kind: milogin.AccessToken, Portal: acct.Portal, ClientID: "c", Subject: acct.ID,
+		Scopes: []string{"openid"}, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := db.Write(ctx, func(tx milogin.Tx) error {
+		if err := tx.Accounts().Create(ctx, acct); err != nil {
+			return err
+		}
+		if err := tx.Sessions().Create(ctx, sess); err != nil {
+			return err
+		}
+		return tx.OAuthTokens().Create(ctx, tok)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	type got struct {
+		sess *milogin.Session
+		tok  *milogin.OAuthToken
+		a, b *milogin.Account
+	}
+	read := func(s milogin.Store) got {
+		var g got
+		c := milogin.WithStoreScope(ctx) // as every request's
+		if err := s.Read(c, func(tx milogin.Tx) error {
+			var err error
+			if g.sess, g.a, err = tx.Sessions().GetWithAccount(c, sess.ID); err != nil {
+				return err
+			}
+			g.tok, g.b, err = tx.OAuthTokens().GetWithAccount(c, tok.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	if a, b := read(db), read(plain); !reflect.DeepEqual(a, b) {
+		t.Fatalf("pgx read %+v, database/sql read %+v", a, b)
+	}
+	native := testing.AllocsPerRun(200, func() { read(db) })
+	generic := testing.AllocsPerRun(200, func() { read(plain) })
+	t.Logf("allocations per session and token read: %.0f on pgx, %.0f through database/sql", native, generic)
+	if native > generic*0.75 {
+		t.Errorf("the hot reads allocate %.0f times on pgx against %.0f through database/sql: is Dialect.ReadRows used?", native, generic)
+	}
 }

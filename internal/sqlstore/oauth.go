@@ -223,7 +223,7 @@ func (r oauthTokens) Get(ctx context.Context, id string) (*milogin.OAuthToken, e
 // subject) in one statement; a token without one (client credentials) is
 // not found.
 func (r oauthTokens) GetWithAccount(ctx context.Context, id string) (*milogin.OAuthToken, *milogin.Account, error) {
-	x, err := queryOne(ctx, r.t.q, "sqlstore.OAuthTokens.GetWithAccount", msgNoOAuthToken, scanWithAccount(scanOAuthToken), qOAuthTokenWithAccount, id)
+	x, err := hotOne(ctx, r.t, "sqlstore.OAuthTokens.GetWithAccount", msgNoOAuthToken, scanWithAccount(scanOAuthToken), qOAuthTokenWithAccount, id)
 	return x.v, x.acct, err
 }
 

@@ -63,14 +63,9 @@ func (r sessions) GetWithAccount(ctx context.Context, id string) (*milogin.Sessi
 	const op = "sqlstore.Sessions.GetWithAccount"
 	sc := milogin.StoreScopeOf(ctx)
 	if sc == nil || r.t.catalog == nil {
-		x, err := queryOne(ctx, r.t.q, op, msgNoSession, scanWithAccount(scanSession), qSessionWithAccount, id)
+		x, err := hotOne(ctx, r.t, op, msgNoSession, scanWithAccount(scanSession), qSessionWithAccount, id)
 		return x.v, x.acct, err
 	}
-	rows, err := r.t.q.QueryContext(ctx, qSessionInScope, id)
-	if err != nil {
-		return nil, nil, milogin.Wrap(op, err)
-	}
-	defer rows.Close()
 	var (
 		first  withAccount[*milogin.Session]
 		v      int64
@@ -78,7 +73,7 @@ func (r sessions) GetWithAccount(ctx context.Context, id string) (*milogin.Sessi
 		n      int
 	)
 	scan := scanWithAccount(scanSession)
-	for rows.Next() {
+	err := r.t.eachRow(ctx, qSessionInScope, []any{id}, func(row Scanner) error {
 		var (
 			g                  milogin.Grant
 			status             string
@@ -86,10 +81,10 @@ func (r sessions) GetWithAccount(ctx context.Context, id string) (*milogin.Sessi
 		)
 		// Every row repeats the session and the account; the first's are kept.
 		x, err := scan(scanFunc(func(dest ...any) error {
-			return rows.Scan(append(dest, &v, &g.AppID, &status, &requested, &decided, &g.DecidedBy, &g.Reason)...)
+			return row.Scan(append(dest, &v, &g.AppID, &status, &requested, &decided, &g.DecidedBy, &g.Reason)...)
 		}))
 		if err != nil {
-			return nil, nil, milogin.Wrap(op, err)
+			return err
 		}
 		if n++; n == 1 {
 			first = x
@@ -100,8 +95,9 @@ func (r sessions) GetWithAccount(ctx context.Context, id string) (*milogin.Sessi
 			g.RequestedAt, g.DecidedAt = fromDB(requested), fromDB(decided)
 			grants = append(grants, &g)
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, nil, milogin.Wrap(op, err)
 	}
 	if n == 0 {
