@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 
 	"milogin"
 )
@@ -89,8 +90,22 @@ func ParseTemplates(fsys fs.FS, funcs template.FuncMap, partials ...string) (map
 // into a buffer first, so that a template error becomes a clean 500, never
 // half a page; the error is returned for the caller to log.
 func Render(w http.ResponseWriter, status int, t *template.Template, data any) error {
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout.html", data); err != nil {
+	return Write(w, status, func(buf *bytes.Buffer) error { return t.ExecuteTemplate(buf, "layout.html", data) })
+}
+
+// Write answers with the HTML page build writes into a buffer, or with a
+// clean 500 when build fails (its error is returned for the caller to log).
+// The buffers are reused: a page is a few kilobytes, grown anew each time.
+func Write(w http.ResponseWriter, status int, build func(*bytes.Buffer) error) error {
+	buf := buffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			buffers.Put(buf)
+		}
+	}()
+	buf.Reset()
+	if err := build(buf); err != nil {
 		InternalError(w)
 		return err
 	}
@@ -99,6 +114,8 @@ func Render(w http.ResponseWriter, status int, t *template.Template, data any) e
 	_, _ = w.Write(buf.Bytes())
 	return nil
 }
+
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // InternalError answers a plain 500 that says nothing of the cause.
 func InternalError(w http.ResponseWriter) {

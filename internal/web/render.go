@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"html/template"
@@ -104,6 +105,10 @@ func parseTemplates() (map[string]*template.Template, error) {
 			}, phone)
 		},
 		"upper": strings.ToUpper,
+		// slot marks where the layout's kept pieces end (chrome).
+		"slot": func(name string) template.HTML {
+			return template.HTML(slotMark + name + slotMark) // #nosec G203 -- a fixed marker, cut out before anything is sent
+		},
 		"fieldArgs": func(p *page, name, label, autocomplete string) fieldArgs {
 			return fieldArgs{Page: p, Name: name, Label: label, Autocomplete: autocomplete, Required: true}
 		},
@@ -130,24 +135,108 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		pagesec.InternalError(w)
 		return
 	}
+	var banner template.HTML
 	if p.Nav == nil {
-		banner, err := s.banner(t, r, p)
-		if err != nil {
+		var err error
+		if banner, err = s.banner(t, r, p); err != nil {
 			s.cfg.Logger.Error("rendering the banner", "name", name, "err", err)
 			pagesec.InternalError(w)
 			return
 		}
-		p.Banner = banner
 	}
+	p.Banner = banner
 	p.MailFrom = s.mailFrom
 	p.Offers = s.offers()
 	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
 		// Overload (EBUSY): the page asks to come back in a minute.
 		w.Header().Set("Retry-After", "60")
 	}
-	if err := pagesec.Render(w, status, t, p); err != nil {
+	err := pagesec.Write(w, status, func(buf *bytes.Buffer) error {
+		c, err := s.chrome(t, p)
+		if err != nil {
+			return err
+		}
+		buf.WriteString(c[0])
+		if err := t.ExecuteTemplate(buf, "head", p); err != nil {
+			return err
+		}
+		buf.WriteString(c[1])
+		if banner != "" {
+			buf.WriteString(string(banner))
+		} else if err := t.ExecuteTemplate(buf, "banner", p); err != nil {
+			return err
+		}
+		buf.WriteString(c[2])
+		if p.Notice != "" || p.Error != "" || len(p.Errors) > 0 {
+			if err := t.ExecuteTemplate(buf, "alerts", p); err != nil {
+				return err
+			}
+		} else {
+			buf.WriteString(s.noAlerts)
+		}
+		buf.WriteString(c[3])
+		if err := t.ExecuteTemplate(buf, "content", p); err != nil {
+			return err
+		}
+		buf.WriteString(c[4])
+		if err := t.ExecuteTemplate(buf, "scripts", p); err != nil {
+			return err
+		}
+		buf.WriteString(c[5])
+		return nil
+	})
+	if err != nil {
 		s.cfg.Logger.Error("rendering page", "name", name, "err", err)
 	}
+}
+
+// slotMark brackets a slot's name in the layout rendered by chrome: a NUL,
+// which no template of ours writes and html/template would escape anyway.
+const slotMark = "\x00"
+
+// slots are the layout's slots, in their order.
+var slots = [...]string{"head", "banner", "alerts", "content", "scripts"}
+
+// chromeKey names one rendering of the layout: all it shows of a page
+// besides its slots is the title and the portal.
+type chromeKey struct {
+	title         string
+	portal, pname string
+}
+
+// maxChromes bounds the kept layouts. Titles are the pages' own, so a
+// few dozen per portal are ever seen; past the bound the layout is
+// rendered for each page instead.
+const maxChromes = 512
+
+// chrome returns the layout of p's page cut at its slots: the six pieces
+// around head, banner, alerts, content and scripts. html/template's
+// escapers, called by reflection for each of the layout's actions, were
+// half the cost of rendering a signed-in page; the layout is the same for
+// every page with the same title and portal, so it is rendered once.
+func (s *Server) chrome(t *template.Template, p *page) ([6]string, error) {
+	key := chromeKey{title: p.Title, portal: string(p.Portal.ID), pname: p.Portal.Name}
+	if c, ok := s.chromes.Load(key); ok {
+		return c.([6]string), nil
+	}
+	var out [6]string
+	var buf strings.Builder
+	if err := t.ExecuteTemplate(&buf, "layout.html", &page{Title: p.Title, Portal: p.Portal}); err != nil {
+		return out, err
+	}
+	rest := buf.String()
+	for i, name := range slots {
+		before, after, ok := strings.Cut(rest, slotMark+name+slotMark)
+		if !ok {
+			return out, fmt.Errorf("the layout has no slot %q", name)
+		}
+		out[i], rest = before, after
+	}
+	out[len(slots)] = rest
+	if s.chromeCount.Add(1) <= maxChromes {
+		s.chromes.Store(key, out)
+	}
+	return out, nil
 }
 
 // bannerKey names one rendering of the banner: the portal (its ID and

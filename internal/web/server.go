@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -71,8 +72,13 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	nav     []navItem
-	banners sync.Map        // bannerKey → template.HTML
-	pages   map[string]bool // GET paths registered under every portal
+	banners sync.Map // bannerKey → template.HTML
+	chromes sync.Map // chromeKey → the layout's pieces (render.go)
+	// chromeCount counts the layouts kept, up to maxChromes.
+	chromeCount atomic.Int64
+	// noAlerts is what the layout's alerts are without a message.
+	noAlerts string
+	pages    map[string]bool // GET paths registered under every portal
 	// mailFrom is the address part of cfg.MailFrom.
 	mailFrom string
 	h        http.Handler
@@ -140,6 +146,11 @@ func NewServer(cfg Config) (*Server, error) {
 	if s.tmpl, err = parseTemplates(); err != nil {
 		return nil, err
 	}
+	var none strings.Builder
+	if err := s.tmpl["error"].ExecuteTemplate(&none, "alerts", &page{}); err != nil {
+		return nil, fmt.Errorf("rendering the layout's alerts: %w", err)
+	}
+	s.noAlerts = none.String()
 	s.metrics = newMetrics(cfg.Registry)
 	s.initAccess()
 	s.routes()

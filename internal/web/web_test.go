@@ -513,3 +513,41 @@ func TestMenuMarksTheCurrentPage(t *testing.T) {
 		t.Error("the sign-in page's banner: a menu, or no Contact Us link")
 	}
 }
+
+// The layout is kept per title and portal (render.go, chrome): each page
+// gets its own title and footer, its messages when it has some, and none
+// of the markers the kept layout is cut at.
+func TestLayoutKeptPerTitleAndPortal(t *testing.T) {
+	e := newEnv(t, false)
+	c := e.client(t)
+	for _, tc := range []struct {
+		path, title, footer string
+		alert               bool
+	}{
+		{"/thirdparty/login", "Sign In - MILogin for Third Party", `href="/thirdparty/help"`, false},
+		{"/workforce/login", "Sign In - MILogin for Workforce", `href="/workforce/help"`, false},
+		{"/thirdparty/help", "Need Help? - MILogin for Third Party", `href="/thirdparty/help"`, false},
+		{"/thirdparty/login", "Sign In - MILogin for Third Party", `href="/thirdparty/help"`, false},
+		{"/thirdparty/login?m=ended", "Sign In - MILogin for Third Party", `href="/thirdparty/help"`, true},
+	} {
+		r := do(t, c, "GET", e.srv.URL+tc.path, nil)
+		if r.status != http.StatusOK {
+			t.Fatalf("GET %s: %d", tc.path, r.status)
+		}
+		if !strings.Contains(r.body, "<title>"+tc.title+"</title>") || !strings.Contains(r.body, `<footer class="footer">`) ||
+			!strings.Contains(r.body, tc.footer) || !strings.HasSuffix(r.body, "</html>\n") {
+			t.Errorf("GET %s: want the title %q and the footer link %s in a whole page; got\n%s", tc.path, tc.title, tc.footer, r.body)
+		}
+		if strings.Contains(r.body, "\x00") {
+			t.Errorf("GET %s: a slot marker was left in the page", tc.path)
+		}
+		if got := strings.Contains(r.body, `class="alert `); got != tc.alert {
+			t.Errorf("GET %s: message shown %v, want %v", tc.path, got, tc.alert)
+		}
+	}
+	// A form's errors come with the same kept layout.
+	r := e.login(t, c, "smithj0001", "wrong")
+	if !strings.Contains(r.body, "<title>Sign In - MILogin for Third Party</title>") || !strings.Contains(r.body, `role="alert"`) {
+		t.Errorf("a wrong password: want the sign-in page with its error; got\n%s", r.body)
+	}
+}
