@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"milogin"
@@ -103,6 +105,13 @@ func (r sessions) GetWithAccount(ctx context.Context, id string) (*milogin.Sessi
 	if n == 0 {
 		return nil, nil, notFound(op, msgNoSession)
 	}
+	// In Grants.ListByAccount's order (qSessionInScope does not sort).
+	slices.SortFunc(grants, func(a, b *milogin.Grant) int {
+		if c := a.RequestedAt.Compare(b.RequestedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.AppID, b.AppID)
+	})
 	r.t.catalog.learned(sc, v)
 	sc.Keep(scopedGrants{r.t.catalog, first.acct.ID}, grants)
 	return first.v, first.acct, nil
