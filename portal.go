@@ -346,6 +346,11 @@ func asciiLetters(s string) string {
 // NormalizeLogin folds a user ID or email for case-insensitive lookups.
 func NormalizeLogin(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
+// NameKey is what the help desk's search by name ranges over: last name,
+// a space, first name, in lower case by Unicode's rules ("ÁLVAREZ ÉMILE"
+// and "álvarez émile" are one key), as the search folds its query.
+func NameKey(lastName, firstName string) string { return strings.ToLower(lastName + " " + firstName) }
+
 // Violations is a list of broken rules; as an error it reads as their messages.
 type Violations []Violation
 

@@ -151,7 +151,7 @@ func migrate(ctx context.Context, db *sql.DB) (schema string, err error) {
 	}
 	// Migrations come in per-feature blocks that may land out of order
 	// (see internal/sqlite): a lower block is applied, not refused.
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithSessionLocker(locker), goose.WithAllowOutofOrder(true))
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithSessionLocker(locker), goose.WithAllowOutofOrder(true), goose.WithGoMigrations(sqlstore.NameKeyMigration()))
 	if err != nil {
 		return "", fmt.Errorf("loading migrations: %w", err)
 	}

@@ -162,7 +162,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		// Features number their migrations in blocks (00100 self-service,
 		// 00200 OpenID Connect, 00300 MFA, …) that land in any order: a
 		// block below a version already applied is applied, not refused.
-		p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithAllowOutofOrder(true))
+		p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithAllowOutofOrder(true), goose.WithGoMigrations(sqlstore.NameKeyMigration()))
 		if err != nil {
 			return fmt.Errorf("loading migrations: %w", err)
 		}

@@ -97,10 +97,10 @@ func accountConflict(constraint string) string {
 
 // accountInsertCols are the columns an insert writes: accountCols and the
 // normalized forms the unique indexes and lookups use.
-const accountInsertCols = accountCols + `, user_id_norm, email_norm, mobile_digits`
+const accountInsertCols = accountCols + `, user_id_norm, email_norm, mobile_digits, name_norm`
 
 // accountInsertN is the number of columns in accountInsertCols.
-const accountInsertN = 29
+const accountInsertN = 30
 
 // insertArgs returns a's values in accountInsertCols order.
 func insertArgs(a *milogin.Account) ([]any, error) {
@@ -113,7 +113,8 @@ func insertArgs(a *milogin.Account) ([]any, error) {
 		a.PasswordHash, toDB(a.PasswordChangedAt), history, string(a.Status), a.FailedLogins,
 		toDB(a.LockedUntil), toDB(a.FailureWindow), a.WindowFailures, toDB(a.LastLoginAt),
 		toDB(a.CreatedAt), toDB(a.UpdatedAt), a.MobileVerified, a.Seeded,
-		milogin.NormalizeLogin(a.UserID), milogin.NormalizeLogin(a.Email), mobileDigits(a.Mobile)}, nil
+		milogin.NormalizeLogin(a.UserID), milogin.NormalizeLogin(a.Email), mobileDigits(a.Mobile),
+		milogin.NameKey(a.LastName, a.FirstName)}, nil
 }
 
 func (r accounts) Create(ctx context.Context, a *milogin.Account) error {
@@ -146,7 +147,7 @@ func (r accounts) CreateMany(ctx context.Context, list []*milogin.Account) (int,
 	if err := r.t.writable(op); err != nil {
 		return 0, err
 	}
-	// Dialect.BulkRows accounts per INSERT, at most 1,000 (29,000
+	// Dialect.BulkRows accounts per INSERT, at most 1,000 (30,000
 	// parameters: under SQLite's limit of 32,766 and PostgreSQL's of 65,535).
 	rows := min(max(r.t.d.BulkRows, 1), 1000)
 	total := 0
@@ -326,7 +327,7 @@ var accountMutableCols = [...]string{
 	"password_hash", "password_changed_at", "password_history", "status",
 	"failed_logins", "locked_until", "failure_window", "window_failures",
 	"last_login_at", "created_at", "updated_at",
-	"user_id_norm", "email_norm", "mobile_digits", "mobile_verified",
+	"user_id_norm", "email_norm", "mobile_digits", "mobile_verified", "name_norm",
 }
 
 // AccountUniqueColumns are the columns of accounts that its unique
@@ -358,6 +359,7 @@ func accountValues(a *milogin.Account) ([len(accountMutableCols)]any, error) {
 		a.FailedLogins, toDB(a.LockedUntil), toDB(a.FailureWindow), a.WindowFailures,
 		toDB(a.LastLoginAt), toDB(a.CreatedAt), toDB(a.UpdatedAt),
 		milogin.NormalizeLogin(a.UserID), milogin.NormalizeLogin(a.Email), mobileDigits(a.Mobile), a.MobileVerified,
+		milogin.NameKey(a.LastName, a.FirstName),
 	}, nil
 }
 

@@ -2,7 +2,11 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"strconv"
+
+	"github.com/pressly/goose/v3"
 
 	"milogin"
 )
@@ -79,4 +83,45 @@ type prefixScanner struct {
 
 func (p prefixScanner) Scan(dest ...any) error {
 	return p.s.Scan(append([]any{p.key}, dest...)...)
+}
+
+// RefoldNameKeys is the Go migration after the one that made name_norm a
+// column MILogin writes: it sets milogin.NameKey wherever the SQL engine's
+// lower() filled in something else (names with letters outside ASCII).
+// The changed rows are collected first and written after the read: on
+// SQLite the transaction's one connection cannot write under an open read.
+func RefoldNameKeys(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, last_name, first_name, name_norm FROM accounts`)
+	if err != nil {
+		return fmt.Errorf("reading the names: %w", err)
+	}
+	type change struct{ id, key string }
+	var changes []change
+	for rows.Next() {
+		var id, last, first, key string
+		if err := rows.Scan(&id, &last, &first, &key); err != nil {
+			rows.Close()
+			return fmt.Errorf("reading the names: %w", err)
+		}
+		if k := milogin.NameKey(last, first); k != key {
+			changes = append(changes, change{id, k})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading the names: %w", err)
+	}
+	for _, c := range changes {
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET name_norm = $1 WHERE id = $2`, c.key, c.id); err != nil {
+			return fmt.Errorf("refolding the name of %s: %w", c.id, err)
+		}
+	}
+	return nil
+}
+
+// NameKeyMigration is RefoldNameKeys as goose migration 01104, for both
+// engines' migrators. Going down there is nothing to undo (01103 down
+// restores the generated column).
+func NameKeyMigration() *goose.Migration {
+	return goose.NewGoMigration(1104, &goose.GoFunc{RunTx: RefoldNameKeys}, &goose.GoFunc{RunTx: func(context.Context, *sql.Tx) error { return nil }})
 }

@@ -120,6 +120,40 @@ func testAdmin(t *testing.T, open func(t *testing.T) milogin.Store) {
 		})
 	})
 
+	// The name key folds letters outside ASCII too, on both engines (SQLite's
+	// lower() does not), and follows a change of name.
+	t.Run("SearchNamesOutsideASCII", func(t *testing.T) {
+		s := open(t)
+		a, b := account(1, milogin.ThirdParty), account(2, milogin.ThirdParty)
+		a.UserID, a.FirstName, a.LastName = "alvareze01", "ÉMILE", "ÁLVAREZ"
+		b.UserID, b.FirstName, b.LastName = "nunezo0001", "Óscar", "Núñez"
+		createAccounts(t, s, a, b)
+		search := func(prefix string) []string {
+			var out []string
+			read(t, s, func(tx milogin.Tx) error {
+				for _, h := range must(tx.Accounts().Search(ctx(t), milogin.AccountSearch{Portal: milogin.ThirdParty, Field: milogin.SearchName, Prefix: prefix, Limit: 10})) {
+					out = append(out, h.Account.UserID)
+					if h.Key != milogin.NameKey(h.Account.LastName, h.Account.FirstName) {
+						t.Errorf("hit %s: key %q", h.Account.UserID, h.Key)
+					}
+				}
+				return nil
+			})
+			return out
+		}
+		wantEqual(t, "álvarez é", search("álvarez é"), []string{"alvareze01"})
+		wantEqual(t, "núñez ó", search("núñez ó"), []string{"nunezo0001"})
+		write(t, s, func(tx milogin.Tx) error {
+			_, err := tx.Accounts().Update(ctx(t), b.ID, func(x *milogin.Account) error {
+				x.LastName = "ÑANDÚ"
+				return nil
+			})
+			return err
+		})
+		wantEqual(t, "núñez after the change", search("núñez"), []string(nil))
+		wantEqual(t, "ñandú", search("ñandú ó"), []string{"nunezo0001"})
+	})
+
 	t.Run("AuditSnapshot", func(t *testing.T) {
 		s := open(t)
 		person := account(1, milogin.Citizen)
