@@ -127,6 +127,15 @@ func TestConsoleJourney(t *testing.T) {
 		resp.Body.Close()
 	}
 
+	// The help desk finds a person by name, last name first, in lower case:
+	// a name written in capitals with accents is found all the same.
+	srv.addMILoginUser(t, "alvareze0001", "ÉMILE", "ÁLVAREZ", "emile.alvarez@example.org")
+	staff.follow("Find an account")
+	staff.selectOption("Search by", "field", "name")
+	staff.fill("Search for (the beginning of it is enough)", "q", "álvarez, é")
+	staff.press("SEARCH")
+	staff.expectText("alvareze0001")
+
 	// The help desk finds them, sees the lock, unlocks with a reason.
 	staff.follow("Find an account")
 	staff.fill("Search for (the beginning of it is enough)", "q", "SMITHJ")
