@@ -22,9 +22,6 @@ type page struct {
 	Portal  milogin.Portal
 	Account *milogin.Account // the signed-in person, for the menu
 	Nav     []navLink
-	// Banner is the rendered banner (render sets it, Server.banner),
-	// empty when the page renders its own from Nav.
-	Banner template.HTML
 	Notice string // a status message (role=status)
 	Error  string // a form-level error (role=alert)
 	Errors []milogin.Violation
@@ -144,7 +141,6 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 			return
 		}
 	}
-	p.Banner = banner
 	p.MailFrom = s.mailFrom
 	p.Offers = s.offers()
 	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
