@@ -22,11 +22,11 @@ type page struct {
 	Portal  milogin.Portal
 	Account *milogin.Account // the signed-in person, for the menu
 	Nav     []navLink
-	Notice string // a status message (role=status)
-	Error  string // a form-level error (role=alert)
-	Errors []milogin.Violation
-	Form   url.Values // what the person typed, re-displayed (never passwords)
-	Data   any
+	Notice  string // a status message (role=status)
+	Error   string // a form-level error (role=alert)
+	Errors  []milogin.Violation
+	Form    url.Values // what the person typed, re-displayed (never passwords)
+	Data    any
 	// MailFrom is the address emails come from (--mail-from), for "look
 	// for email from …"; render sets it.
 	MailFrom string
