@@ -3,16 +3,22 @@ package procstat
 import (
 	"os"
 	"runtime"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
 	"unsafe"
 )
 
+var runs int
+
 // TestThreadsCPUSeconds: the CPU time of a named thread is read apart
 // from the process's, and other threads are not counted.
 func TestThreadsCPUSeconds(t *testing.T) {
-	const name = "lg-test-burn"
+	// A name of its own per run: the thread of a run before (-count)
+	// may not have exited yet.
+	runs++
+	name := "lg-burn-" + strconv.Itoa(runs)
 	started := make(chan struct{})
 	stop := make(chan struct{})
 	done := make(chan struct{})
