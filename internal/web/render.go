@@ -167,8 +167,6 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 			if err := t.ExecuteTemplate(buf, "alerts", p); err != nil {
 				return err
 			}
-		} else {
-			buf.WriteString(s.noAlerts)
 		}
 		buf.WriteString(c[3])
 		if err := t.ExecuteTemplate(buf, "content", p); err != nil {

@@ -76,9 +76,7 @@ type Server struct {
 	chromes sync.Map // chromeKey → the layout's pieces (render.go)
 	// chromeCount counts the layouts kept, up to maxChromes.
 	chromeCount atomic.Int64
-	// noAlerts is what the layout's alerts are without a message.
-	noAlerts string
-	pages    map[string]bool // GET paths registered under every portal
+	pages       map[string]bool // GET paths registered under every portal
 	// mailFrom is the address part of cfg.MailFrom.
 	mailFrom string
 	h        http.Handler
@@ -146,11 +144,6 @@ func NewServer(cfg Config) (*Server, error) {
 	if s.tmpl, err = parseTemplates(); err != nil {
 		return nil, err
 	}
-	var none strings.Builder
-	if err := s.tmpl["error"].ExecuteTemplate(&none, "alerts", &page{}); err != nil {
-		return nil, fmt.Errorf("rendering the layout's alerts: %w", err)
-	}
-	s.noAlerts = none.String()
 	s.metrics = newMetrics(cfg.Registry)
 	s.initAccess()
 	s.routes()
